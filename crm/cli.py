@@ -1,0 +1,68 @@
+"""`crm`: the operator's command-line tool."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import typer
+
+from shared.auth import mint_token
+from shared.events.enums import Role
+
+from .stack import Stack, auth_secret
+
+app = typer.Typer(help="CRM backend operator tool", no_args_is_help=True)
+STACK_ROOT = Path(".crm")
+
+
+@app.command()
+def up(root: Path = typer.Option(STACK_ROOT, help="folder for data, logs and the dev secret"),
+       kafka_port: int = typer.Option(9092, envvar="CRM_EMBEDDED_KAFKA_PORT")) -> None:
+    """Start the embedded stack (PostgreSQL, Tansu, the four services) until Ctrl-C."""
+    stack = Stack(root.resolve(), kafka_port=kafka_port)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        typer.echo("starting PostgreSQL and Tansu ...")
+        stack.start()
+        secret = auth_secret(stack.root)
+        typer.echo("\nCRM is up:")
+        for name, svc in stack.services.items():
+            typer.echo(f"  {name:<10} {svc.url}   (docs {svc.url}/docs)")
+        typer.echo(f"  kafka      {stack.broker.bootstrap}")
+        typer.echo(f"  dashboard  {stack.services['analytics'].url}/dashboard")
+        typer.echo(f"  logs       {stack.root / 'logs'}")
+        typer.echo(f"\nmanager token (12 h):\n  {mint_token(secret, Role.MANAGER, subject='demo-manager')}")
+        typer.echo("\nmore tokens: crm token --role consultant --consultant c-001     Ctrl-C stops everything")
+        while all(s.proc and s.proc.poll() is None for s in stack.services.values()):
+            time.sleep(0.5)
+        typer.echo("a service exited; stopping (see the logs)")
+    except KeyboardInterrupt:
+        typer.echo("\nstopping ...")
+    finally:
+        stack.stop()
+        typer.echo("stopped")
+
+
+@app.command()
+def token(role: Role = typer.Option(..., help="integration, consultant, manager or ops"),
+          consultant: str | None = typer.Option(None, help="consultant id (for the consultant role)"),
+          team: str | None = typer.Option(None), ttl_hours: float = typer.Option(12.0),
+          root: Path = typer.Option(STACK_ROOT)) -> None:
+    """Print a bearer token signed with the stack's secret (CRM_AUTH_SECRET or the dev one)."""
+    typer.echo(mint_token(auth_secret(root.resolve()), role, consultant_id=consultant, team=team,
+                          ttl_seconds=int(ttl_hours * 3600)))
+
+
+@app.command()
+def schema(out: Path = typer.Option(Path("docs/events"), help="folder for the JSON Schema files")) -> None:
+    """Write the event contract as JSON Schema, generated from the pydantic models."""
+    from shared.events.schema_export import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,107 @@
+"""Incremental profit ranking for the rank-dependent pyramid tiers.
+
+`ProfitRanking` keeps the population sorted by (profit, customer_id) in a
+SortedList, so an upsert costs O(log n) and a tier lookup O(log n), and
+`changed_tiers_after_upsert` reports only the customers whose tier changed.
+
+Why a constant number of candidates is enough: when one customer u is
+inserted, moved or removed, every other customer's rank moves by at most one
+and each cut point (ceil(n * fraction)) moves by at most one. A customer at
+old rank r can therefore cross a cut c only if c - 2 <= r <= c + 1. Those at
+most 4 customers per cut, plus u, are checked before and after: O(log n).
+The order and the tier rule are those of `pyramid.py` (the full recomputation).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sortedcontainers import SortedList
+
+from .policy import DEFAULT_POLICY, GradingPolicy
+from .pyramid import CustomerId, cut_ranks, tier_for_rank
+from .segments import PyramidTier
+
+TierChange = tuple[PyramidTier | None, PyramidTier | None]
+"""(tier before, tier after); None when the customer was absent / removed."""
+
+
+class ProfitRanking:
+    """Customers ranked by lifetime gross profit, highest first."""
+
+    def __init__(self, policy: GradingPolicy = DEFAULT_POLICY) -> None:
+        self._cuts = policy.pyramid_cuts
+        self._sorted: SortedList = SortedList()  # ascending (profit, id); rank 0 is the last
+        self._profit: dict[CustomerId, Decimal] = {}
+
+    def __len__(self) -> int:
+        return len(self._profit)
+
+    def __contains__(self, customer_id: CustomerId) -> bool:
+        return customer_id in self._profit
+
+    def profit_of(self, customer_id: CustomerId) -> Decimal:
+        return self._profit[customer_id]
+
+    def rank_of(self, customer_id: CustomerId) -> int:
+        """0 for the most profitable customer. KeyError if unknown."""
+        index = self._sorted.index((self._profit[customer_id], customer_id))
+        return len(self._sorted) - 1 - index
+
+    def tier_of(self, customer_id: CustomerId) -> PyramidTier:
+        """The customer's pyramid tier in the current population. KeyError if unknown."""
+        return tier_for_rank(self.rank_of(customer_id), len(self), self._profit[customer_id], self._cuts)
+
+    def tiers(self) -> dict[CustomerId, PyramidTier]:
+        """Every customer's tier, O(n)."""
+        n = len(self._sorted)
+        return {
+            cid: tier_for_rank(n - 1 - i, n, profit, self._cuts) for i, (profit, cid) in enumerate(self._sorted)
+        }
+
+    def upsert(self, customer_id: CustomerId, profit: Decimal) -> None:
+        """Insert the customer or move it to its new profit."""
+        profit = Decimal(profit)
+        old = self._profit.get(customer_id)
+        if old is not None:
+            self._sorted.remove((old, customer_id))
+        self._profit[customer_id] = profit
+        self._sorted.add((profit, customer_id))
+
+    def remove(self, customer_id: CustomerId) -> None:
+        """Take the customer out of the population (KeyError if unknown)."""
+        self._sorted.remove((self._profit.pop(customer_id), customer_id))
+
+    def changed_tiers_after_upsert(self, customer_id: CustomerId, profit: Decimal) -> dict[CustomerId, TierChange]:
+        """Upsert, and return only the customers whose tier changed (O(log n))."""
+        return self._tracking(customer_id, lambda: self.upsert(customer_id, profit))
+
+    def changed_tiers_after_remove(self, customer_id: CustomerId) -> dict[CustomerId, TierChange]:
+        """Remove, and return only the customers whose tier changed (O(log n))."""
+        return self._tracking(customer_id, lambda: self.remove(customer_id))
+
+    # -- internals ----------------------------------------------------------
+
+    def _id_at_rank(self, rank: int) -> CustomerId:
+        return self._sorted[len(self._sorted) - 1 - rank][1]
+
+    def _candidates(self, subject: CustomerId) -> set[CustomerId]:
+        n = len(self._sorted)
+        found = {subject}
+        for cut in set(cut_ranks(n, self._cuts)):
+            for rank in range(max(cut - 2, 0), min(cut + 2, n)):
+                found.add(self._id_at_rank(rank))
+        return found
+
+    def _tier_or_none(self, customer_id: CustomerId) -> PyramidTier | None:
+        return self.tier_of(customer_id) if customer_id in self._profit else None
+
+    def _tracking(self, subject: CustomerId, mutate) -> dict[CustomerId, TierChange]:
+        candidates = self._candidates(subject)
+        before = {cid: self._tier_or_none(cid) for cid in candidates}
+        mutate()
+        changed: dict[CustomerId, TierChange] = {}
+        for cid, old in before.items():
+            new = self._tier_or_none(cid)
+            if new != old:
+                changed[cid] = (old, new)
+        return changed

@@ -1,0 +1,310 @@
+"""A contact from any channel (客户开发 / 潜在客户开发的来源).
+
+One model, ``ContactIn``, with ``channel`` plus a few channel-specific optional
+fields; the rules per channel are in ``CHANNEL_RULES`` and enforced by a model
+validator that reports every problem under the field's own name. The JSON a
+user posts is flat, e.g.::
+
+    {"channel": "walk_in", "name": "张三", "phone": "138 0013 8000",
+     "occurred_at": "2024-05-01T10:00:00+08:00", "party_size": 2,
+     "receptionist": "R01", "initial_grade": "B", "consultant_id": "C007"}
+
+    {"channel": "customer_referral", "phone": "13900139000",
+     "referral_kind": "recommendation", "referrer_phone": "13800138000"}
+
+Every contact carries the showroom traffic log fields (展厅来电(店)客户登记记录表):
+time, name, phone, region, purpose of visit, party size, receptionist, initial
+intent grade (H/A/B/C), assigned consultant — plus email, product of interest,
+purchase time frame, budget, campaign and notes. At least one of phone/email is
+required (they are the identity keys). Phone and email are normalised on input.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared.events.enums import Channel, CounterpartRole, CustomerKind, IntentGrade, PurchaseTimeframe
+from shared.events.payloads import ContactReceived
+
+from .errors import DomainValidationError
+from .identity import IdentityKey, OptEmail, OptPhone, identity_keys
+from .text import OptIdentifier, OptLongText, OptName, OptShortText
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class ReferralKind(StrEnum):
+    """What a base customer's referral is about (基盘: 汰换/增购/推介)."""
+
+    REPLACEMENT = "replacement"  # 汰换: the base customer replaces their product
+    ADDITIONAL_PURCHASE = "additional_purchase"  # 增购: buys one more
+    RECOMMENDATION = "recommendation"  # 推介: recommends somebody else
+
+
+class InformantKind(StrEnum):
+    """Who a VIP informant is (VIP情报)."""
+
+    LOCAL_NOTABLE = "local_notable"  # 地方名人
+    PARTNER_FIRM = "partner_firm"  # 关系企业
+    LOYAL_CUSTOMER = "loyal_customer"  # 对经销店好意度高的客户
+    USED_CAR_DEALER = "used_car_dealer"  # 二手车行
+    REPAIR_SHOP = "repair_shop"  # 修理厂
+    OTHER = "other"
+
+
+class ProspectingMethod(StrEnum):
+    """How targeted prospecting (特定开拓) reached the person."""
+
+    MAIL = "mail"  # DM
+    PHONE = "phone"
+    VISIT = "visit"
+
+
+class StaffRelation(StrEnum):
+    """Internal referral (内部情报): the staff member themself or a relative."""
+
+    SELF = "self"
+    RELATIVE = "relative"
+    ACQUAINTANCE = "acquaintance"
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """``required``: every field must be given; ``one_of``: at least one of them."""
+
+    required: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
+
+
+CHANNEL_RULES: dict[Channel, ChannelRule] = {
+    Channel.WALK_IN: ChannelRule(),
+    Channel.PHONE: ChannelRule(),
+    Channel.WEB_FORM: ChannelRule(),
+    Channel.CALL_CENTER: ChannelRule(required=("call_id",)),
+    Channel.EXHIBITION: ChannelRule(required=("campaign",)),
+    Channel.TARGETED_PROSPECTING: ChannelRule(required=("prospecting_method",)),
+    Channel.AREA_CAMPAIGN: ChannelRule(required=("campaign",)),
+    Channel.CUSTOMER_REFERRAL: ChannelRule(
+        required=("referral_kind",), one_of=("referrer_customer_id", "referrer_phone")
+    ),
+    Channel.VIP_INFORMANT: ChannelRule(required=("informant_kind", "informant_name")),
+    Channel.INTERNAL_REFERRAL: ChannelRule(required=("referring_staff_id",)),
+    Channel.SERVICE_STATION: ChannelRule(required=("service_station",)),
+    Channel.BULK_IMPORT: ChannelRule(required=("import_batch",)),
+}
+"""What each channel requires beyond phone-or-email."""
+
+CHANNEL_ONLY_FIELDS: dict[str, frozenset[Channel]] = {
+    "call_id": frozenset({Channel.CALL_CENTER}),
+    "prospecting_method": frozenset({Channel.TARGETED_PROSPECTING}),
+    "target_segment": frozenset({Channel.TARGETED_PROSPECTING}),
+    "referral_kind": frozenset({Channel.CUSTOMER_REFERRAL}),
+    "referrer_customer_id": frozenset({Channel.CUSTOMER_REFERRAL}),
+    "referrer_phone": frozenset({Channel.CUSTOMER_REFERRAL}),
+    "informant_kind": frozenset({Channel.VIP_INFORMANT}),
+    "informant_name": frozenset({Channel.VIP_INFORMANT}),
+    "referring_staff_id": frozenset({Channel.INTERNAL_REFERRAL}),
+    "staff_relation": frozenset({Channel.INTERNAL_REFERRAL}),
+    "service_station": frozenset({Channel.SERVICE_STATION}),
+    "import_batch": frozenset({Channel.BULK_IMPORT, Channel.EXHIBITION}),
+    "source_row": frozenset({Channel.BULK_IMPORT, Channel.EXHIBITION}),
+}
+"""Fields that make sense only for some channels; elsewhere they are rejected."""
+
+
+class ContactIn(BaseModel):
+    """One contact (one touch) as posted to ``POST /v1/contacts``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Channel
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the contact happened; the receipt time if omitted."
+    )
+    customer_kind: CustomerKind = CustomerKind.CONSUMER
+    # Showroom traffic log (展厅来电(店)客户登记记录表)
+    name: OptName = None
+    phone: OptPhone = Field(default=None, description="Any spelling; stored as E.164.")
+    email: OptEmail = None
+    region: OptShortText = None
+    purpose: OptLongText = Field(default=None, description="Purpose of the visit or call.")
+    party_size: int | None = Field(default=None, ge=1, le=1000)
+    receptionist: OptShortText = None
+    initial_grade: IntentGrade | None = None
+    consultant_id: OptShortText = Field(default=None, description="Assigned consultant.")
+    product_interest: OptShortText = None
+    purchase_timeframe: PurchaseTimeframe | None = None
+    budget: Money | None = None
+    campaign: OptShortText = None
+    notes: OptLongText = None
+    callback_requested_at: AwareDatetime | None = None
+    # Business card / organisation
+    company: OptShortText = None
+    job_title: OptShortText = None
+    counterpart_role: CounterpartRole | None = None
+    # Channel-specific (see CHANNEL_RULES / CHANNEL_ONLY_FIELDS)
+    call_id: OptIdentifier = None
+    prospecting_method: ProspectingMethod | None = None
+    target_segment: OptShortText = Field(default=None, description="Industry or trade targeted.")
+    referral_kind: ReferralKind | None = None
+    referrer_customer_id: uuid.UUID | None = None
+    referrer_phone: OptPhone = None
+    informant_kind: InformantKind | None = None
+    informant_name: OptName = None
+    referring_staff_id: OptShortText = None
+    staff_relation: StaffRelation | None = None
+    service_station: OptShortText = None
+    import_batch: OptShortText = None
+    source_row: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_channel_rules(self) -> ContactIn:
+        problems: list[tuple[str, str, str]] = []  # (field, error type, message)
+        if self.phone is None and self.email is None:
+            problems.append(("phone", "missing_identity", "give a phone or an email (at least one)"))
+        rule = CHANNEL_RULES[self.channel]
+        for name in rule.required:
+            if getattr(self, name) is None:
+                problems.append((name, "missing", f"required for channel {self.channel.value}"))
+        if rule.one_of and all(getattr(self, n) is None for n in rule.one_of):
+            problems.append(
+                (
+                    rule.one_of[0],
+                    "missing",
+                    f"one of {', '.join(rule.one_of)} is required for channel {self.channel.value}",
+                )
+            )
+        for name, channels in CHANNEL_ONLY_FIELDS.items():
+            if getattr(self, name) is not None and self.channel not in channels:
+                allowed = ", ".join(sorted(c.value for c in channels))
+                problems.append((name, "not_for_channel", f"only allowed for channel {allowed}"))
+        if (
+            self.referral_kind is ReferralKind.RECOMMENDATION
+            and self.referrer_phone is not None
+            and self.referrer_phone == self.phone
+        ):
+            problems.append(
+                ("referrer_phone", "self_referral", "a customer cannot recommend themselves")
+            )
+        if self.counterpart_role is not None and self.customer_kind is not CustomerKind.BUSINESS:
+            problems.append(
+                ("counterpart_role", "not_for_kind", "only allowed for customer_kind business")
+            )
+        if self.customer_kind is CustomerKind.BUSINESS and self.company is None:
+            problems.append(("company", "missing", "required for customer_kind business"))
+        if problems:
+            raise ValidationError.from_exception_data(
+                "ContactIn",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(kind, message),
+                        loc=(field,),
+                        input=getattr(self, field),
+                    )
+                    for field, kind, message in problems
+                ],
+            )
+        return self
+
+    def identity_keys(self) -> tuple[IdentityKey, ...]:
+        """The registry lookup keys of this contact (phone first)."""
+        return identity_keys(self.phone, self.email)
+
+
+def resolve_occurred_at(
+    contact: ContactIn, received_at: datetime, max_clock_skew: timedelta = timedelta(minutes=5)
+) -> datetime:
+    """The business time of a contact: ``occurred_at``, or the receipt time if omitted.
+
+    A contact dated in the future (beyond ``max_clock_skew``) is rejected.
+    """
+    if contact.occurred_at is None:
+        return received_at
+    if contact.occurred_at > received_at + max_clock_skew:
+        raise DomainValidationError("occurred_at", "must not be in the future")
+    return contact.occurred_at
+
+
+def to_contact_received(
+    contact: ContactIn,
+    *,
+    contact_id: uuid.UUID,
+    is_new_customer: bool,
+    referrer_customer_id: uuid.UUID | None = None,
+) -> ContactReceived:
+    """The canonical ``contact-received`` payload for an accepted contact.
+
+    ``referrer_customer_id`` is the referrer resolved by the runtime (from
+    ``referrer_phone``); it defaults to the id the contact gave. Fields that the
+    v1 event has no place for (company, referral kind, informant, ...) are
+    carried in ``notes`` as ``key: value`` lines so nothing is silently lost.
+    """
+    extras = _extras(contact)
+    notes = contact.notes
+    if extras:
+        block = "\n".join(f"{k}: {v}" for k, v in extras)
+        notes = f"{notes}\n{block}" if notes else block
+        if len(notes) > 2000:
+            notes = notes[:1999] + "…"
+    return ContactReceived(
+        contact_id=contact_id,
+        channel=contact.channel,
+        is_new_customer=is_new_customer,
+        customer_kind=contact.customer_kind,
+        name=contact.name,
+        phone=contact.phone,
+        email=contact.email,
+        region=contact.region,
+        purpose=contact.purpose,
+        party_size=contact.party_size,
+        receptionist=contact.receptionist,
+        initial_grade=contact.initial_grade,
+        consultant_id=contact.consultant_id,
+        product_interest=contact.product_interest,
+        purchase_timeframe=contact.purchase_timeframe,
+        budget=contact.budget,
+        campaign=contact.campaign,
+        referrer_customer_id=referrer_customer_id or contact.referrer_customer_id,
+        notes=notes,
+    )
+
+
+_EXTRA_FIELDS = (
+    "company",
+    "job_title",
+    "counterpart_role",
+    "call_id",
+    "prospecting_method",
+    "target_segment",
+    "referral_kind",
+    "referrer_phone",
+    "informant_kind",
+    "informant_name",
+    "referring_staff_id",
+    "staff_relation",
+    "service_station",
+    "import_batch",
+    "source_row",
+    "callback_requested_at",
+)
+
+
+def _extras(contact: ContactIn) -> list[tuple[str, Any]]:
+    out = []
+    for name in _EXTRA_FIELDS:
+        value = getattr(contact, name)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, StrEnum):
+            value = value.value
+        out.append((name, value))
+    return out

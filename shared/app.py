@@ -1,0 +1,160 @@
+"""Build one service's FastAPI app: routers plus the runtime every service runs
+(migrations, pool, outbox relay, consumers, periodic jobs, health, metrics)."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .clock import Clock
+from .errors import DomainError
+from .events.topics import ALL_TOPICS
+from .logging import configure_logging, get_logger
+from .metrics import HTTP_LATENCY
+from .runtime import kafka
+from .runtime.consumer import Decoder, EventConsumer, Handler
+from .runtime.db import create_pool, migrate
+from .runtime.relay import OutboxRelay
+from .settings import Settings
+
+log = get_logger(__name__)
+Periodic = Callable[[FastAPI], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSpec:
+    group: str
+    handlers: dict[str, Handler]
+    decoders: dict[str, Decoder] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    routers: list[APIRouter]
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    periodic: list[tuple[float, Periodic]] = field(default_factory=list)
+    on_startup: list[Periodic] = field(default_factory=list)
+
+
+def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(service=spec.name)
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=_lifespan(spec, settings))
+    app.state.settings, app.state.spec, app.state.clock = settings, spec, Clock(settings.clock_offset_file)
+    app.state.consumers, app.state.relay, app.state.tasks = [], None, []
+    for router in spec.routers:
+        app.include_router(router)
+    _add_operational_routes(app)
+    _add_error_handlers(app)
+    _add_metrics_middleware(app)
+    return app
+
+
+def _lifespan(spec: ServiceSpec, settings: Settings):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(spec.name, settings.log_level)
+        if len(settings.auth_secret.get_secret_value()) < 32:
+            raise RuntimeError("CRM_AUTH_SECRET must be set to at least 32 characters")
+        await migrate(settings.database_url, spec.name)
+        app.state.pool = await create_pool(settings.database_url)
+        await _ensure_topics(settings)
+        _start_background(app, spec, settings)
+        for hook in spec.on_startup:
+            await hook(app)
+        log.info("service_started", port=settings.port)
+        try:
+            yield
+        finally:
+            for task in app.state.tasks:
+                task.cancel()
+            await asyncio.gather(*app.state.tasks, return_exceptions=True)
+            await app.state.pool.close()
+
+    return lifespan
+
+
+async def _ensure_topics(settings: Settings) -> None:
+    try:
+        await asyncio.wait_for(
+            kafka.ensure_topics(settings.kafka_bootstrap, ALL_TOPICS, settings.topic_partitions,
+                                settings.topic_replication), 20)
+    except Exception as exc:  # noqa: BLE001 - the relay retries when the broker is back
+        log.warning("ensure_topics_failed", error=repr(exc))
+
+
+def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> None:
+    relay = OutboxRelay(
+        app.state.pool, settings.database_url, settings.kafka_bootstrap, spec.name, ALL_TOPICS,
+        settings.topic_partitions, settings.relay_batch, settings.relay_poll_seconds,
+        settings.broker_check_seconds,
+    )
+    app.state.relay = relay
+    tasks = [asyncio.create_task(relay.run(), name="relay")]
+    for c in spec.consumers:
+        consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
+                                 c.handlers, c.decoders, settings.consumer_batch)
+        app.state.consumers.append(consumer)
+        tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
+    for interval, job in spec.periodic:
+        tasks.append(asyncio.create_task(_every(interval, job, app), name=f"periodic-{job.__name__}"))
+    app.state.tasks = tasks
+
+
+async def _every(interval: float, job: Periodic, app: FastAPI) -> None:
+    while True:
+        try:
+            await job(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed run is retried next interval
+            log.warning("periodic_job_failed", job=job.__name__, error=repr(exc))
+        await asyncio.sleep(interval)
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": app.state.spec.name}
+
+    @app.get("/ready", tags=["operations"])
+    async def ready() -> JSONResponse:
+        """Readiness: the database answers and every consumer has its partitions."""
+        checks = {"database": False, "relay": app.state.relay is not None,
+                  "consumers": all(c.assigned for c in app.state.consumers)}
+        try:
+            async with app.state.pool.acquire(timeout=2) as conn:
+                checks["database"] = await conn.fetchval("select true")
+        except Exception:  # noqa: BLE001 - reported as not ready
+            pass
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code)
+
+
+def _add_metrics_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)) \
+            .observe(time.perf_counter() - start)
+        return response

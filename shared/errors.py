@@ -1,0 +1,31 @@
+"""Errors a service reports to its callers; shared/app.py maps them to HTTP."""
+
+
+class DomainError(Exception):
+    """Base of business-rule failures that change nothing."""
+
+    status_code = 422
+
+    def __init__(self, message: str, field: str | None = None, location: str = "body") -> None:
+        super().__init__(message)
+        self.message, self.field, self.location = message, field, location
+
+    def detail(self) -> list[dict]:
+        loc = [self.location, *self.field.split(".")] if self.field else [self.location]
+        return [{"loc": loc, "msg": self.message, "type": type(self).__name__}]
+
+
+class DomainValidationError(DomainError):
+    """Input that passes the schema but breaks a rule; names the field."""
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class ConcurrencyConflict(Conflict):
+    """Another writer changed the stream first (optimistic concurrency)."""

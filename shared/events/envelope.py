@@ -1,0 +1,74 @@
+"""The JSON envelope every Kafka message carries (see architecture.md "Events")."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload; one subclass per event type and version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    EVENT_TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+class Envelope(BaseModel):
+    """One event as stored in an outbox and sent over Kafka."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: uuid.UUID
+    event_type: str = Field(min_length=1, max_length=100)
+    schema_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    producer: str = Field(min_length=1, max_length=100)
+    customer_id: uuid.UUID
+    correlation_id: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    payload: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        return cls.model_validate_json(raw)
+
+    @property
+    def key(self) -> bytes:
+        """Kafka key: the customer id, so one customer's events stay in order."""
+        return str(self.customer_id).encode()
+
+
+def new_event(
+    payload: EventPayload,
+    *,
+    customer_id: uuid.UUID,
+    producer: str,
+    occurred_at: datetime | None = None,
+    correlation_id: uuid.UUID | None = None,
+    causation: Envelope | None = None,
+    event_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Envelope:
+    """Wrap a payload; a causing event carries its correlation id forward."""
+    recorded = now or datetime.now(UTC)
+    if causation is not None:
+        correlation_id = causation.correlation_id or causation.event_id
+    return Envelope(
+        event_id=event_id or uuid.uuid4(),
+        event_type=payload.EVENT_TYPE,
+        schema_version=payload.VERSION,
+        occurred_at=occurred_at or recorded,
+        recorded_at=recorded,
+        producer=producer,
+        customer_id=customer_id,
+        correlation_id=correlation_id,
+        causation_id=causation.event_id if causation else None,
+        payload=payload.model_dump(mode="json"),
+    )

@@ -1,0 +1,214 @@
+"""The consumer loop: apply each message once, in a transaction with its inbox row.
+
+For each batch: one database transaction; each message in a savepoint. The
+message id goes into the inbox in the same transaction as the effect, so a
+redelivered message changes nothing. A message that cannot be applied (bad
+JSON, unknown type, a rule it breaks) is rolled back to its savepoint and
+recorded as a `dead-letters` event in the outbox, in the same transaction, so
+the dead letter is as durable as any other event. Offsets are committed only
+after the database commit. A transient failure (database or network gone)
+rolls the whole batch back, seeks back and retries with backoff.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential
+
+from ..events.envelope import Envelope, EventPayload, new_event
+from ..events.payloads import DeadLetter
+from ..events.registry import decode
+from ..logging import get_logger
+from ..metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from . import kafka
+from .store import append
+
+log = get_logger(__name__)
+
+TRANSIENT = (
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError, asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
+    asyncpg.AdminShutdownError, ConnectionError, OSError, TimeoutError,
+)
+NAMESPACE = uuid.UUID("9b7e3a52-1c1f-4e7a-9d8e-6d1c2f0a4b11")
+
+
+class PoisonMessage(Exception):
+    """The message can never be applied; it goes to the dead-letter topic."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A decoded message: its deduplication id, the customer and what to apply."""
+
+    message_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    envelope: Envelope | None
+    payload: object
+
+
+Handler = Callable[[asyncpg.Connection, Inbound], Awaitable[None]]
+Decoder = Callable[[ConsumerRecord], Inbound]
+
+
+def decode_envelope(record: ConsumerRecord) -> Inbound:
+    """Default decoder: the canonical JSON envelope, upcast to the latest payload."""
+    try:
+        envelope = Envelope.from_json(record.value)
+    except ValidationError as exc:
+        raise PoisonMessage(_validation_reason(exc, "envelope")) from None
+    if envelope.event_type != record.topic:
+        raise PoisonMessage(f"event_type: {envelope.event_type!r} sent on topic {record.topic!r}")
+    try:
+        payload = decode(envelope)
+    except ValidationError as exc:
+        raise PoisonMessage(_validation_reason(exc, "payload")) from None
+    except ValueError as exc:
+        raise PoisonMessage(str(exc)) from None
+    return Inbound(envelope.event_id, envelope.customer_id, envelope, payload)
+
+
+def _validation_reason(exc: ValidationError, prefix: str) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]))
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def poison_id(record: ConsumerRecord) -> uuid.UUID:
+    """A stable id for a message without a readable event id."""
+    body = record.value or b""
+    return uuid.uuid5(NAMESPACE, f"{record.topic}/{record.partition}/{record.offset}/{body.hex()[:4096]}")
+
+
+@dataclass
+class EventConsumer:
+    """One consumer group applying `handlers` (by topic) into one service database."""
+
+    name: str
+    service: str
+    pool: asyncpg.Pool
+    bootstrap: str
+    handlers: dict[str, Handler]
+    decoders: dict[str, Decoder] = field(default_factory=dict)
+    batch: int = 200
+    assigned: bool = False
+    _consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect after broker outages
+                self.assigned = False
+                log.warning("consumer_restarting", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _consume(self) -> None:
+        self._consumer = kafka.consumer(self.bootstrap, self.name, *self.handlers, max_records=self.batch)
+        await asyncio.wait_for(self._consumer.start(), kafka.SEND_TIMEOUT)
+        try:
+            while True:
+                records = await self._consumer.getmany(timeout_ms=500, max_records=self.batch)
+                self.assigned = bool(self._consumer.assignment())
+                if records:
+                    await self._apply_with_retry(records)
+                    await self._commit(records)
+                await self._report_lag()
+        finally:
+            await kafka.stop_quietly(self._consumer)
+
+    async def _apply_with_retry(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, TRANSIENT)),
+            wait=wait_exponential(multiplier=0.2, max=5), stop=stop_never, reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.warning("consumer_retrying_batch", consumer=self.name,
+                                attempt=attempt.retry_state.attempt_number)
+                await self.apply_batch(records)
+
+    async def apply_batch(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for tp_records in records.values():
+                for record in tp_records:
+                    await self._apply_one(conn, record)
+
+    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord) -> None:
+        try:
+            async with conn.transaction():
+                inbound = self.decoders.get(record.topic, decode_envelope)(record)
+                if not await self._claim(conn, inbound.message_id, record, "applied"):
+                    EVENTS_CONSUMED.labels(self.name, record.topic, "duplicate").inc()
+                    return
+                await self.handlers[record.topic](conn, inbound)
+            EVENTS_CONSUMED.labels(self.name, record.topic, "applied").inc()
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything else is a poison message
+            await self._dead_letter(conn, record, exc)
+
+    async def _claim(self, conn: asyncpg.Connection, message_id: uuid.UUID, record: ConsumerRecord,
+                     outcome: str) -> bool:
+        return bool(await conn.fetchval(
+            """insert into inbox (consumer, message_id, topic, partition, "offset", outcome)
+               values ($1, $2, $3, $4, $5, $6) on conflict do nothing returning true""",
+            self.name, message_id, record.topic, record.partition, record.offset, outcome,
+        ))
+
+    async def _dead_letter(self, conn: asyncpg.Connection, record: ConsumerRecord, exc: Exception) -> None:
+        message_id, customer_id = poison_id(record), NAMESPACE
+        try:
+            envelope = Envelope.from_json(record.value)
+            message_id, customer_id = envelope.event_id, envelope.customer_id
+        except Exception:  # noqa: BLE001 - unreadable envelope: keep the positional id
+            pass
+        if not await self._claim(conn, message_id, record, "dead-letter"):
+            return
+        reason = str(exc) if isinstance(exc, PoisonMessage) else f"{type(exc).__name__}: {exc}"
+        letter = DeadLetter(
+            consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
+            reason=reason[:2000], original=(record.value or b"").decode("utf-8", "replace")[:1_000_000],
+            failed_at=datetime.now(UTC),
+        )
+        event = new_event(letter, customer_id=customer_id, producer=self.service)
+        await append(conn, f"dead-letter-{event.event_id}", [event], expected_version=0)
+        DEAD_LETTERS.labels(self.name, record.topic).inc()
+        EVENTS_CONSUMED.labels(self.name, record.topic, "dead-letter").inc()
+        log.warning("dead_letter", consumer=self.name, topic=record.topic, partition=record.partition,
+                    offset=record.offset, reason=reason[:300])
+
+    async def _commit(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        offsets = {tp: recs[-1].offset + 1 for tp, recs in records.items() if recs}
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Rebalanced away: the next owner re-reads and the inbox deduplicates.
+            log.info("commit_skipped", consumer=self.name, error=repr(exc))
+
+    async def _report_lag(self) -> None:
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
+            except Exception:  # noqa: BLE001 - position unknown during a rebalance
+                continue
+            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, high - position))
+
+
+def payload_of(inbound: Inbound) -> EventPayload:
+    return inbound.payload  # type: ignore[return-value]
