@@ -17,7 +17,8 @@ import json
 import zlib
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import OffsetOutOfRangeError
 
 from ..logging import get_logger
 from ..metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_REPUBLISHES
@@ -26,7 +27,7 @@ from . import kafka
 log = get_logger(__name__)
 
 _UNPUBLISHED = """
-select position, event_type, customer_id, envelope::text as body
+select position, event_id, event_type, customer_id, envelope::text as body
 from event_store where not published order by position limit $1"""
 
 
@@ -95,20 +96,22 @@ class OutboxRelay:
                 for r in rows
             ]
             metas = await asyncio.wait_for(asyncio.gather(*futures), kafka.SEND_TIMEOUT)
-            ends: dict[tuple[str, int], int] = {}
-            for meta in metas:
+            last: dict[tuple[str, int], tuple[int, object]] = {}
+            for row, meta in zip(rows, metas, strict=True):
                 key = (meta.topic, meta.partition)
-                ends[key] = max(ends.get(key, 0), meta.offset + 1)
+                if meta.offset + 1 > last.get(key, (-1, None))[0]:
+                    last[key] = (meta.offset + 1, row["event_id"])
             async with conn.transaction():
                 await conn.execute(
                     "update event_store set published = true where position = any($1::bigint[])",
                     [r["position"] for r in rows],
                 )
                 await conn.executemany(
-                    """insert into relay_offsets (topic, partition, next_offset) values ($1, $2, $3)
-                       on conflict (topic, partition) do update
-                       set next_offset = greatest(relay_offsets.next_offset, excluded.next_offset)""",
-                    [(t, p, o) for (t, p), o in ends.items()],
+                    """insert into relay_offsets (topic, partition, next_offset, last_event_id)
+                       values ($1, $2, $3, $4) on conflict (topic, partition) do update
+                       set next_offset = excluded.next_offset, last_event_id = excluded.last_event_id
+                       where relay_offsets.next_offset < excluded.next_offset""",
+                    [(t, p, o, e) for (t, p), (o, e) in last.items()],
                 )
             for r in rows:
                 EVENTS_PUBLISHED.labels(r["event_type"]).inc()
@@ -116,28 +119,73 @@ class OutboxRelay:
             return len(rows)
 
     async def check_broker(self) -> bool:
-        """Republish everything if the broker lost what we published; True if it did."""
+        """Republish everything if the broker lost what we published; True if it did.
+
+        For each partition we wrote, the last record we published must still be
+        there at its offset with its event id. (End offsets alone would do on
+        Kafka, but Tansu answers them wrongly.)
+        """
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch("select topic, partition, next_offset from relay_offsets")
+            rows = await conn.fetch("select topic, partition, next_offset, last_event_id from relay_offsets")
         if not rows:
             return False
-        probe = kafka.consumer(self.bootstrap, None)
-        await asyncio.wait_for(probe.start(), kafka.SEND_TIMEOUT)
-        try:
-            tps = [TopicPartition(r["topic"], r["partition"]) for r in rows]
-            known = {tp for tp in tps if probe.partitions_for_topic(tp.topic)}
-            ends = await asyncio.wait_for(probe.end_offsets(list(known)), kafka.SEND_TIMEOUT) if known else {}
-        finally:
-            await kafka.stop_quietly(probe)
-        lost = [r for r in rows
-                if ends.get(TopicPartition(r["topic"], r["partition"]), 0) < r["next_offset"]]
-        if not lost:
+        lost = await _missing_records(self.bootstrap, rows)
+        if lost is None or not lost:
             return False
-        log.warning("broker_lost_events_republishing",
-                    partitions=json.dumps([f"{r['topic']}/{r['partition']}" for r in lost]))
+        log.warning("broker_lost_events_republishing", partitions=json.dumps(sorted(lost)))
         RELAY_REPUBLISHES.inc()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("update event_store set published = false where published")
             await conn.execute("delete from relay_offsets")
         await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions)
         return True
+
+
+def _event_id(value: bytes | None) -> str | None:
+    try:
+        return str(json.loads(value)["event_id"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+async def _missing_records(bootstrap: str, rows: list) -> list[str] | None:
+    """Partitions whose last published record is gone; None when the broker did not answer."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             auto_offset_reset="none", request_timeout_ms=10_000)
+    await asyncio.wait_for(probe.start(), kafka.SEND_TIMEOUT)
+    try:
+        existing = await asyncio.wait_for(probe.topics(), kafka.SEND_TIMEOUT)
+        lost = [f"{r['topic']}/{r['partition']}" for r in rows if r["topic"] not in existing]
+        wanted = {TopicPartition(r["topic"], r["partition"]): r for r in rows if r["topic"] in existing}
+        if not wanted:
+            return lost
+        probe.assign(list(wanted))
+        for tp, r in wanted.items():
+            probe.seek(tp, r["next_offset"] - 1)
+        seen: dict[TopicPartition, bool] = {}
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(seen) < len(wanted) and asyncio.get_running_loop().time() < deadline:
+            try:
+                batch = await probe.getmany(timeout_ms=500)
+            except OffsetOutOfRangeError as exc:
+                for tp in exc.args[0] if exc.args and isinstance(exc.args[0], dict) else wanted:
+                    seen[tp] = False
+                    probe.pause(tp)
+                continue
+            for tp, records in batch.items():
+                if tp in seen or not records:
+                    continue
+                first = records[0]
+                seen[tp] = first.offset == wanted[tp]["next_offset"] - 1 and \
+                    _event_id(first.value) == str(wanted[tp]["last_event_id"])
+                probe.pause(tp)
+            for tp, r in wanted.items():  # an empty fetch with a high watermark below ours
+                high = probe.highwater(tp)
+                if tp not in seen and high is not None and high < r["next_offset"]:
+                    seen[tp] = False
+                    probe.pause(tp)
+        if len(seen) < len(wanted) and not lost and not any(v is False for v in seen.values()):
+            return None  # inconclusive: try again at the next check
+        return lost + [f"{tp.topic}/{tp.partition}" for tp, ok in seen.items() if not ok]
+    finally:
+        await kafka.stop_quietly(probe)

@@ -59,6 +59,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.events.enums import Channel, FollowUpOutcome, IntentGrade, LossReason
+from shared.events.payloads import ProspectGraded
 
 from .facts import (
     ComplaintFiledFact,
@@ -442,3 +443,23 @@ def decision_from_history(history: Iterable[GradeChange], policy: GradingPolicy 
     if last is None:
         return ProspectGrading(policy=policy).decision
     return GradeDecision.from_change(last)
+
+
+def prospect_graded_payload(change: GradeChange, consultant_id: str | None = None) -> ProspectGraded | None:
+    """The ProspectGraded event payload for a change; None when there is no grade (lost).
+
+    A loss is published as ProspectLost by the command side; a change without
+    a grade has no ProspectGraded form.
+    """
+    if change.grade is None:
+        return None
+    return ProspectGraded(
+        grade=change.grade,
+        previous_grade=change.previous_grade,
+        rule=change.rule.value,
+        cause_event_id=change.cause_fact_id,
+        overridden_by=change.overridden_by,
+        reason=change.override_reason,
+        policy_version=change.policy_version,
+        consultant_id=consultant_id,
+    )

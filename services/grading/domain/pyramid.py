@@ -11,7 +11,7 @@ Ids must all be of one comparable type (all UUIDs or all strings).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from .policy import DEFAULT_POLICY, GradingPolicy, ManagementRules, RankCuts
@@ -23,7 +23,7 @@ CustomerId = Any  # uuid.UUID or str; one type per population
 def group_size(population: int, fraction: Decimal) -> int:
     """ceil(population * fraction), exactly (no float rounding)."""
     product = Decimal(population) * Decimal(fraction)
-    return int(-(-product // 1))
+    return int(product.to_integral_value(rounding=ROUND_CEILING))
 
 
 def cut_ranks(population: int, cuts: RankCuts) -> tuple[int, int]:

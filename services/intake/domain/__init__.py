@@ -3,6 +3,8 @@
 No I/O lives here: the runtime (database, Kafka, HTTP) calls these functions
 and models. Modules, one concern each:
 
+- ``errors``        ``DomainValidationError(field, message)``
+- ``text``          string hygiene types (strip, bound, no control characters)
 - ``identity``      phone/email normalisation and identity resolution
 - ``contacts``      ``ContactIn``: a contact from any channel (showroom traffic log)
 - ``customers``     the customer information card, its change history, merges

@@ -40,6 +40,7 @@ def upgrade() -> None:
             topic text not null,
             partition integer not null,
             next_offset bigint not null,
+            last_event_id uuid not null,
             primary key (topic, partition))""",
         """create table inbox (
             consumer text not null,

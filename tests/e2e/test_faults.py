@@ -1,0 +1,137 @@
+"""Faults from issue 2's acceptance, injected for real on the embedded stack."""
+import asyncio
+import json
+import uuid
+
+from aiokafka import AIOKafkaConsumer
+
+from shared.runtime import kafka
+
+from .test_walking_skeleton import contact
+
+
+async def post_contacts(api, n: int, concurrency: int = 16) -> list[str]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one() -> str:
+        async with sem:
+            r = await api.post("intake", "/v1/contacts", contact(purchase_timeframe="within_1_month"))
+            assert r.status_code == 201, r.text
+            return r.json()["customer_id"]
+
+    return await asyncio.gather(*(one() for _ in range(n)))
+
+
+async def wait_for_sql(api, service: str, sql: str, args, expected, timeout: float = 60):
+    conn = await api.db(service)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = await conn.fetchval(sql, *args)
+            if value == expected or asyncio.get_running_loop().time() > deadline:
+                return value
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+async def counts_per_customer(api, service: str, sql: str, ids: list[str]) -> dict:
+    conn = await api.db(service)
+    try:
+        rows = await conn.fetch(sql, [uuid.UUID(i) for i in ids])
+    finally:
+        await conn.close()
+    return {str(r[0]): r[1] for r in rows}
+
+
+async def assert_each_applied_once(api, ids: list[str]) -> None:
+    graded = await wait_for_sql(api, "grading", "select count(*) from prospects where customer_id = any($1)",
+                                [[uuid.UUID(i) for i in ids]], len(ids))
+    assert graded == len(ids)
+    tasks = await wait_for_sql(api, "followup", "select count(*) from tasks where customer_id = any($1)",
+                               [[uuid.UUID(i) for i in ids]], len(ids))
+    assert tasks == len(ids)
+    history = await counts_per_customer(
+        api, "grading", "select customer_id, count(*) from grade_history where customer_id = any($1) group by 1", ids)
+    assert set(history.values()) == {1}, "a contact was graded twice"
+    events = await counts_per_customer(
+        api, "grading", "select customer_id, count(*) from event_store where customer_id = any($1) "
+                        "and event_type = 'prospect-graded' group by 1", ids)
+    assert len(events) == len(ids) and set(events.values()) == {1}
+    per_task = await counts_per_customer(
+        api, "followup", "select customer_id, count(*) from tasks where customer_id = any($1) group by 1", ids)
+    assert set(per_task.values()) == {1}, "a grade made two tasks"
+
+
+async def test_sigkill_consumer_mid_stream_applies_every_event_once(api, stack):
+    posting = asyncio.create_task(post_contacts(api, 300))
+    await asyncio.sleep(0.8)  # grading is busy consuming the stream now
+    stack.services["grading"].kill()
+    ids = await posting
+    stack.services["grading"].start()
+    await asyncio.to_thread(stack.services["grading"].wait_ready, 60)
+    await assert_each_applied_once(api, ids)
+
+
+async def test_broker_restarted_empty_loses_nothing(api, stack):
+    before = await post_contacts(api, 20)
+    await assert_each_applied_once(api, before)
+    await asyncio.to_thread(stack.restart_broker)
+    after = await post_contacts(api, 20)
+    await assert_each_applied_once(api, before + after)
+    for cid in before + after:
+        await api.eventually("analytics", f"/v1/customers/{cid}/360", lambda v: v["open_tasks"], timeout=60)
+    metrics = (await api.client.get(api.url("grading", "/metrics"))).text
+    republished = [line for line in metrics.splitlines() if line.startswith("crm_relay_republish_total")]
+    assert republished and float(republished[0].split()[-1]) >= 1, republished
+    # republished events were deduplicated: still one analytics record per event
+    conn = await api.db("analytics")
+    try:
+        dupes = await conn.fetchval(
+            "select count(*) from (select customer_id from event_log where customer_id = any($1) "
+            "group by customer_id having count(*) <> 3) x", [uuid.UUID(i) for i in before + after])
+    finally:
+        await conn.close()
+    assert dupes == 0
+
+
+async def test_malformed_message_goes_to_dead_letters_and_consumer_continues(api, stack):
+    producer = kafka.producer(stack.broker.bootstrap)
+    await producer.start()
+    marker = uuid.uuid4().hex
+    bad_payload = {"event_id": str(uuid.uuid4()), "event_type": "contact-received", "schema_version": 1,
+                   "occurred_at": "2026-01-01T00:00:00Z", "recorded_at": "2026-01-01T00:00:00Z",
+                   "producer": "test", "customer_id": str(uuid.uuid4()),
+                   "payload": {"contact_id": str(uuid.uuid4()), "channel": f"pigeon-{marker}"}}
+    try:
+        await producer.send_and_wait("contact-received", f"{{not json {marker}".encode(), key=b"k")
+        await producer.send_and_wait("contact-received", json.dumps(bad_payload).encode(), key=b"k")
+    finally:
+        await producer.stop()
+
+    letters = await read_dead_letters(stack.broker.bootstrap, marker, want=2)
+    reasons = " | ".join(letter["payload"]["reason"] for letter in letters)
+    assert all(letter["payload"]["consumer"] == "grading" for letter in letters)
+    assert "envelope" in reasons and "payload.channel" in reasons
+
+    ids = await post_contacts(api, 3)
+    await assert_each_applied_once(api, ids)
+
+
+async def read_dead_letters(bootstrap: str, marker: str, want: int, timeout: float = 60) -> list[dict]:
+    consumer = AIOKafkaConsumer("dead-letters", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    found: list[dict] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found) < want and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    letter = json.loads(r.value)
+                    if marker in letter["payload"]["original"] and letter["payload"]["consumer"] == "grading":
+                        found.append(letter)
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,140 @@
+"""Session fixtures: one embedded PostgreSQL, one Tansu broker, one whole stack.
+
+Everything is real: services run as processes, exactly as `crm up` runs them.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from crm.stack import EmbeddedPostgres, Stack, TansuBroker, auth_secret, free_port
+from shared.auth import mint_token
+from shared.events.enums import Role
+from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
+from shared.settings import DEFAULT_PORTS
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def work_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="crm-test-"))
+    yield path
+    logs = path / "stack" / "logs"
+    if logs.exists():  # keep the services' logs for a failed run to be read
+        shutil.copytree(logs, ARTIFACTS / "logs", dirs_exist_ok=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(work_dir: Path) -> Iterator[EmbeddedPostgres]:
+    pg = EmbeddedPostgres(work_dir / "pg" / "pgdata")
+    pg.start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def broker(work_dir: Path) -> Iterator[TansuBroker]:
+    b = TansuBroker(free_port(), work_dir / "broker" / "tansu.log")
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+async def service_db(postgres: EmbeddedPostgres):
+    """A fresh, migrated database for one service: `await service_db("intake")` -> (url, pool)."""
+    pools: list[asyncpg.Pool] = []
+
+    async def make(service: str) -> tuple[str, asyncpg.Pool]:
+        name = f"t_{service}_{uuid.uuid4().hex[:10]}"
+        await ensure_database(postgres.admin_url, name)
+        url = database_url_for(postgres.admin_url, name)
+        await migrate(url, service)
+        pool = await create_pool(url)
+        pools.append(pool)
+        return url, pool
+
+    yield make
+    for pool in pools:
+        await pool.close()
+
+
+@pytest.fixture(scope="session")
+def stack(work_dir: Path) -> Iterator[Stack]:
+    """The whole system on the embedded stack, on free ports."""
+    root = work_dir / "stack"
+    s = Stack(root, kafka_port=free_port(), ports={n: free_port() for n in DEFAULT_PORTS},
+              extra_env={"CRM_CLOCK_OFFSET_FILE": str(root / "clock_offset"),
+                         "CRM_BROKER_CHECK_SECONDS": "1"})
+    s.start()
+    yield s
+    s.stop()
+
+
+class Api:
+    """A small HTTP client for the running stack, with tokens per role."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.secret = auth_secret(stack.root)
+        self.client = httpx.AsyncClient(timeout=30)
+
+    def token(self, role: Role = Role.MANAGER, consultant_id: str | None = None) -> str:
+        return mint_token(self.secret, role, consultant_id=consultant_id, subject=consultant_id)
+
+    def headers(self, role: Role = Role.MANAGER, consultant_id: str | None = None, **extra: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(role, consultant_id)}", **extra}
+
+    def url(self, service: str, path: str) -> str:
+        return f"{self.stack.services[service].url}{path}"
+
+    async def post(self, service: str, path: str, json: dict, role: Role = Role.MANAGER, **kw) -> httpx.Response:
+        headers = self.headers(role, kw.pop("consultant_id", None), **kw.pop("headers", {}))
+        return await self.client.post(self.url(service, path), json=json, headers=headers, **kw)
+
+    async def get(self, service: str, path: str, role: Role = Role.MANAGER, **kw) -> httpx.Response:
+        headers = self.headers(role, kw.pop("consultant_id", None))
+        return await self.client.get(self.url(service, path), headers=headers, **kw)
+
+    async def eventually(self, service: str, path: str, predicate, timeout: float = 20.0,
+                         role: Role = Role.MANAGER):
+        """Poll GET until predicate(json) holds; returns the json."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        last = None
+        while asyncio.get_running_loop().time() < deadline:
+            r = await self.get(service, path, role)
+            if r.status_code == 200:
+                last = r.json()
+                if predicate(last):
+                    return last
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"GET {service}{path} never satisfied the check; last: {last}")
+
+    async def db(self, service: str) -> asyncpg.Connection:
+        return await asyncpg.connect(self.stack.services[service].env["CRM_DATABASE_URL"])
+
+
+@pytest.fixture(scope="session")
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    a = Api(stack)
+    yield a
+    await a.client.aclose()
+
+
+def set_clock_offset(stack: Stack, seconds: float) -> None:
+    """Move every service's clock (see shared.clock)."""
+    path = Path(stack.services["intake"].env["CRM_CLOCK_OFFSET_FILE"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(seconds))
+    os.replace(tmp, path)
