@@ -1,7 +1,6 @@
 """`crm`: the operator's command-line tool."""
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path

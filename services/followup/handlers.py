@@ -7,7 +7,7 @@ from datetime import timedelta
 import asyncpg
 
 from shared.events.envelope import new_event
-from shared.events.payloads import ProspectGraded, TaskScheduled
+from shared.events.contract import ProspectGraded, TaskScheduled
 from shared.runtime.consumer import Inbound
 from shared.runtime.store import append
 

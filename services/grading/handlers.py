@@ -5,7 +5,7 @@ import asyncpg
 
 from shared.events.enums import IntentGrade, PurchaseTimeframe
 from shared.events.envelope import new_event
-from shared.events.payloads import ContactReceived, ProspectGraded
+from shared.events.contract import ContactReceived, ProspectGraded
 from shared.runtime.consumer import Inbound
 from shared.runtime.store import append
 

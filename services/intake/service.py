@@ -8,7 +8,7 @@ import asyncpg
 
 from shared.errors import DomainValidationError, NotFound
 from shared.events.envelope import new_event
-from shared.events.payloads import ContactReceived
+from shared.events.contract import ContactReceived
 from shared.runtime.store import append
 
 from .domain import errors as domain_errors

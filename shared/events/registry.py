@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .contract import ALL_PAYLOADS
 from .envelope import Envelope, EventPayload
-from .payloads import ALL_PAYLOADS
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

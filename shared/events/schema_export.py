@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .contract import ALL_PAYLOADS
 from .envelope import Envelope
-from .payloads import ALL_PAYLOADS
 
 
 def contract_schemas() -> dict[str, dict]:

@@ -1,5 +1,5 @@
 """Kafka topic names: one topic per event type, named exactly as the type."""
-from .payloads import ALL_PAYLOADS
+from .contract import ALL_PAYLOADS
 
 CONTACT_RECEIVED = "contact-received"
 PROSPECT_GRADED = "prospect-graded"

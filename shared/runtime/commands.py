@@ -14,7 +14,12 @@ import asyncpg
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random,
+)
 
 from ..auth import Principal
 from ..errors import ConcurrencyConflict, DomainValidationError

@@ -23,8 +23,8 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential
 
+from ..events.contract import DeadLetter
 from ..events.envelope import Envelope, EventPayload, new_event
-from ..events.payloads import DeadLetter
 from ..events.registry import decode
 from ..logging import get_logger
 from ..metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED

@@ -23,7 +23,7 @@ from shared.events.enums import (
     PurchaseTimeframe,
 )
 from shared.events.envelope import EventPayload
-from shared.events.payloads import (
+from shared.events.contract import (
     ComplaintFiled,
     ContactReceived,
     DealClosed,

@@ -59,7 +59,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.events.enums import Channel, FollowUpOutcome, IntentGrade, LossReason
-from shared.events.payloads import ProspectGraded
+from shared.events.contract import ProspectGraded
 
 from .facts import (
     ComplaintFiledFact,

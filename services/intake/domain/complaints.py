@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, mode
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.events.enums import Channel, ComplaintCategory, ComplaintSeverity
-from shared.events.payloads import ComplaintFiled
+from shared.events.contract import ComplaintFiled
 
 from .identity import IdentityKey, OptEmail, OptPhone, identity_keys
 from .text import Description, OptName, OptShortText

@@ -18,7 +18,7 @@ from typing import Iterable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.events.payloads import ConsentChanged
+from shared.events.contract import ConsentChanged
 
 from .text import OptShortText
 

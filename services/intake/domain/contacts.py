@@ -31,7 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.events.enums import Channel, CounterpartRole, CustomerKind, IntentGrade, PurchaseTimeframe
-from shared.events.payloads import ContactReceived
+from shared.events.contract import ContactReceived
 
 from .errors import DomainValidationError
 from .identity import IdentityKey, OptEmail, OptPhone, identity_keys

@@ -17,7 +17,7 @@ from services.grading.domain.intent import (
 )
 from services.grading.domain.policy import GradingPolicy, IntentRules
 from shared.events.enums import Channel, FollowUpOutcome, IntentGrade, LossReason, PurchaseTimeframe
-from shared.events.payloads import FollowUpLogged, ProspectGraded, TaskScheduled
+from shared.events.contract import FollowUpLogged, ProspectGraded, TaskScheduled
 
 from .factories import at, complaint, contact, deal, fid, follow_up, lost, no_answer, override
 

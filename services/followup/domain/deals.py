@@ -1,0 +1,142 @@
+"""Deals (成交): validation and the work a deal triggers.
+
+A deal records customer, consultant, items, amount, gross profit, deposit,
+date and its channel attribution. Validation names every broken rule at
+once (`DealInvalid.problems`). A valid deal ends prospect work (the prospect
+became a customer; delivery steps still finish the order) and triggers the
+3-day call (新车3日DC).
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.enums import Channel
+from shared.events.payloads import DealClosed, DealItem
+
+from .aftercare import deal_call_task
+from .clock import require_aware
+from .errors import DealInvalid
+from .policy import FollowUpPolicy
+from .tasks import FollowUpTask, TaskChange, TaskKind
+
+CENT = Decimal("0.01")
+MAX_ITEMS = 200
+MAX_MONEY = Decimal("999999999999.99")  # 14 digits, 2 after the point
+REASON_DEAL_CLOSED = "deal closed: prospect became a customer"
+
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DealDraft(BaseModel):
+    """A deal as entered, before validation; `amount` None means the sum of the items."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deal_id: uuid.UUID
+    consultant_id: ShortText
+    items: tuple[DealItem, ...]
+    amount: Decimal | None = None
+    gross_profit: Decimal
+    deposit: Decimal = Decimal("0")
+    closed_on: date
+    contact_id: uuid.UUID | None = None
+    channel: Channel | None = None
+    campaign: ShortText | None = None
+
+
+def items_total(items: Iterable[DealItem]) -> Decimal:
+    """Sum of quantity x unit price, to the cent."""
+    return sum((i.unit_price * i.quantity for i in items), Decimal("0")).quantize(CENT)
+
+
+def _money_problem(name: str, value: Decimal) -> str | None:
+    if not value.is_finite():
+        return f"{name} must be a number"
+    if value != value.quantize(CENT):
+        return f"{name} {value} has more than 2 decimal places"
+    if abs(value) > MAX_MONEY:
+        return f"{name} {value} is too large"
+    return None
+
+
+def deal_amount(draft: DealDraft) -> Decimal:
+    """The explicit amount, or the items' total."""
+    return items_total(draft.items) if draft.amount is None else draft.amount
+
+
+def deal_problems(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> list[str]:
+    """Every rule the draft breaks (empty when valid)."""
+    require_aware(now)
+    problems: list[str] = []
+    if not draft.items:
+        problems.append("a deal needs at least one item")
+    if len(draft.items) > MAX_ITEMS:
+        problems.append(f"a deal has at most {MAX_ITEMS} items")
+    amount = deal_amount(draft)
+    for name, value in (("amount", amount), ("gross_profit", draft.gross_profit), ("deposit", draft.deposit)):
+        if (p := _money_problem(name, value)) is not None:
+            problems.append(p)
+    if problems:
+        return problems
+    if amount < 0:
+        problems.append("amount must not be negative")
+    if draft.deposit < 0:
+        problems.append("deposit must not be negative")
+    if draft.deposit > amount:
+        problems.append(f"deposit {draft.deposit} exceeds the amount {amount}")
+    if draft.gross_profit > amount:
+        problems.append(f"gross profit {draft.gross_profit} exceeds the amount {amount}")
+    today = now.astimezone(policy.working_hours.zone).date()
+    if draft.closed_on > today:
+        problems.append(f"closed_on {draft.closed_on} is in the future (today is {today})")
+    return problems
+
+
+def validate_deal(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> DealClosed:
+    """The `DealClosed` payload of a valid draft; raises `DealInvalid` naming every problem."""
+    problems = deal_problems(draft, now, policy)
+    if problems:
+        raise DealInvalid(problems)
+    return DealClosed(
+        deal_id=draft.deal_id, consultant_id=draft.consultant_id, items=list(draft.items),
+        amount=deal_amount(draft), gross_profit=draft.gross_profit, deposit=draft.deposit,
+        closed_on=draft.closed_on, contact_id=draft.contact_id, channel=draft.channel, campaign=draft.campaign,
+    )
+
+
+class DealFollowUp(BaseModel):
+    """The work a deal changes: prospect tasks to cancel and the 3-day call to schedule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cancel: tuple[TaskChange, ...]
+    call: FollowUpTask
+
+
+def on_deal_closed(
+    deal: DealClosed,
+    *,
+    customer_id: uuid.UUID,
+    open_tasks: Iterable[FollowUpTask],
+    delivered_at: datetime,
+    now: datetime,
+    policy: FollowUpPolicy,
+    cause_id: uuid.UUID | None = None,
+) -> DealFollowUp:
+    """Cancel the customer's pending first-contact and cadence tasks; schedule 新车3日DC.
+
+    `delivered_at` anchors the 3-day call; pass the deal's own time when the
+    delivery time is not known separately.
+    """
+    cancel = [t.cancel(REASON_DEAL_CLOSED, now) for t in open_tasks
+              if t.customer_id == customer_id and t.is_pending
+              and t.kind in (TaskKind.FIRST_CONTACT, TaskKind.CADENCE)]
+    call = deal_call_task(customer_id=customer_id, deal_id=deal.deal_id, owner_id=deal.consultant_id,
+                          delivered_at=delivered_at, now=now, policy=policy, cause_id=cause_id)
+    return DealFollowUp(cancel=tuple(c for c in cancel if c.changed), call=call)

@@ -1,0 +1,28 @@
+"""The event contract: one pydantic model per event type and version, grouped by
+the service that produces it. Integrators get it as JSON Schema (`crm schema`)."""
+from ..envelope import EventPayload
+from .followup import (
+                       ComplaintUpdated,
+                       DealClosed,
+                       DealItem,
+                       FollowUpLogged,
+                       ProspectLost,
+                       TaskClosed,
+                       TaskScheduled,
+)
+from .grading import CustomerValued, ProspectGraded
+from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged
+from .runtime import DeadLetter
+
+ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
+    ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged,
+    ProspectGraded, CustomerValued,
+    TaskScheduled, FollowUpLogged, TaskClosed, DealClosed, ProspectLost, ComplaintUpdated,
+    DeadLetter,
+)
+
+__all__ = [
+    "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ContactReceived", "CustomerMerged",
+    "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "ProspectGraded",
+    "ProspectLost", "TaskClosed", "TaskScheduled",
+]

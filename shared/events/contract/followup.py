@@ -1,0 +1,123 @@
+"""Events follow-up produces: work items, follow-up records, deals, losses, complaint handling."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..enums import (
+    Channel,
+    ComplaintCategory,
+    ContactMethod,
+    FollowUpOutcome,
+    IntentGrade,
+    LossReason,
+    PurchaseTimeframe,
+)
+from ..envelope import EventPayload
+from .types import Money, ShortText, Text
+
+
+class TaskScheduled(EventPayload):
+    """A follow-up work item was created or rescheduled."""
+
+    EVENT_TYPE: ClassVar[str] = "task-scheduled"
+    VERSION: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    kind: ShortText
+    owner_id: ShortText
+    due_at: AwareDatetime
+    grade: IntentGrade | None = None
+    marketing: bool = True
+
+
+class FollowUpLogged(EventPayload):
+    """A follow-up task was completed and its record logged (跟踪记录)."""
+
+    EVENT_TYPE: ClassVar[str] = "followup-logged"
+    VERSION: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    kind: ShortText
+    consultant_id: ShortText
+    method: ContactMethod
+    outcome: FollowUpOutcome
+    content: Text | None = None
+    test_drive: bool = False
+    quote_accepted: bool = False
+    budget_confirmed: bool = False
+    deposit_amount: Money | None = Field(default=None, ge=0)
+    purchase_timeframe: PurchaseTimeframe | None = None
+    next_contact_at: AwareDatetime | None = None
+    completed_at: AwareDatetime
+
+
+class TaskClosed(EventPayload):
+    """A task left the open list without a follow-up record (cancelled, overdue)."""
+
+    EVENT_TYPE: ClassVar[str] = "task-closed"
+    VERSION: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    status: Annotated[str, Field(pattern="^(cancelled|overdue)$")]
+    reason: ShortText
+
+
+class DealItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product: ShortText
+    quantity: int = Field(ge=1, le=100000)
+    unit_price: Money = Field(ge=0)
+
+
+class DealClosed(EventPayload):
+    """A deal (成交) was recorded."""
+
+    EVENT_TYPE: ClassVar[str] = "deal-closed"
+    VERSION: ClassVar[int] = 1
+
+    deal_id: uuid.UUID
+    consultant_id: ShortText
+    items: list[DealItem] = Field(min_length=1, max_length=200)
+    amount: Money = Field(ge=0)
+    gross_profit: Money
+    deposit: Money = Field(default=Decimal(0), ge=0)
+    closed_on: date
+    contact_id: uuid.UUID | None = None
+    channel: Channel | None = None
+    campaign: ShortText | None = None
+
+
+class ProspectLost(EventPayload):
+    """A loss (战败) was approved by a manager."""
+
+    EVENT_TYPE: ClassVar[str] = "prospect-lost"
+    VERSION: ClassVar[int] = 1
+
+    reason: LossReason
+    note: Text | None = None
+    consultant_id: ShortText | None = None
+    approved_by: ShortText
+
+
+class ComplaintUpdated(EventPayload):
+    """A complaint case moved a step (抱怨投诉处理): acknowledged, resolved, surveyed, escalated."""
+
+    EVENT_TYPE: ClassVar[str] = "complaint-updated"
+    VERSION: ClassVar[int] = 1
+
+    complaint_id: uuid.UUID
+    status: Annotated[str, Field(pattern="^(opened|acknowledged|resolved|surveyed|escalated)$")]
+    owner_id: ShortText | None = None
+    category: ComplaintCategory | None = None
+    remedy: Text | None = None
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    acknowledge_due_at: AwareDatetime | None = None
+    resolve_due_at: AwareDatetime | None = None
+    breached: ShortText | None = None  # which deadline, when escalated
+    at: AwareDatetime
