@@ -63,5 +63,21 @@ def schema(out: Path = typer.Option(Path("docs/events"), help="folder for the JS
         typer.echo(str(path))
 
 
+def _register_service_commands() -> None:
+    """Each service may add its own commands in services/<name>/cli.py: register(app)."""
+    import importlib
+
+    for name in ("intake", "grading", "followup", "analytics"):
+        try:
+            module = importlib.import_module(f"services.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"services.{name}.cli":
+                raise
+            continue
+        module.register(app)
+
+
+_register_service_commands()
+
 if __name__ == "__main__":
     app()

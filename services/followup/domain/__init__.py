@@ -1,0 +1,70 @@
+"""Pure domain logic of the follow-up service (跟踪 / 客户关系维系): no I/O, no framework.
+
+- policy: `FollowUpPolicy`, `DEFAULT_POLICY`, `WorkingHours` (every number, versioned)
+- working_hours: working-time arithmetic on the calendar
+- tasks: `TaskKind`, `TaskStatus`, `FollowUpTask`, `FollowUpRecord` and transitions
+- consent: marketing suppression
+- first_contact, cadence, care, aftercare: what work to schedule, and when
+- assignment: who owns the work
+- deals, losses, complaints: deals (成交), loss approval (战败), complaint cases (抱怨投诉处理)
+- overdue: the idempotent periodic check
+- events: payloads of the shared event contract
+"""
+from .assignment import choose_owner, least_loaded, reassign_customer, redistribute, workload
+from .cadence import (
+    CadencePlan,
+    ProspectStatus,
+    cadence_task,
+    delivery_tasks,
+    next_cadence_due,
+    plan_after_follow_up,
+    reschedule_on_grade_change,
+)
+from .care import (
+    CareCustomer,
+    base_maintenance_tasks,
+    care_tasks,
+    care_window,
+    decline_recovery_task,
+    needs_base_maintenance,
+)
+from .aftercare import deal_call_task, service_call_task
+from .clock import Clock, require_aware
+from .complaints import (
+    Breach,
+    ComplaintCase,
+    ComplaintStatus,
+    Deadline,
+    acknowledge,
+    breaches,
+    complaint_deadlines,
+    escalations_due,
+    file_complaint,
+    mark_escalated,
+    record_survey,
+    resolve,
+    survey_task,
+)
+from .consent import cancellations_on_refusal, is_suppressed, permitted
+from .deals import DealDraft, DealFollowUp, deal_problems, on_deal_closed, validate_deal
+from .errors import DealInvalid, FollowUpDomainError, InvalidTransition, NoConsultantAvailable
+from .first_contact import first_contact_due, first_contact_task
+from .losses import LossApproval, LossProposal, LossRejection, LossStatus, approve_loss, propose_loss, reject_loss
+from .overdue import Action, EscalateComplaint, EscalateTask, MarkTaskOverdue, apply_actions, overdue_work, periodic_check
+from .policy import DEFAULT_POLICY, ComplaintSla, DeliveryStepRule, FollowUpPolicy, WorkingHours
+from .tasks import (
+    MARKETING_KINDS,
+    SERVICE_KINDS,
+    DeliveryStep,
+    FollowUpRecord,
+    FollowUpTask,
+    TaskChange,
+    TaskKind,
+    TaskStatus,
+    missing_tasks,
+    schedule_task,
+    task_id_for,
+)
+from .working_hours import add_working_hours, add_working_time, is_working_time, working_time_between
+
+__all__ = [name for name in dir() if not name.startswith("_")]
