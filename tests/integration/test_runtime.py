@@ -1,0 +1,143 @@
+"""The shared runtime against real PostgreSQL and a real Kafka-protocol broker."""
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from shared.errors import ConcurrencyConflict
+from shared.events.contract import ConsentChanged
+from shared.events.envelope import new_event
+from shared.runtime import kafka
+from shared.runtime.consumer import EventConsumer, Inbound
+from shared.runtime.relay import OutboxRelay
+from shared.runtime.store import append, read_stream
+
+
+def consent(customer_id=None, allowed=False):
+    return new_event(ConsentChanged(marketing_allowed=allowed), customer_id=customer_id or uuid.uuid4(),
+                     producer="test")
+
+
+def record(envelope_or_bytes, offset: int, topic: str = "consent-changed") -> ConsumerRecord:
+    value = envelope_or_bytes if isinstance(envelope_or_bytes, bytes) else envelope_or_bytes.to_json()
+    return ConsumerRecord(topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), ())
+
+
+async def test_appends_with_a_stale_expected_version_conflict(service_db):
+    _, pool = await service_db("intake")
+    cid = uuid.uuid4()
+    async with pool.acquire() as c:
+        await append(c, f"s-{cid}", [consent(cid)], expected_version=0)
+
+    async def writer():
+        async with pool.acquire() as c, c.transaction():
+            await append(c, f"s-{cid}", [consent(cid)], expected_version=1)
+            await asyncio.sleep(0.1)
+
+    results = await asyncio.gather(writer(), writer(), return_exceptions=True)
+    assert sum(isinstance(r, ConcurrencyConflict) for r in results) == 1
+    async with pool.acquire() as c:
+        assert [e.event_type for e in await read_stream(c, f"s-{cid}")] == ["consent-changed"] * 2
+
+
+async def test_relay_never_skips_a_row_that_commits_late(service_db, broker):
+    """Row 1 is inserted first but commits after row 2 (the sequence "gap")."""
+    url, pool = await service_db("intake")
+    topic_marker = uuid.uuid4()
+    early, late = consent(topic_marker), consent(topic_marker)
+    slow = await pool.acquire()
+    tx = slow.transaction()
+    await tx.start()
+    await append(slow, f"a-{early.event_id}", [early])
+    async with pool.acquire() as c:
+        await append(c, f"b-{late.event_id}", [late])
+
+    relay = OutboxRelay(pool, url, broker.bootstrap, f"test-{uuid.uuid4()}", ("consent-changed",))
+    producer = kafka.producer(broker.bootstrap)
+    await kafka.ensure_topics(broker.bootstrap, ["consent-changed"], 4)
+    await producer.start()
+    try:
+        assert await relay.publish_batch(producer) == 1  # the late-numbered, committed row
+        await tx.commit()
+        await pool.release(slow)
+        assert await relay.publish_batch(producer) == 1  # the early-numbered row, now committed
+        assert await relay.publish_batch(producer) == 0
+    finally:
+        await producer.stop()
+    seen = await read_topic(broker.bootstrap, "consent-changed", {early.event_id, late.event_id})
+    assert seen == {early.event_id, late.event_id}
+
+
+async def read_topic(bootstrap, topic, wanted: set, timeout=20) -> set:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    seen = set()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while seen != wanted and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                seen |= {uuid.UUID(json.loads(r.value)["event_id"]) for r in records} & wanted
+    finally:
+        await consumer.stop()
+    return seen
+
+
+@pytest.fixture
+async def applied_consumer(service_db):
+    _, pool = await service_db("intake")
+    async with pool.acquire() as c:
+        await c.execute("create table applied (event_id uuid primary key, allowed boolean)")
+
+    async def handler(conn, inbound: Inbound):
+        if inbound.payload.marketing_allowed is None:
+            raise AssertionError("unreachable")
+        await conn.execute("insert into applied values ($1, $2)", inbound.message_id,
+                           inbound.payload.marketing_allowed)
+        if inbound.envelope.producer == "explodes-after-write":
+            raise ValueError("rule broken after a write")
+
+    return EventConsumer("test-consumer", "intake", pool, "unused:9092", {"consent-changed": handler}), pool
+
+
+async def test_each_message_applies_once_and_poison_goes_to_dead_letters(applied_consumer):
+    consumer, pool = applied_consumer
+    good = consent(allowed=True)
+    exploding = consent().model_copy(update={"producer": "explodes-after-write"})
+    batch = {TopicPartition("consent-changed", 0): [
+        record(good, 0), record(b"{broken", 1), record(exploding, 2), record(good, 3)]}
+    await consumer.apply_batch(batch)
+    await consumer.apply_batch(batch)  # redelivered whole: nothing changes
+
+    async with pool.acquire() as c:
+        applied = await c.fetch("select event_id from applied")
+        letters = await c.fetch("select envelope from event_store where event_type = 'dead-letters'")
+        inbox = await c.fetchval("select count(*) from inbox where consumer = 'test-consumer'")
+    assert [r["event_id"] for r in applied] == [good.event_id]  # the exploding write was rolled back
+    reasons = sorted(json.loads(r["envelope"])["payload"]["reason"] for r in letters)
+    assert len(reasons) == 2
+    assert reasons[0].startswith("ValueError: rule broken") and reasons[1].startswith("envelope")
+    assert inbox == 3
+
+
+async def test_a_transient_failure_rolls_the_whole_batch_back(applied_consumer):
+    consumer, pool = applied_consumer
+    events = [consent(allowed=True) for _ in range(3)]
+    calls = 0
+    original = consumer.handlers["consent-changed"]
+
+    async def flaky(conn, inbound):
+        nonlocal calls
+        calls += 1
+        await original(conn, inbound)
+        if calls == 2:
+            raise ConnectionResetError("database went away")
+
+    consumer.handlers["consent-changed"] = flaky
+    batch = {TopicPartition("consent-changed", 0): [record(e, i) for i, e in enumerate(events)]}
+    await consumer._apply_with_retry(batch)
+    async with pool.acquire() as c:
+        assert await c.fetchval("select count(*) from applied") == 3
+        assert await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'") == 0
