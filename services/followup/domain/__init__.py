@@ -10,6 +10,7 @@
 - overdue: the idempotent periodic check
 - events: payloads of the shared event contract
 """
+from .aftercare import deal_call_task, service_call_task
 from .assignment import choose_owner, least_loaded, reassign_customer, redistribute, workload
 from .cadence import (
     CadencePlan,
@@ -28,7 +29,6 @@ from .care import (
     decline_recovery_task,
     needs_base_maintenance,
 )
-from .aftercare import deal_call_task, service_call_task
 from .clock import Clock, require_aware
 from .complaints import (
     Breach,
@@ -48,9 +48,18 @@ from .complaints import (
 from .consent import cancellations_on_refusal, is_suppressed, permitted
 from .deals import DealDraft, DealFollowUp, deal_problems, on_deal_closed, validate_deal
 from .errors import DealInvalid, FollowUpDomainError, InvalidTransition, NoConsultantAvailable
+from .events import complaint_updated, followup_logged, task_closed, task_scheduled
 from .first_contact import first_contact_due, first_contact_task
 from .losses import LossApproval, LossProposal, LossRejection, LossStatus, approve_loss, propose_loss, reject_loss
-from .overdue import Action, EscalateComplaint, EscalateTask, MarkTaskOverdue, apply_actions, overdue_work, periodic_check
+from .overdue import (
+    Action,
+    EscalateComplaint,
+    EscalateTask,
+    MarkTaskOverdue,
+    apply_actions,
+    overdue_work,
+    periodic_check,
+)
 from .policy import DEFAULT_POLICY, ComplaintSla, DeliveryStepRule, FollowUpPolicy, WorkingHours
 from .tasks import (
     MARKETING_KINDS,
@@ -67,4 +76,92 @@ from .tasks import (
 )
 from .working_hours import add_working_hours, add_working_time, is_working_time, working_time_between
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Action",
+    "Breach",
+    "CadencePlan",
+    "CareCustomer",
+    "Clock",
+    "ComplaintCase",
+    "ComplaintSla",
+    "ComplaintStatus",
+    "DEFAULT_POLICY",
+    "Deadline",
+    "DealDraft",
+    "DealFollowUp",
+    "DealInvalid",
+    "DeliveryStep",
+    "DeliveryStepRule",
+    "EscalateComplaint",
+    "EscalateTask",
+    "FollowUpDomainError",
+    "FollowUpPolicy",
+    "FollowUpRecord",
+    "FollowUpTask",
+    "InvalidTransition",
+    "LossApproval",
+    "LossProposal",
+    "LossRejection",
+    "LossStatus",
+    "MARKETING_KINDS",
+    "MarkTaskOverdue",
+    "NoConsultantAvailable",
+    "ProspectStatus",
+    "SERVICE_KINDS",
+    "TaskChange",
+    "TaskKind",
+    "TaskStatus",
+    "WorkingHours",
+    "acknowledge",
+    "add_working_hours",
+    "add_working_time",
+    "apply_actions",
+    "approve_loss",
+    "base_maintenance_tasks",
+    "breaches",
+    "cadence_task",
+    "cancellations_on_refusal",
+    "care_tasks",
+    "care_window",
+    "choose_owner",
+    "complaint_deadlines",
+    "complaint_updated",
+    "deal_call_task",
+    "deal_problems",
+    "decline_recovery_task",
+    "delivery_tasks",
+    "escalations_due",
+    "file_complaint",
+    "first_contact_due",
+    "first_contact_task",
+    "followup_logged",
+    "is_suppressed",
+    "is_working_time",
+    "least_loaded",
+    "mark_escalated",
+    "missing_tasks",
+    "needs_base_maintenance",
+    "next_cadence_due",
+    "on_deal_closed",
+    "overdue_work",
+    "periodic_check",
+    "permitted",
+    "plan_after_follow_up",
+    "propose_loss",
+    "reassign_customer",
+    "record_survey",
+    "redistribute",
+    "reject_loss",
+    "require_aware",
+    "reschedule_on_grade_change",
+    "resolve",
+    "schedule_task",
+    "service_call_task",
+    "survey_task",
+    "task_closed",
+    "task_id_for",
+    "task_scheduled",
+    "validate_deal",
+    "working_time_between",
+    "workload",
+]

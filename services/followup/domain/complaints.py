@@ -24,10 +24,11 @@ from .clock import require_aware
 from .errors import InvalidTransition
 from .policy import FollowUpPolicy
 from .tasks import FollowUpTask, TaskKind, schedule_task
-from .working_hours import add_working_hours
+from .working_hours import add_working_hours, add_working_time
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=5000)]
+RemedyText = Annotated[str, Field(max_length=2000)]  # as in the ComplaintUpdated contract
 
 
 class ComplaintStatus(StrEnum):
@@ -64,7 +65,7 @@ class ComplaintCase(BaseModel):
     resolved_at: AwareDatetime | None = None
     resolved_by: ShortText | None = None
     root_cause: ComplaintCategory | None = None
-    remedy: Text | None = None
+    remedy: RemedyText | None = None
     surveyed_at: AwareDatetime | None = None
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
     survey_comment: Text | None = None
@@ -84,11 +85,22 @@ class ComplaintCase(BaseModel):
 
 def complaint_deadlines(severity: ComplaintSeverity, filed_at: datetime,
                         policy: FollowUpPolicy) -> tuple[datetime, datetime]:
-    """(acknowledge by, resolve by) for a complaint of `severity` filed at `filed_at`."""
+    """(acknowledge by, resolve by) for a complaint of `severity` filed at `filed_at`.
+
+    Resolution comes after acknowledgement, so the resolve deadline is never
+    earlier than the acknowledge deadline (a high-severity complaint filed on
+    Friday evening: 1 calendar day would fall on Saturday, before the Monday
+    acknowledge deadline).
+    """
     require_aware(filed_at, "filed_at")
     sla = policy.complaint_sla[severity]
-    acknowledge = add_working_hours(filed_at, sla.acknowledge_working_hours, policy.working_hours)
-    return acknowledge, filed_at + timedelta(days=sla.resolve_days)
+    calendar = policy.working_hours
+    acknowledge = add_working_hours(filed_at, sla.acknowledge_working_hours, calendar)
+    if sla.resolve_in_working_days:
+        resolve_by = add_working_time(filed_at, calendar.day_length * sla.resolve_days, calendar)
+    else:
+        resolve_by = filed_at + timedelta(days=sla.resolve_days)
+    return acknowledge, max(resolve_by, acknowledge)
 
 
 def file_complaint(

@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.enums import Channel
-from shared.events.payloads import DealClosed, DealItem
+from shared.events.contract import DealClosed, DealItem
 
 from .aftercare import deal_call_task
 from .clock import require_aware

@@ -1,7 +1,11 @@
 """Payloads of the shared event contract for follow-up's own facts (no envelope, no I/O)."""
 from __future__ import annotations
 
-from shared.events.payloads import FollowUpLogged, TaskClosed, TaskScheduled
+from datetime import datetime
+
+from shared.events.contract import ComplaintUpdated, FollowUpLogged, TaskClosed, TaskScheduled
+
+from .complaints import ComplaintCase, ComplaintStatus, Deadline
 
 from .errors import InvalidTransition
 from .tasks import FollowUpTask, TaskStatus
@@ -32,3 +36,22 @@ def task_closed(task: FollowUpTask) -> TaskClosed:
     if task.status == TaskStatus.OVERDUE:
         return TaskClosed(task_id=task.task_id, status="overdue", reason=f"not done by {task.due_at.isoformat()}")
     raise InvalidTransition(f"task {task.task_id} is {task.status.value}: neither cancelled nor overdue")
+
+
+_COMPLAINT_STEP = {
+    ComplaintStatus.FILED: "opened",
+    ComplaintStatus.ACKNOWLEDGED: "acknowledged",
+    ComplaintStatus.RESOLVED: "resolved",
+    ComplaintStatus.SURVEYED: "surveyed",
+}
+
+
+def complaint_updated(case: ComplaintCase, at: datetime, escalated: Deadline | None = None) -> ComplaintUpdated:
+    """The case's current step (or, with `escalated`, the escalation of that breached deadline)."""
+    return ComplaintUpdated(
+        complaint_id=case.complaint_id,
+        status="escalated" if escalated is not None else _COMPLAINT_STEP[case.status],
+        owner_id=case.owner_id, category=case.root_cause, remedy=case.remedy, satisfaction=case.satisfaction,
+        acknowledge_due_at=case.acknowledge_due, resolve_due_at=case.resolve_due,
+        breached=escalated.value if escalated is not None else None, at=at,
+    )

@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.enums import IntentGrade, LossReason
-from shared.events.payloads import ProspectLost
+from shared.events.contract import ProspectLost
 
 from .cadence import CadencePlan, reschedule_on_grade_change
 from .clock import require_aware
@@ -110,8 +110,8 @@ def approve_loss(
     decided = _decide(proposal, LossStatus.APPROVED, approved_by, now, note)
     cancel = [t.cancel(REASON_LOSS_APPROVED, now) for t in open_tasks
               if t.customer_id == proposal.customer_id and t.is_pending and t.kind in PROSPECT_KINDS]
-    event = ProspectLost(reason=proposal.reason, note=proposal.note, consultant_id=consultant_id or proposal.proposed_by,
-                         approved_by=approved_by)
+    event = ProspectLost(reason=proposal.reason, note=proposal.note,
+                         consultant_id=consultant_id or proposal.proposed_by, approved_by=approved_by)
     return LossApproval(proposal=decided, cancel=tuple(c for c in cancel if c.changed), event=event)
 
 

@@ -88,7 +88,9 @@ class ComplaintSla(_Frozen):
     """Deadlines of one complaint severity (抱怨投诉处理时限)."""
 
     acknowledge_working_hours: PositiveInt = 4  # default: acknowledge within 4 working hours
-    resolve_days: PositiveInt  # calendar days from filing
+    resolve_days: PositiveInt  # days from filing
+    # False (default): calendar days. True: working days of the calendar (N x the working-day length).
+    resolve_in_working_days: bool = False
 
 
 class DeliveryStepRule(_Frozen):
