@@ -1,0 +1,92 @@
+"""What every benchmark shares: the embedded infrastructure, timing, results."""
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from crm.stack import EmbeddedPostgres, TansuBroker, free_port
+from shared.events.contract import ContactReceived
+from shared.events.enums import Channel
+from shared.events.envelope import Envelope, new_event
+from shared.runtime.db import database_url_for, ensure_database, migrate
+
+
+@dataclass
+class Figure:
+    """One measured figure next to its baseline from the same run."""
+
+    name: str
+    unit: str
+    ours: float
+    baseline: float | None = None
+    baseline_name: str = ""
+    size: int | None = None
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.baseline else self.ours / self.baseline
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+@contextmanager
+def timed():
+    box = {}
+    start = time.perf_counter()
+    yield box
+    box["seconds"] = time.perf_counter() - start
+
+
+class Infra:
+    """One embedded PostgreSQL and one Tansu broker for a benchmark run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.postgres = EmbeddedPostgres(root / "pgdata")
+        self.broker = TansuBroker(free_port(), root / "tansu.log")
+
+    def __enter__(self) -> Infra:
+        self.postgres.start()
+        self.broker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.broker.stop()
+        self.postgres.stop()
+
+    async def database(self, service: str, migrated: bool = True) -> str:
+        name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+        await ensure_database(self.postgres.admin_url, name)
+        url = database_url_for(self.postgres.admin_url, name)
+        if migrated:
+            await migrate(url, service)
+        return url
+
+
+def sample_contacts(n: int) -> list[Envelope]:
+    """n contact-received events for n distinct customers."""
+    out = []
+    for i in range(n):
+        payload = ContactReceived(contact_id=uuid.uuid4(), channel=Channel.WALK_IN, name=f"Customer {i}",
+                                  phone=f"+86139{i:08d}", consultant_id=f"c-{i % 20:03d}")
+        out.append(new_event(payload, customer_id=uuid.uuid4(), producer="bench"))
+    return out
+
+
+def machine() -> dict:
+    def run(cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=5).stdout.strip()
+        except Exception:  # noqa: BLE001 - best effort description
+            return ""
+
+    return {"python": platform.python_version(), "cpus": run("nproc"),
+            "cpu_model": run("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+            "memory": run("free -h | awk '/Mem:/{print $2}'"), "kernel": platform.release()}

@@ -1,0 +1,116 @@
+"""Relay (store -> Kafka) and consumers (Kafka -> analytics projection) vs raw aiokafka."""
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+
+from services.analytics.handlers import record_event
+from shared.events.topics import ALL_TOPICS
+from shared.runtime import kafka
+from shared.runtime.consumer import EventConsumer
+from shared.runtime.db import create_pool
+from shared.runtime.relay import OutboxRelay
+
+from .common import Figure, Infra, sample_contacts, timed
+
+TOPIC = "contact-received"
+
+
+async def fill_outbox(url: str, n: int) -> list:
+    """Store n events the fast way (setup, not measured)."""
+    events = sample_contacts(n)
+    pool = await create_pool(url, min_size=1, max_size=1)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
+                                        customer_id, occurred_at, recorded_at, envelope)
+               select e, 'customer-' || c, 1, 'contact-received', 1, c, o, o, b
+               from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::jsonb[]) as t(e, c, o, b)""",
+            [e.event_id for e in events], [e.customer_id for e in events], [e.occurred_at for e in events],
+            [e.model_dump_json() for e in events])
+    return pool, events
+
+
+async def relay_rate(infra: Infra, url: str, n: int) -> float:
+    pool, _ = await fill_outbox(url, n)
+    relay = OutboxRelay(pool, url, infra.broker.bootstrap, "bench", ALL_TOPICS)
+    producer = kafka.producer(infra.broker.bootstrap)
+    await producer.start()
+    try:
+        with timed() as t:
+            while await relay.publish_batch(producer):
+                pass
+    finally:
+        await producer.stop()
+        await pool.close()
+    return n / t["seconds"]
+
+
+async def raw_produce_rate(infra: Infra, n: int) -> float:
+    events = sample_contacts(n)
+    bodies = [(e.key, e.to_json()) for e in events]
+    producer = kafka.producer(infra.broker.bootstrap)
+    await producer.start()
+    try:
+        with timed() as t:
+            for i in range(0, n, 500):
+                futures = [await producer.send("bench-raw", value=v, key=k) for k, v in bodies[i:i + 500]]
+                await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return n / t["seconds"]
+
+
+async def consume_rate(infra: Infra, url: str, n: int) -> float:
+    """The analytics consumer applying n events: inbox + event log, per-batch transactions."""
+    pool = await create_pool(url, min_size=2, max_size=4)
+    consumer = EventConsumer(f"bench-{n}", "analytics", pool, infra.broker.bootstrap, {TOPIC: record_event},
+                             batch=500)
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with pool.acquire() as conn:
+            while not consumer.assigned:  # group join is not what we measure
+                await asyncio.sleep(0.05)
+            with timed() as t:
+                while await conn.fetchval("select count(*) from event_log") < n:
+                    await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pool.close()
+    return n / t["seconds"]
+
+
+async def raw_consume_rate(infra: Infra, n: int) -> float:
+    consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=infra.broker.bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=500)
+    await consumer.start()
+    seen = 0
+    try:
+        first = await consumer.getmany(timeout_ms=5000, max_records=1)  # connection and metadata warm-up
+        seen = sum(len(v) for v in first.values())
+        with timed() as t:
+            while seen < n:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+                seen += sum(len(v) for v in batch.values())
+    finally:
+        await consumer.stop()
+    return (n - 1) / t["seconds"]
+
+
+async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
+    figures = []
+    for n in sizes:
+        infra.broker.stop()  # an empty broker for each size
+        infra.broker.start()
+        await kafka.ensure_topics(infra.broker.bootstrap, [*ALL_TOPICS, "bench-raw"], 4)
+        relay = await relay_rate(infra, await infra.database("intake"), n)
+        raw_produce = await raw_produce_rate(infra, n)
+        consume = await consume_rate(infra, await infra.database("analytics"), n)
+        raw_consume = await raw_consume_rate(infra, n)
+        figures += [
+            Figure("relay: outbox to Kafka", "events/s", relay, raw_produce, "raw aiokafka produce", n),
+            Figure("consumer: Kafka to analytics log", "events/s", consume, raw_consume, "raw aiokafka consume", n),
+        ]
+    return figures
