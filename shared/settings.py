@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     topic_partitions: int = 4
     topic_replication: int = 1
+    max_body_bytes: int = 2 * 1024 * 1024  # larger bodies get 413 (batch imports go in chunks)
     # Runtime tuning: bounded batches keep handlers well inside max_poll_interval.
     consumer_batch: int = 200
     relay_batch: int = 500

@@ -40,6 +40,7 @@ class OutboxRelay:
         self.batch, self.poll_seconds, self.broker_check_seconds = batch, poll_seconds, broker_check_seconds
         self.lock_key = zlib.crc32(f"relay:{service}".encode())
         self._wake = asyncio.Event()
+        self._backlog_counted_at = 0.0
         self.is_leader = False
 
     async def run(self) -> None:
@@ -115,8 +116,17 @@ class OutboxRelay:
                 )
             for r in rows:
                 EVENTS_PUBLISHED.labels(r["event_type"]).inc()
-            RELAY_BACKLOG.set(await conn.fetchval("select count(*) from event_store where not published"))
+            await self._report_backlog(conn, caught_up=len(rows) < self.batch)
             return len(rows)
+
+    async def _report_backlog(self, conn: asyncpg.Connection, caught_up: bool) -> None:
+        """Counting unpublished rows costs a scan: at most once a second while behind."""
+        now = asyncio.get_running_loop().time()
+        if caught_up:
+            RELAY_BACKLOG.set(0)
+        elif now - self._backlog_counted_at >= 1.0:
+            RELAY_BACKLOG.set(await conn.fetchval("select count(*) from event_store where not published"))
+            self._backlog_counted_at = now
 
     async def check_broker(self) -> bool:
         """Republish everything if the broker lost what we published; True if it did.

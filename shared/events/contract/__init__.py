@@ -8,6 +8,7 @@ from .followup import (
                        FollowUpLogged,
                        ProspectLost,
                        TaskClosed,
+                       TaskEscalated,
                        TaskScheduled,
 )
 from .grading import CustomerValued, ProspectGraded
@@ -17,12 +18,12 @@ from .runtime import DeadLetter
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged,
     ProspectGraded, CustomerValued,
-    TaskScheduled, FollowUpLogged, TaskClosed, DealClosed, ProspectLost, ComplaintUpdated,
+    TaskScheduled, FollowUpLogged, TaskClosed, TaskEscalated, DealClosed, ProspectLost, ComplaintUpdated,
     DeadLetter,
 )
 
 __all__ = [
     "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ContactReceived", "CustomerMerged",
     "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "ProspectGraded",
-    "ProspectLost", "TaskClosed", "TaskScheduled",
+    "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

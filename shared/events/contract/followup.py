@@ -67,6 +67,20 @@ class TaskClosed(EventPayload):
     reason: ShortText
 
 
+class TaskEscalated(EventPayload):
+    """A pending task was late beyond the policy's threshold and went to the manager (逾期升级)."""
+
+    EVENT_TYPE: ClassVar[str] = "task-escalated"
+    VERSION: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    kind: ShortText
+    owner_id: ShortText
+    due_at: AwareDatetime
+    late_hours: int = Field(ge=0)
+    escalated_at: AwareDatetime
+
+
 class DealItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -44,5 +44,9 @@ class CustomerValued(EventPayload):
     key_account_class: ShortText | None = None
     lifecycle_stage: ShortText | None = None
     in_decline: bool = False
-    lifetime_profit: Money | None = None
+    decline_signals: list[ShortText] = Field(default_factory=list, max_length=10)
+    lifetime_profit: Money | None = None  # NPV of the customer's gross profit
+    gross_profit: Money | None = None  # undiscounted: what the pyramid ranks by
+    purchases: int | None = Field(default=None, ge=0)
     policy_version: ShortText
+    cause_event_id: uuid.UUID | None = None  # the event that led to this valuation, if any
