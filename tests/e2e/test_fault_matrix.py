@@ -56,7 +56,8 @@ async def analytics_has_each_once(api, ids: list[str], timeout: float = 90) -> N
 
 
 @pytest.mark.parametrize("victim", ["intake", "followup", "analytics"])
-async def test_sigkill_a_service_mid_stream(api, stack, victim):
+async def test_sigkill_a_service_mid_stream(api, stack, victim, reliability):
+    reliability.record(f"SIGKILL {victim} mid-stream (150 contacts in flight)", 1, "every accepted contact graded once, one task, one analytics record")
     posting = asyncio.create_task(post_tolerant(api, 150))
     await asyncio.sleep(0.6)
     stack.services[victim].kill()
@@ -69,7 +70,9 @@ async def test_sigkill_a_service_mid_stream(api, stack, victim):
     await analytics_has_each_once(api, ids)
 
 
-async def test_postgres_stopped_under_load_and_started_again(api, stack):
+async def test_postgres_stopped_under_load_and_started_again(api, stack, reliability):
+    reliability.record("PostgreSQL stopped for 3 s under load, then started", 1,
+                       "503 (never 500) during the outage; every accepted contact graded once, one task, one analytics record")
     posting = asyncio.create_task(post_tolerant(api, 120))
     await asyncio.sleep(0.5)
     await asyncio.to_thread(stack.postgres.stop)
@@ -83,7 +86,9 @@ async def test_postgres_stopped_under_load_and_started_again(api, stack):
         await asyncio.to_thread(svc.wait_ready, 60)
 
 
-async def test_every_event_delivered_twice_changes_nothing(api, stack):
+async def test_every_event_delivered_twice_changes_nothing(api, stack, reliability):
+    reliability.record("every stored event published again (duplicate delivery)", 1,
+                       "no duplicate grade, task or analytics record")
     ids, _ = await post_tolerant(api, 30)
     await assert_each_applied_once(api, ids)
     await analytics_has_each_once(api, ids)
@@ -117,7 +122,7 @@ def consumed_topics() -> dict[str, set[str]]:
     return groups
 
 
-async def test_poison_on_every_consumed_topic_is_dead_lettered(api, stack):
+async def test_poison_on_every_consumed_topic_is_dead_lettered(api, stack, reliability):
     groups = consumed_topics()
     topics = set().union(*groups.values())
     marker = uuid.uuid4().hex
@@ -132,6 +137,8 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered(api, stack):
     letters = await read_all_dead_letters(stack.broker.bootstrap, marker, len(want))
     got = {(letter["payload"]["consumer"], letter["payload"]["topic"]) for letter in letters}
     assert want <= got, f"no dead letter for {want - got}"
+    reliability.record("poison message on every consumed topic", len(want),
+                       "a dead letter per consumer and topic; consumers keep going")
     ids, _ = await post_tolerant(api, 3)
     await assert_each_applied_once(api, ids)
 

@@ -63,7 +63,8 @@ async def assert_each_applied_once(api, ids: list[str]) -> None:
     assert set(per_task.values()) == {1}, "a grade made two tasks"
 
 
-async def test_sigkill_consumer_mid_stream_applies_every_event_once(api, stack):
+async def test_sigkill_consumer_mid_stream_applies_every_event_once(api, stack, reliability):
+    reliability.record("SIGKILL grading consumer mid-stream (300 contacts in flight)", 1, "every accepted contact graded once, one task, one analytics record")
     posting = asyncio.create_task(post_contacts(api, 300))
     await asyncio.sleep(0.8)  # grading is busy consuming the stream now
     stack.services["grading"].kill()
@@ -73,7 +74,9 @@ async def test_sigkill_consumer_mid_stream_applies_every_event_once(api, stack):
     await assert_each_applied_once(api, ids)
 
 
-async def test_broker_restarted_empty_loses_nothing(api, stack):
+async def test_broker_restarted_empty_loses_nothing(api, stack, reliability):
+    reliability.record("broker restarted empty (all messages and offsets lost)", 1,
+                       "relays republish, nothing lost, nothing applied twice")
     before = await post_contacts(api, 20)
     await assert_each_applied_once(api, before)
     await asyncio.to_thread(stack.restart_broker)
@@ -95,7 +98,9 @@ async def test_broker_restarted_empty_loses_nothing(api, stack):
     assert dupes == 0
 
 
-async def test_malformed_message_goes_to_dead_letters_and_consumer_continues(api, stack):
+async def test_malformed_message_goes_to_dead_letters_and_consumer_continues(api, stack, reliability):
+    reliability.record("malformed message (bad JSON, bad payload) on contact-received", 2,
+                       "dead letter with the reason; the consumer keeps going")
     producer = kafka.producer(stack.broker.bootstrap)
     await producer.start()
     marker = uuid.uuid4().hex

@@ -31,7 +31,8 @@ def second_replica(stack):
         twin.stop()
 
 
-async def test_consumer_replica_takes_over_when_the_other_is_killed(api, stack, second_replica):
+async def test_consumer_replica_takes_over_when_the_other_is_killed(api, stack, second_replica, reliability):
+    reliability.record("one of two grading replicas SIGKILLed under load", 1, "every accepted contact graded once, one task, one analytics record")
     await asyncio.to_thread(second_replica, "grading")
     posting = asyncio.create_task(post_contacts(api, 200))
     await asyncio.sleep(0.8)
@@ -42,7 +43,8 @@ async def test_consumer_replica_takes_over_when_the_other_is_killed(api, stack, 
     await asyncio.to_thread(stack.services["grading"].wait_ready, 60)
 
 
-async def test_http_replicas_share_idempotency_keys(api, stack, second_replica):
+async def test_http_replicas_share_idempotency_keys(api, stack, second_replica, reliability):
+    reliability.record("same Idempotency-Key sent concurrently to two intake replicas", 6, "one contact stored")
     twin = await asyncio.to_thread(second_replica, "intake")
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = contact()
@@ -60,7 +62,8 @@ async def test_http_replicas_share_idempotency_keys(api, stack, second_replica):
     assert n == 1
 
 
-async def test_same_new_phone_on_two_replicas_makes_one_customer(api, stack, second_replica):
+async def test_same_new_phone_on_two_replicas_makes_one_customer(api, stack, second_replica, reliability):
+    reliability.record("concurrent first contacts, same phone, two replicas", 8, "one customer")
     twin = await asyncio.to_thread(second_replica, "intake")
     body = contact()
     urls = [f"{stack.services['intake'].url}/v1/contacts", f"{twin.url}/v1/contacts"]

@@ -26,7 +26,8 @@ def record(envelope_or_bytes, offset: int, topic: str = "consent-changed") -> Co
     return ConsumerRecord(topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), ())
 
 
-async def test_appends_with_a_stale_expected_version_conflict(service_db):
+async def test_appends_with_a_stale_expected_version_conflict(service_db, reliability):
+    reliability.record("concurrent writers to one stream", 2, "exactly one wins, the other gets a conflict")
     _, pool = await service_db("intake")
     cid = uuid.uuid4()
     async with pool.acquire() as c:
@@ -43,7 +44,8 @@ async def test_appends_with_a_stale_expected_version_conflict(service_db):
         assert [e.event_type for e in await read_stream(c, f"s-{cid}")] == ["consent-changed"] * 2
 
 
-async def test_relay_never_skips_a_row_that_commits_late(service_db, broker):
+async def test_relay_never_skips_a_row_that_commits_late(service_db, broker, reliability):
+    reliability.record("outbox row that commits after a later-numbered one", 1, "both published")
     """Row 1 is inserted first but commits after row 2 (the sequence "gap")."""
     url, pool = await service_db("intake")
     topic_marker = uuid.uuid4()
@@ -122,7 +124,8 @@ async def test_each_message_applies_once_and_poison_goes_to_dead_letters(applied
     assert inbox == 3
 
 
-async def test_a_transient_failure_rolls_the_whole_batch_back(applied_consumer):
+async def test_a_transient_failure_rolls_the_whole_batch_back(applied_consumer, reliability):
+    reliability.record("database connection lost mid-batch", 1, "batch rolled back and retried, applied once")
     consumer, pool = applied_consumer
     events = [consent(allowed=True) for _ in range(3)]
     calls = 0
