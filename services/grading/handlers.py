@@ -1,55 +1,96 @@
-"""Grading's event handlers: turn incoming events into intent grades."""
+"""Grading's event handlers: store each event's facts, then regrade and revalue.
+
+Every handler runs inside the consumer's batch transaction (see
+shared/runtime/consumer.py). The grade and the value are recomputed from the
+stored set of facts, so the order in which topics deliver does not matter.
+"""
 from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
 
 import asyncpg
 
-from shared.events.enums import IntentGrade, PurchaseTimeframe
-from shared.events.envelope import new_event
-from shared.events.contract import ContactReceived, ProspectGraded
-from shared.runtime.consumer import Inbound
-from shared.runtime.store import append
+from shared.events.contract import ContactReceived
+from shared.runtime.consumer import Handler, Inbound
 
-SERVICE = "grading"
-POLICY_VERSION = "skeleton-1"
-_BY_TIMEFRAME = {
-    PurchaseTimeframe.NOW: IntentGrade.O, PurchaseTimeframe.WITHIN_7_DAYS: IntentGrade.H,
-    PurchaseTimeframe.WITHIN_1_MONTH: IntentGrade.A, PurchaseTimeframe.ONE_TO_3_MONTHS: IntentGrade.B,
-}
+from . import fact_store, grades
+from .domain import GradingPolicy, fact_from_payload
+from .domain.customer_value import ReferralFact, purchase_from_deal
+from .values import Valuation
 
+class GradingHandlers:
+    """The grading service's consumers, sharing the policy and the value ranking."""
 
-def prospect_stream(customer_id) -> str:
-    return f"prospect-{customer_id}"
+    def __init__(self, policy: GradingPolicy, valuation: Valuation, today: Callable[[], date]) -> None:
+        self.policy, self.valuation, self.today = policy, valuation, today
 
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "contact-received": self.on_contact, "followup-logged": self.on_grading_fact,
+            "deal-closed": self.on_deal, "complaint-filed": self.on_complaint,
+            "prospect-lost": self.on_grading_fact, "consent-changed": self.on_consent,
+            "customer-merged": self.on_merge,
+        }
 
-async def on_contact_received(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    contact: ContactReceived = inbound.payload  # type: ignore[assignment]
-    envelope = inbound.envelope
-    grade = contact.initial_grade or _BY_TIMEFRAME.get(contact.purchase_timeframe, IntentGrade.C)
-    rule = "initial_grade" if contact.initial_grade else "timeframe"
-    previous = await conn.fetchval("select grade from prospects where customer_id = $1", envelope.customer_id)
-    if previous == grade.value:
-        return
-    await conn.execute(
-        """insert into prospects (customer_id, grade, rule, consultant_id, policy_version, updated_at)
-           values ($1, $2, $3, $4, $5, $6) on conflict (customer_id) do update
-           set grade = excluded.grade, rule = excluded.rule,
-               consultant_id = coalesce(excluded.consultant_id, prospects.consultant_id),
-               policy_version = excluded.policy_version, updated_at = excluded.updated_at""",
-        envelope.customer_id, grade.value, rule, contact.consultant_id, POLICY_VERSION, envelope.occurred_at,
-    )
-    seq = await conn.fetchval(
-        "select coalesce(max(seq), 0) + 1 from grade_history where customer_id = $1", envelope.customer_id)
-    await conn.execute(
-        """insert into grade_history (customer_id, seq, grade, previous_grade, rule, cause_event_id,
-                                      policy_version, changed_at) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        envelope.customer_id, seq, grade.value, previous, rule, envelope.event_id, POLICY_VERSION,
-        envelope.occurred_at,
-    )
-    graded = ProspectGraded(
-        grade=grade, previous_grade=previous, rule=rule, cause_event_id=envelope.event_id,
-        policy_version=POLICY_VERSION, consultant_id=contact.consultant_id,
-    )
-    await append(conn, prospect_stream(envelope.customer_id), [
-        new_event(graded, customer_id=envelope.customer_id, producer=SERVICE,
-                  occurred_at=envelope.occurred_at, causation=envelope),
-    ])
+    async def _store(self, conn: asyncpg.Connection, inbound: Inbound) -> uuid.UUID:
+        envelope = inbound.envelope
+        fact = fact_from_payload(envelope.event_id, envelope.occurred_at, inbound.payload)
+        consultant = getattr(inbound.payload, "consultant_id", None)
+        return await fact_store.record(conn, envelope.customer_id, fact, consultant_id=consultant)
+
+    async def on_grading_fact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """followup-logged and prospect-lost: intent grading only."""
+        owner = await self._store(conn, inbound)
+        await grades.regrade(conn, owner, self.policy, inbound.envelope)
+
+    async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        owner = await self._store(conn, inbound)
+        await grades.regrade(conn, owner, self.policy, inbound.envelope)
+        await self.valuation.revalue(conn, owner, self.today(), inbound.envelope)
+        contact: ContactReceived = inbound.payload  # type: ignore[assignment]
+        if contact.referrer_customer_id is not None:
+            envelope = inbound.envelope
+            referral = ReferralFact(fact_id=envelope.event_id, occurred_at=envelope.occurred_at,
+                                    referred_customer_id=owner)
+            referrer = await fact_store.record(conn, contact.referrer_customer_id, referral)
+            await self.valuation.revalue(conn, referrer, self.today(), envelope)
+
+    async def on_deal(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        owner = await self._store(conn, inbound)
+        envelope = inbound.envelope
+        purchase = purchase_from_deal(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
+        await fact_store.record(conn, owner, purchase)
+        await grades.regrade(conn, owner, self.policy, envelope)
+        await self.valuation.revalue(conn, owner, self.today(), envelope)
+
+    async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        owner = await self._store(conn, inbound)
+        await grades.regrade(conn, owner, self.policy, inbound.envelope)
+        await self.valuation.revalue(conn, owner, self.today(), inbound.envelope)
+
+    async def on_consent(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """Kept (latest by business time); consent does not change a grade."""
+        envelope, consent = inbound.envelope, inbound.payload
+        owner = await fact_store.survivor_of(conn, envelope.customer_id)
+        await conn.execute(
+            """insert into customer_consent (customer_id, marketing_allowed, changed_at, event_id)
+               values ($1, $2, $3, $4) on conflict (customer_id) do update
+               set marketing_allowed = excluded.marketing_allowed, changed_at = excluded.changed_at,
+                   event_id = excluded.event_id
+               where (customer_consent.changed_at, customer_consent.event_id)
+                     < (excluded.changed_at, excluded.event_id)""",
+            owner, consent.marketing_allowed, envelope.occurred_at, envelope.event_id)  # type: ignore[attr-defined]
+
+    async def on_merge(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """The merged customer's facts join the survivor's; both are regraded and revalued."""
+        envelope, merge = inbound.envelope, inbound.payload
+        survivor = await fact_store.survivor_of(conn, envelope.customer_id)
+        merged = merge.merged_customer_id  # type: ignore[attr-defined]
+        if merged == survivor:
+            return
+        await fact_store.move_to_survivor(conn, merged, survivor, envelope.occurred_at)
+        for customer_id in (merged, survivor):
+            await grades.regrade(conn, customer_id, self.policy, envelope)
+            await self.valuation.revalue(conn, customer_id, self.today(), envelope)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sortedcontainers import SortedList
 
-from .policy import DEFAULT_POLICY, GradingPolicy
+from .policy import DEFAULT_POLICY, GradingPolicy, RankCuts
 from .pyramid import CustomerId, cut_ranks, tier_for_rank
 from .segments import PyramidTier
 
@@ -78,6 +78,20 @@ class ProfitRanking:
     def changed_tiers_after_remove(self, customer_id: CustomerId) -> dict[CustomerId, TierChange]:
         """Remove, and return only the customers whose tier changed (O(log n))."""
         return self._tracking(customer_id, lambda: self.remove(customer_id))
+
+    def ids_near_cuts(self, *cuts: RankCuts) -> set[CustomerId]:
+        """The customers whose tier under `cuts` can change when one customer moves (O(log n)).
+
+        A caller that stores tiers (and may have lost an update) compares
+        these, taken before and after a move, with what it stored.
+        """
+        n = len(self._sorted)
+        found: set[CustomerId] = set()
+        for c in cuts or (self._cuts,):
+            for cut in set(cut_ranks(n, c)):
+                for rank in range(max(cut - 2, 0), min(cut + 2, n)):
+                    found.add(self._id_at_rank(rank))
+        return found
 
     # -- internals ----------------------------------------------------------
 

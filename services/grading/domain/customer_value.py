@@ -1,0 +1,176 @@
+"""A customer's value grading (客户价值) from the facts about its purchases.
+
+Pure: the value is a function of the SET of value facts, the date it is
+computed for (`as_of`) and the customer's place in the profit ranking
+(pyramid tier and management class are rank-dependent and come from
+`ranking.ProfitRanking`). What each measure is taken from:
+
+- ranking profit: the sum of the deals' gross profit, undiscounted (the
+  pyramid's "lifetime gross profit");
+- lifetime profit: NPV of the deals' gross profit (a deal sold at a loss is a
+  price concession cost), discounted from the first purchase;
+- size band (营业收入指标): the revenue this customer brought us in the 365
+  days up to `as_of`;
+- credit grade: payment behaviour; no invoice events exist yet, so every
+  customer has `policy.credit.grade_without_history` (average);
+- loyalty: purchases, distinct products (cross purchases), share of deals
+  closed below list price (price sensitivity), complaints, average days from
+  the first contact to each purchase, referrals made (contacts naming the
+  customer as referrer), whole years since the first purchase (retention);
+- key-account matrix: attractiveness from the pyramid tier, our relative
+  advantage from the loyalty score;
+- lifecycle with decline detection from the purchases as of `as_of`.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events.contract import CustomerValued, DealClosed
+
+from .credit import credit_grade_of, payment_behaviour
+from .key_account import key_account_class
+from .lifecycle import Purchase, assess_lifecycle
+from .lifetime_profit import ProfitComponent, ProfitEntry, lifetime_profit
+from .loyalty import LoyaltyIndicators, assess_loyalty
+from .order_model import order_class
+from .policy import DEFAULT_POLICY, GradingPolicy
+from .segments import LifecycleStage, ManagementClass, PyramidTier
+from .value import size_band_of
+
+TIER_ATTRACTIVENESS: dict[PyramidTier, Decimal] = {
+    PyramidTier.PLATINUM: Decimal(100), PyramidTier.GOLD: Decimal(75),
+    PyramidTier.IRON: Decimal(40), PyramidTier.LEAD: Decimal(0),
+}
+
+
+class PurchaseFact(BaseModel):
+    """One deal as value grading sees it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["purchase"] = "purchase"
+    fact_id: uuid.UUID
+    occurred_at: AwareDatetime
+    closed_on: date
+    amount: Decimal = Field(ge=0)
+    gross_profit: Decimal
+    list_amount: Decimal = Field(ge=0)  # sum of quantity x unit price
+    products: tuple[str, ...] = ()
+
+
+class ReferralFact(BaseModel):
+    """The customer referred someone (a contact named it as referrer)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["referral"] = "referral"
+    fact_id: uuid.UUID
+    occurred_at: AwareDatetime
+    referred_customer_id: uuid.UUID
+
+
+def purchase_from_deal(fact_id: uuid.UUID, occurred_at: datetime, deal: DealClosed) -> PurchaseFact:
+    """The value fact of a deal-closed event."""
+    return PurchaseFact(
+        fact_id=fact_id, occurred_at=occurred_at, closed_on=deal.closed_on, amount=deal.amount,
+        gross_profit=deal.gross_profit, list_amount=sum((i.unit_price * i.quantity for i in deal.items), Decimal(0)),
+        products=tuple(sorted({i.product for i in deal.items})),
+    )
+
+
+class ValueInputs(BaseModel):
+    """Everything value grading knows of one customer (a set: order does not matter)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purchases: tuple[PurchaseFact, ...] = ()
+    complaints: int = Field(default=0, ge=0)
+    referrals: int = Field(default=0, ge=0)
+    first_contact_on: date | None = None
+
+    @classmethod
+    def of(cls, purchases: Iterable[PurchaseFact], complaints: int = 0, referrals: int = 0,
+           first_contact_on: date | None = None) -> ValueInputs:
+        unique = {p.fact_id: p for p in purchases}
+        ordered = tuple(sorted(unique.values(), key=lambda p: (p.closed_on, p.fact_id)))
+        return cls(purchases=ordered, complaints=complaints, referrals=referrals, first_contact_on=first_contact_on)
+
+
+def ranking_profit(purchases: Iterable[PurchaseFact]) -> Decimal:
+    """The profit the pyramid ranks by: the deals' gross profit, undiscounted."""
+    return sum((p.gross_profit for p in purchases), Decimal(0))
+
+
+def profit_entries(purchases: Iterable[PurchaseFact]) -> list[ProfitEntry]:
+    return [
+        ProfitEntry(on=p.closed_on, component=ProfitComponent.BASE_PROFIT, amount=p.gross_profit)
+        if p.gross_profit >= 0 else
+        ProfitEntry(on=p.closed_on, component=ProfitComponent.PRICE_CONCESSIONS, amount=-p.gross_profit)
+        for p in purchases
+    ]
+
+
+def loyalty_indicators(inputs: ValueInputs, as_of: date) -> LoyaltyIndicators:
+    purchases = [p for p in inputs.purchases if p.closed_on <= as_of]
+    products = {name for p in purchases for name in p.products}
+    concessions = sum(1 for p in purchases if p.amount < p.list_amount)
+    days_to_choose = None
+    if inputs.first_contact_on is not None and purchases:
+        gaps = [max((p.closed_on - inputs.first_contact_on).days, 0) for p in purchases]
+        days_to_choose = Decimal(sum(gaps)) / len(gaps)
+    first = min((p.closed_on for p in purchases), default=None)
+    years = Decimal((as_of - first).days // 365) if first else Decimal(0)
+    return LoyaltyIndicators(
+        purchases=len(purchases), product_categories=len(products),
+        concession_purchase_share=Decimal(concessions) / len(purchases) if purchases else Decimal(0),
+        complaints=inputs.complaints, average_days_to_choose=days_to_choose,
+        referrals=inputs.referrals, years_as_customer=years, has_contact=True,
+    )
+
+
+def annual_revenue(inputs: ValueInputs, as_of: date) -> Decimal:
+    start = as_of - timedelta(days=365)
+    return sum((p.amount for p in inputs.purchases if start < p.closed_on <= as_of), Decimal(0))
+
+
+def assess_customer_value(
+    inputs: ValueInputs, as_of: date, pyramid_tier: PyramidTier, management_class: ManagementClass,
+    policy: GradingPolicy = DEFAULT_POLICY,
+) -> CustomerValued:
+    """The value grading of one customer, as the customer-valued payload."""
+    credit = credit_grade_of(payment_behaviour([], as_of), policy)
+    size = size_band_of(annual_revenue(inputs, as_of), policy)
+    loyalty = assess_loyalty(loyalty_indicators(inputs, as_of), policy)
+    lifecycle = assess_lifecycle([Purchase(on=p.closed_on, amount=p.amount) for p in inputs.purchases], as_of, policy)
+    profit = lifetime_profit(profit_entries(inputs.purchases), policy=policy)
+    return CustomerValued(
+        pyramid_tier=pyramid_tier.value,
+        management_class=management_class.value,
+        credit_grade=credit.value,
+        size_band=size.value,
+        loyalty_score=loyalty.score,
+        loyalty_stage=loyalty.stage.value,
+        order_class=order_class(credit, size, loyalty.stage, policy).rank,
+        key_account_class=key_account_class(TIER_ATTRACTIVENESS[pyramid_tier], loyalty.score, policy).value,
+        lifecycle_stage=lifecycle.stage.value,
+        in_decline=lifecycle.stage == LifecycleStage.DECLINE,
+        decline_signals=[s.value for s in lifecycle.decline_signals],
+        lifetime_profit=profit.npv,
+        gross_profit=ranking_profit(inputs.purchases),
+        purchases=len(inputs.purchases),
+        policy_version=policy.version,
+    )
+
+
+def same_value(a: CustomerValued | None, b: CustomerValued) -> bool:
+    """True when nothing but the bookkeeping (cause) differs."""
+    if a is None:
+        return False
+    skip = {"cause_event_id"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)

@@ -1,0 +1,69 @@
+"""Envelopes for feeding grading's handlers (or topics) in tests."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from shared.events.contract import (
+    ComplaintFiled,
+    ContactReceived,
+    CustomerMerged,
+    DealClosed,
+    DealItem,
+    FollowUpLogged,
+    ProspectLost,
+)
+from shared.events.enums import Channel, ComplaintSeverity, ContactMethod, FollowUpOutcome, LossReason
+from shared.events.envelope import Envelope, new_event
+from shared.runtime.consumer import Inbound
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(day: float, base: datetime = T0) -> datetime:
+    return base + timedelta(days=day)
+
+
+def envelope(payload, customer_id: uuid.UUID, when: datetime, producer: str = "test") -> Envelope:
+    return new_event(payload, customer_id=customer_id, producer=producer, occurred_at=when)
+
+
+def contact(customer_id, when, channel=Channel.WALK_IN, consultant_id="c-001", **kw) -> Envelope:
+    return envelope(ContactReceived(contact_id=uuid.uuid4(), channel=channel, consultant_id=consultant_id, **kw),
+                    customer_id, when, "intake")
+
+
+def follow_up(customer_id, when, outcome=FollowUpOutcome.REACHED, consultant_id="c-001", **kw) -> Envelope:
+    payload = FollowUpLogged(task_id=uuid.uuid4(), kind="cadence", consultant_id=consultant_id,
+                             method=ContactMethod.PHONE, outcome=outcome, completed_at=when, **kw)
+    return envelope(payload, customer_id, when, "followup")
+
+
+def deal(customer_id, when, amount="200000", gross_profit="20000", list_price=None, product="sedan",
+         closed_on: date | None = None) -> Envelope:
+    price = Decimal(list_price or amount)
+    payload = DealClosed(deal_id=uuid.uuid4(), consultant_id="c-001",
+                         items=[DealItem(product=product, quantity=1, unit_price=price)],
+                         amount=Decimal(amount), gross_profit=Decimal(gross_profit),
+                         closed_on=closed_on or when.date())
+    return envelope(payload, customer_id, when, "followup")
+
+
+def complaint(customer_id, when) -> Envelope:
+    payload = ComplaintFiled(complaint_id=uuid.uuid4(), channel=Channel.PHONE, severity=ComplaintSeverity.MEDIUM,
+                             description="late delivery")
+    return envelope(payload, customer_id, when, "intake")
+
+
+def lost(customer_id, when, reason=LossReason.COMPETITOR) -> Envelope:
+    return envelope(ProspectLost(reason=reason, approved_by="m-1"), customer_id, when, "followup")
+
+
+def merge(survivor_id, merged_id, when) -> Envelope:
+    return envelope(CustomerMerged(merged_customer_id=merged_id), survivor_id, when, "intake")
+
+
+def inbound(env: Envelope) -> Inbound:
+    from shared.events.registry import decode
+    return Inbound(env.event_id, env.customer_id, env, decode(env))

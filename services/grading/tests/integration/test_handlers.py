@@ -1,0 +1,274 @@
+"""Grading's handlers against a real, migrated database (no broker, no HTTP).
+
+Each test gets a fresh grading database (`service_db`) and applies envelopes
+the way the consumer does: one transaction per message.
+"""
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from services.grading import grades
+from services.grading.domain import DEFAULT_POLICY
+from services.grading.handlers import GradingHandlers
+from services.grading.values import Valuation
+from shared.events.enums import FollowUpOutcome, PurchaseTimeframe
+
+from . import events as ev
+
+AS_OF = date(2026, 3, 20)
+
+
+class Grading:
+    """The service's handlers on one fresh database, with a fixed date."""
+
+    def __init__(self, pool, today: date = AS_OF) -> None:
+        self.pool, self.today = pool, today
+        self.valuation = Valuation(DEFAULT_POLICY)
+        self.handlers = GradingHandlers(DEFAULT_POLICY, self.valuation, lambda: self.today)
+
+    async def apply(self, *envelopes) -> None:
+        for env in envelopes:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self.handlers.handlers()[env.event_type](conn, ev.inbound(env))
+
+    async def snapshot(self, customer_id: uuid.UUID) -> dict:
+        async with self.pool.acquire() as conn:
+            prospect = await conn.fetchrow("select * from prospects where customer_id = $1", customer_id)
+            history = await conn.fetch("select * from grade_history where customer_id = $1 order by seq", customer_id)
+            value = await conn.fetchval("select value::text from customer_values where customer_id = $1", customer_id)
+        value = json.loads(value) if value else None
+        if value:
+            value.pop("cause_event_id")
+        return {"prospect": dict(prospect) if prospect else None, "history": [dict(h) for h in history],
+                "value": value}
+
+    async def emitted(self, customer_id: uuid.UUID, event_type: str = "prospect-graded") -> list[dict]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "select envelope::text as e from event_store where customer_id = $1 and event_type = $2 "
+                "order by stream_version", customer_id, event_type)
+        return [json.loads(r["e"])["payload"] for r in rows]
+
+
+@pytest.fixture
+async def grading(service_db):
+    _, pool = await service_db("grading")
+    return Grading(pool)
+
+
+def journey(customer_id: uuid.UUID) -> list:
+    """A prospect's events across five topics: C -> B -> H -> (missed twice) A -> O -> deal."""
+    c = customer_id
+    return [
+        ev.contact(c, ev.at(0), purchase_timeframe=PurchaseTimeframe.OVER_3_MONTHS),
+        ev.follow_up(c, ev.at(1), purchase_timeframe=PurchaseTimeframe.ONE_TO_3_MONTHS),
+        ev.follow_up(c, ev.at(2), outcome=FollowUpOutcome.VISITED, test_drive=True),
+        ev.follow_up(c, ev.at(3), outcome=FollowUpOutcome.NO_ANSWER),
+        ev.follow_up(c, ev.at(4), outcome=FollowUpOutcome.NO_ANSWER),
+        ev.complaint(c, ev.at(4.5)),
+        ev.follow_up(c, ev.at(5), deposit_amount=2000),
+        ev.deal(c, ev.at(6)),
+    ]
+
+
+async def test_a_journey_in_order_grades_and_emits_each_change_once(grading):
+    c = uuid.uuid4()
+    await grading.apply(*journey(c))
+    snap = await grading.snapshot(c)
+    rows = [(h["previous_grade"], h["grade"], h["rule"], h["cause_kind"]) for h in snap["history"]]
+    assert rows == [
+        (None, "C", "timeframe", "contact_received"),
+        ("C", "B", "timeframe", "follow_up"),
+        ("B", "H", "repeat_visit", "follow_up"),  # test drive raises to A, the 2nd visit to H
+        ("H", "A", "missed_follow_ups", "follow_up"),
+        ("A", "O", "deposit", "follow_up"),
+        ("O", "O", "deal", "deal_closed"),  # status customer; no grade change
+    ]
+    assert snap["prospect"]["status"] == "customer" and snap["prospect"]["grade"] == "O"
+    assert all(h["policy_version"] == DEFAULT_POLICY.version for h in snap["history"])
+    emitted = await grading.emitted(c)
+    assert [(e["previous_grade"], e["grade"]) for e in emitted] == [
+        (None, "C"), ("C", "B"), ("B", "H"), ("H", "A"), ("A", "O")]
+    assert all(e["consultant_id"] == "c-001" and e["policy_version"] for e in emitted)
+    assert snap["value"]["purchases"] == 1 and snap["value"]["management_class"] == "one_off"
+
+
+async def test_redelivery_and_events_that_change_nothing_emit_nothing(grading):
+    c = uuid.uuid4()
+    first = ev.contact(c, ev.at(0), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH)
+    await grading.apply(first, first, ev.complaint(c, ev.at(1)), ev.follow_up(c, ev.at(2)))
+    assert [e["grade"] for e in await grading.emitted(c)] == ["A"]
+    assert len((await grading.snapshot(c))["history"]) == 1
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled", "deal_first"])
+async def test_any_cross_topic_order_gives_the_same_grade_history_and_value(service_db, order):
+    c = uuid.uuid4()
+    events = journey(c)
+    _, pool = await service_db("grading")
+    reference = Grading(pool)
+    await reference.apply(*events)
+    _, pool2 = await service_db("grading")
+    other = Grading(pool2)
+    arrival = {"reversed": events[::-1], "shuffled": random.Random(7).sample(events, len(events)),
+               "deal_first": [events[-1], *events[:-1]]}[order]
+    await other.apply(*arrival)
+    assert await other.snapshot(c) == await reference.snapshot(c)
+    emitted = await other.emitted(c)
+    assert emitted[-1]["grade"] == "O"
+    assert all(e["previous_grade"] != e["grade"] for e in emitted), "an event without a change"
+
+
+async def test_rebuilding_the_projection_from_the_facts_reproduces_it_exactly(grading):
+    c = uuid.uuid4()
+    await grading.apply(*journey(c))
+    before = await grading.snapshot(c)
+    async with grading.pool.acquire() as conn, conn.transaction():
+        await conn.execute("delete from grade_history")
+        await conn.execute("delete from prospects")
+        await grades.regrade(conn, c, DEFAULT_POLICY)
+    assert await grading.snapshot(c) == before
+
+
+async def test_a_merge_moves_the_facts_to_the_survivor_whatever_the_order(grading):
+    survivor, merged = uuid.uuid4(), uuid.uuid4()
+    await grading.apply(
+        ev.contact(survivor, ev.at(0), purchase_timeframe=PurchaseTimeframe.ONE_TO_3_MONTHS),
+        ev.merge(survivor, merged, ev.at(3)),
+        # the merged customer's own contact arrives after the merge (another topic)
+        ev.contact(merged, ev.at(1), purchase_timeframe=PurchaseTimeframe.WITHIN_7_DAYS, consultant_id="c-002"),
+        ev.follow_up(merged, ev.at(2), deposit_amount=1000),
+    )
+    snap = await grading.snapshot(survivor)
+    assert snap["prospect"]["grade"] == "O" and snap["history"][-1]["rule"] == "deposit"
+    assert (await grading.snapshot(merged))["prospect"] is None
+
+
+async def test_a_loss_ends_grading_and_a_new_contact_reopens(grading):
+    c = uuid.uuid4()
+    await grading.apply(ev.contact(c, ev.at(0), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH),
+                        ev.lost(c, ev.at(1)))
+    snap = await grading.snapshot(c)
+    assert snap["prospect"]["status"] == "lost" and snap["prospect"]["grade"] is None
+    assert snap["history"][-1]["loss_reason"] == "competitor"
+    await grading.apply(ev.contact(c, ev.at(9), purchase_timeframe=PurchaseTimeframe.WITHIN_7_DAYS))
+    assert [(e["previous_grade"], e["grade"]) for e in await grading.emitted(c)] == [(None, "A"), (None, "H")]
+
+
+async def test_pyramid_tiers_follow_the_population_and_only_changes_are_emitted(grading):
+    customers = [uuid.uuid4() for _ in range(10)]
+    for i, c in enumerate(customers):  # profits 1,000 .. 10,000
+        await grading.apply(ev.deal(c, ev.at(i), gross_profit=str(1000 * (i + 1))))
+    tiers = {c: (await grading.snapshot(c))["value"]["pyramid_tier"] for c in customers}
+    assert tiers[customers[-1]] == "platinum" and tiers[customers[-2]] == "gold"
+    assert {tiers[c] for c in customers[:-2]} == {"iron"}
+    quiet_before = len(await grading.emitted(customers[0], "customer-valued"))
+    newcomer = uuid.uuid4()
+    await grading.apply(ev.deal(newcomer, ev.at(20), gross_profit="50000"))
+    # 11 customers: ceil(0.55) = 1 platinum, ceil(2.2) = 3 in the top 20%
+    assert (await grading.snapshot(newcomer))["value"]["pyramid_tier"] == "platinum"
+    assert (await grading.snapshot(customers[-1]))["value"]["pyramid_tier"] == "gold"
+    assert (await grading.snapshot(customers[-2]))["value"]["pyramid_tier"] == "gold"
+    assert [e["pyramid_tier"] for e in await grading.emitted(customers[-1], "customer-valued")][-1] == "gold"
+    assert len(await grading.emitted(customers[0], "customer-valued")) == quiet_before  # unchanged: not emitted
+    await grading.apply(ev.deal(uuid.uuid4(), ev.at(21), gross_profit="-500"))
+    assert len(grading.valuation.ranking) == 12
+
+
+async def test_value_measures_from_deals_complaints_and_referrals(grading):
+    c = uuid.uuid4()
+    await grading.apply(
+        ev.contact(c, ev.at(-30), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH),
+        ev.deal(c, ev.at(0), amount="180000", list_price="200000", gross_profit="15000"),
+        ev.deal(c, ev.at(10), amount="3000000", gross_profit="300000", product="truck"),
+        ev.complaint(c, ev.at(12)),
+        ev.contact(uuid.uuid4(), ev.at(14), referrer_customer_id=c),
+    )
+    value = (await grading.snapshot(c))["value"]
+    assert value["purchases"] == 2 and value["gross_profit"] == "315000"
+    assert value["size_band"] == "medium"  # 3.18M in the last 365 days
+    assert value["credit_grade"] == "average"  # no payment history yet
+    assert value["management_class"] == "key" and value["pyramid_tier"] == "platinum"
+    assert value["lifecycle_stage"] == "formation" and value["in_decline"] is False
+    # (1/5 repeat + 1/3 cross + 1/2 price + 2/3 incidents + (1 - 35/90) time + 1/3 referrals + 0) / 7
+    assert value["loyalty_score"] == "37.78" and value["loyalty_stage"] == "ordinary_customer"
+    assert value["order_class"] == 6 and value["key_account_class"] == "key_development"
+    assert value["lifetime_profit"] == "315000.00"
+
+
+async def test_time_alone_moves_a_customer_into_decline(grading):
+    c = uuid.uuid4()
+    await grading.apply(ev.deal(c, ev.at(0)), ev.deal(c, ev.at(10)))
+    assert (await grading.snapshot(c))["value"]["lifecycle_stage"] == "formation"
+    grading.today = AS_OF + timedelta(days=20)
+    async with grading.pool.acquire() as conn, conn.transaction():
+        assert await grading.valuation.revalue_due(conn, grading.today) == 1
+    value = (await grading.snapshot(c))["value"]
+    assert value["in_decline"] and value["decline_signals"] == ["overdue_purchase"]
+    assert [e["lifecycle_stage"] for e in await grading.emitted(c, "customer-valued")] == ["exploration", "formation",
+                                                                                          "decline"]
+
+
+async def test_consent_keeps_the_latest_by_business_time_and_leaves_the_grade(grading):
+    from shared.events.contract import ConsentChanged
+    c = uuid.uuid4()
+    await grading.apply(ev.contact(c, ev.at(0), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH),
+                        ev.envelope(ConsentChanged(marketing_allowed=False), c, ev.at(2)),
+                        ev.envelope(ConsentChanged(marketing_allowed=True), c, ev.at(1)))
+    async with grading.pool.acquire() as conn:
+        assert await conn.fetchval("select marketing_allowed from customer_consent where customer_id = $1", c) is False
+    assert [e["grade"] for e in await grading.emitted(c)] == ["A"]
+
+
+async def test_reconcile_heals_what_another_replica_changed(grading):
+    customers = [uuid.uuid4() for _ in range(5)]
+    for i, c in enumerate(customers):
+        await grading.apply(ev.deal(c, ev.at(i), gross_profit=str(1000 * (i + 1))))
+    # another replica (its own ranking) values a newcomer at the top: this one does not see it
+    other = Grading(grading.pool)
+    other.valuation.ranking = type(grading.valuation.ranking)()
+    other.valuation._loaded = True
+    newcomer = uuid.uuid4()
+    await other.apply(ev.deal(newcomer, ev.at(9), gross_profit="90000"))
+    assert (await grading.snapshot(customers[-1]))["value"]["pyramid_tier"] == "platinum"  # stale
+    async with grading.pool.acquire() as conn, conn.transaction():
+        assert await grading.valuation.reconcile(conn, AS_OF) >= 1
+    assert (await grading.snapshot(customers[-1]))["value"]["pyramid_tier"] == "gold"
+    assert len(grading.valuation.ranking) == 6
+    async with grading.pool.acquire() as conn, conn.transaction():
+        assert await grading.valuation.reconcile(conn, AS_OF) == 0
+
+
+async def test_each_grade_keeps_the_policy_version_that_made_it(grading):
+    c = uuid.uuid4()
+    await grading.apply(ev.contact(c, ev.at(0), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH))
+    stricter = DEFAULT_POLICY.model_copy(update={"version": "2026.2"})
+    grading.handlers.policy = stricter
+    await grading.apply(ev.follow_up(c, ev.at(1), outcome=FollowUpOutcome.REACHED))  # no change
+    snap = await grading.snapshot(c)
+    assert snap["prospect"]["policy_version"] == DEFAULT_POLICY.version
+    await grading.apply(ev.follow_up(c, ev.at(2), test_drive=True))
+    snap = await grading.snapshot(c)
+    assert [h["policy_version"] for h in snap["history"]] == [DEFAULT_POLICY.version, "2026.2"]
+    assert snap["prospect"]["policy_version"] == "2026.2"
+    assert (await grading.emitted(c))[-1]["policy_version"] == "2026.2"
+
+
+async def test_a_policy_version_names_one_policy_forever(grading, tmp_path, monkeypatch):
+    from services.grading.policy_source import POLICY_FILE_ENV, load_policy, register_policy
+    custom = DEFAULT_POLICY.model_copy(update={"version": "site-7"})
+    path = tmp_path / "policy.json"
+    path.write_text(custom.model_dump_json())
+    monkeypatch.setenv(POLICY_FILE_ENV, str(path))
+    assert load_policy() == custom
+    async with grading.pool.acquire() as conn:
+        await register_policy(conn, custom)
+        await register_policy(conn, custom)  # again: fine
+        changed = custom.model_copy(update={"pareto_top_fraction": DEFAULT_POLICY.pareto_top_fraction / 2})
+        with pytest.raises(RuntimeError, match="site-7"):
+            await register_policy(conn, changed)

@@ -1,0 +1,62 @@
+"""Property (hypothesis) against the database: any arrival order of the same events gives the
+same stored grade, history and value, and emits only real changes."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.events.enums import FollowUpOutcome, PurchaseTimeframe
+
+from . import events as ev
+from .test_handlers import Grading
+
+days = st.integers(0, 6)
+timeframes = st.none() | st.sampled_from(list(PurchaseTimeframe))
+contacts = st.builds(lambda d, tf: lambda c: ev.contact(c, ev.at(d), purchase_timeframe=tf), days, timeframes)
+follow_ups = st.builds(
+    lambda d, o, td, dep, tf: lambda c: ev.follow_up(c, ev.at(d), outcome=o, test_drive=td, deposit_amount=dep,
+                                                     purchase_timeframe=tf),
+    days, st.sampled_from(list(FollowUpOutcome)), st.booleans(), st.none() | st.sampled_from([500, 1000]), timeframes)
+others = st.sampled_from([
+    lambda c: ev.deal(c, ev.at(3)), lambda c: ev.complaint(c, ev.at(2)), lambda c: ev.lost(c, ev.at(4)),
+])
+journeys = st.lists(contacts | follow_ups | others, min_size=1, max_size=7)
+
+
+@pytest.fixture(scope="module")
+async def two_databases(postgres):
+    from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
+    pools = []
+    for _ in range(2):
+        name = f"t_grading_prop_{uuid.uuid4().hex[:10]}"
+        await ensure_database(postgres.admin_url, name)
+        url = database_url_for(postgres.admin_url, name)
+        await migrate(url, "grading")
+        pools.append(await create_pool(url))
+    yield [Grading(p) for p in pools]
+    for p in pools:
+        await p.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(journey=journeys, data=st.data())
+async def test_any_arrival_order_stores_the_same_state(two_databases, journey, data):
+    in_order, shuffled = two_databases
+    c = uuid.uuid4()
+    envelopes = sorted((make(c) for make in journey), key=lambda e: (e.occurred_at, e.event_id))
+    await in_order.apply(*envelopes)
+    await shuffled.apply(*data.draw(st.permutations(envelopes)))
+    assert await shuffled.snapshot(c) == await in_order.snapshot(c)
+    for grading in two_databases:
+        emitted = await grading.emitted(c)
+        assert all(e["previous_grade"] != e["grade"] for e in emitted)
+        snap = await grading.snapshot(c)
+        if emitted and snap["prospect"] and snap["prospect"]["grade"]:
+            assert emitted[-1]["grade"] == snap["prospect"]["grade"]
+    assert [e["grade"] for e in await in_order.emitted(c)] == [
+        h["grade"] for h in (await in_order.snapshot(c))["history"]
+        if h["grade"] and h["grade"] != h["previous_grade"] and h["previous_grade"] is not None
+        or (h["grade"] and h["previous_grade"] is None)]
