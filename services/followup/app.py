@@ -1,15 +1,34 @@
 """The follow-up service: work items, deals, losses, complaint handling."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
 from shared.app import ConsumerSpec, ServiceSpec, create_app
-from shared.events import topics
 
-from .handlers import on_prospect_graded
-from .router import router
+from .complaint_routes import router as complaint_router
+from .deal_routes import router as deal_router
+from .domain import DEFAULT_POLICY
+from .handlers import FollowUpHandlers
+from .jobs import check_overdue, schedule_care
+from .loss_routes import router as loss_router
+from .task_routes import router as task_router
+from .team_routes import router as team_router
 
-SPEC = ServiceSpec(
-    name="followup", title="CRM follow-up", routers=[router],
-    consumers=[ConsumerSpec("followup", {topics.PROSPECT_GRADED: on_prospect_graded})],
-)
+OVERDUE_CHECK_SECONDS = 2.0
+CARE_CHECK_SECONDS = 300.0
 
 
-def build_app():
-    return create_app(SPEC)
+def build_app() -> FastAPI:
+    policy = DEFAULT_POLICY
+    clock_ref: dict = {}
+    handlers = FollowUpHandlers(policy, lambda: clock_ref["clock"].now())
+    spec = ServiceSpec(
+        name="followup", title="CRM follow-up",
+        routers=[task_router, deal_router, loss_router, team_router, complaint_router],
+        consumers=[ConsumerSpec("followup", handlers.handlers())],
+        periodic=[(OVERDUE_CHECK_SECONDS, check_overdue), (CARE_CHECK_SECONDS, schedule_care)],
+    )
+    app = create_app(spec)
+    clock_ref["clock"] = app.state.clock
+    app.state.followup_policy = policy
+    return app

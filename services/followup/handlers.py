@@ -1,37 +1,170 @@
-"""Follow-up's event handlers: grades become work items."""
+"""Follow-up's event handlers: contacts, grades, consent, complaints, merges and value become work.
+
+Each runs inside the consumer's batch transaction (shared/runtime/consumer.py).
+`now` is the service clock; business anchors (when the contact came in, when
+the complaint was filed) come from the event's `occurred_at`.
+"""
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime
 
 import asyncpg
 
-from shared.events.envelope import new_event
-from shared.events.contract import ProspectGraded, TaskScheduled
-from shared.runtime.consumer import Inbound
-from shared.runtime.store import append
+from shared.events import topics
+from shared.events.contract import (
+    ComplaintFiled,
+    ConsentChanged,
+    ContactReceived,
+    CustomerMerged,
+    CustomerUpdated,
+    CustomerValued,
+    ProspectGraded,
+)
+from shared.events.enums import Channel
+from shared.runtime.consumer import Handler, Inbound
 
-SERVICE = "followup"
-FIRST_CONTACT_WITHIN = timedelta(days=1)
-UNASSIGNED = "unassigned"
+from . import complaint_store, merging, prospects, roster, task_store
+from .cadence_work import reconcile
+from .domain import (
+    FollowUpPolicy,
+    cancellations_on_refusal,
+    decline_recovery_task,
+    file_complaint,
+    first_contact_task,
+    permitted,
+    service_call_task,
+)
+from .domain.tasks import TaskKind
+from .prospects import ACTIVE
 
 
-async def on_prospect_graded(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    graded: ProspectGraded = inbound.payload  # type: ignore[assignment]
-    envelope = inbound.envelope
-    if await conn.fetchval("select 1 from tasks where customer_id = $1 and status = 'open'", envelope.customer_id):
-        return
-    task_id = uuid.uuid5(envelope.event_id, "first_contact")
-    due = envelope.occurred_at + FIRST_CONTACT_WITHIN
-    owner = graded.consultant_id or UNASSIGNED
-    await conn.execute(
-        """insert into tasks (task_id, customer_id, kind, owner_id, due_at, grade, cause_event_id, created_at)
-           values ($1, $2, 'first_contact', $3, $4, $5, $6, $7)""",
-        task_id, envelope.customer_id, owner, due, graded.grade.value, envelope.event_id, envelope.occurred_at,
-    )
-    scheduled = TaskScheduled(task_id=task_id, kind="first_contact", owner_id=owner, due_at=due,
-                              grade=graded.grade)
-    await append(conn, f"task-{task_id}", [
-        new_event(scheduled, customer_id=envelope.customer_id, producer=SERVICE,
-                  occurred_at=envelope.occurred_at, causation=envelope),
-    ], expected_version=0)
+class FollowUpHandlers:
+    def __init__(self, policy: FollowUpPolicy, now: Callable[[], datetime]) -> None:
+        self.policy, self.now = policy, now
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            topics.CONTACT_RECEIVED: self.on_contact, topics.PROSPECT_GRADED: self.on_graded,
+            topics.COMPLAINT_FILED: self.on_complaint, ConsentChanged.EVENT_TYPE: self.on_consent,
+            CustomerMerged.EVENT_TYPE: merging.on_merged_handler(self.policy, self.now),
+            CustomerValued.EVENT_TYPE: self.on_valued, CustomerUpdated.EVENT_TYPE: self.on_card_updated,
+        }
+
+    async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """First contact after a contact (one task per contact id)."""
+        contact: ContactReceived = inbound.payload  # type: ignore[assignment]
+        envelope, now = inbound.envelope, self.now()
+        await roster.note_seen(conn, contact.consultant_id)
+        customer_id = await merging.survivor_of(conn, envelope.customer_id)
+        p = await prospects.load(conn, customer_id)
+        owner = await roster.assign(conn, contact.consultant_id, p.owner_id)
+        fields: dict = {"contacted": True}
+        if not p.owner_id or p.owner_id == roster.UNASSIGNED:
+            fields["owner_id"] = owner
+        if p.status != ACTIVE and (p.status_at is None or envelope.occurred_at > p.status_at):
+            fields.update(status=ACTIVE, status_at=envelope.occurred_at)  # came back: a prospect again
+        await prospects.update(conn, customer_id, **fields)
+        p = await prospects.load(conn, customer_id)
+        if p.status != ACTIVE:
+            return  # an old contact delivered after the prospect was closed
+        work = []
+        if contact.channel == Channel.SERVICE_STATION:  # a service visit: 售后3日DC
+            work.append(service_call_task(customer_id=customer_id, visit_id=contact.contact_id, owner_id=owner,
+                                          visited_at=envelope.occurred_at, now=now, policy=self.policy,
+                                          cause_id=envelope.event_id))
+        if contact.channel != Channel.SERVICE_STATION or _shows_intent(contact):
+            work.append(first_contact_task(customer_id=customer_id, contact_id=contact.contact_id,
+                                           channel=contact.channel, owner_id=owner, received_at=envelope.occurred_at,
+                                           now=now, policy=self.policy, grade=contact.initial_grade,
+                                           cause_id=envelope.event_id))
+        await task_store.schedule(conn, permitted(work, p.marketing_allowed), now, envelope)
+        if p.grade is not None:  # a grade that came first: O starts delivery, a visit without first contact cadence
+            ordered = p.grade.value == "O" and not await _ever_had(conn, customer_id, TaskKind.DELIVERY)
+            await reconcile(conn, p, self.policy, now, previous_grade=None if ordered else p.grade,
+                            cause_id=envelope.event_id, causation=envelope)
+
+    async def on_graded(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """The cadence moves with the grade."""
+        graded: ProspectGraded = inbound.payload  # type: ignore[assignment]
+        envelope = inbound.envelope
+        await roster.note_seen(conn, graded.consultant_id)
+        customer_id = await merging.survivor_of(conn, envelope.customer_id)
+        p = await prospects.load(conn, customer_id)
+        fields: dict = {"grade": graded.grade.value}
+        if graded.consultant_id and (not p.owner_id or p.owner_id == roster.UNASSIGNED):
+            fields["owner_id"] = graded.consultant_id
+        await prospects.update(conn, customer_id, **fields)
+        await reconcile(conn, await prospects.load(conn, customer_id), self.policy, self.now(),
+                        previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
+
+    async def on_consent(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """Refusal cancels marketing work at once; a later grant restarts the cadence."""
+        consent: ConsentChanged = inbound.payload  # type: ignore[assignment]
+        envelope, now = inbound.envelope, self.now()
+        customer_id = await merging.survivor_of(conn, envelope.customer_id)
+        p = await prospects.load(conn, customer_id)
+        if p.consent_at is not None and envelope.occurred_at < p.consent_at:
+            return  # an older change delivered late
+        await prospects.update(conn, customer_id, marketing_allowed=consent.marketing_allowed,
+                               consent_at=envelope.occurred_at)
+        if not consent.marketing_allowed:
+            pending = await task_store.of_customer(conn, customer_id)
+            await task_store.record_changes(conn, cancellations_on_refusal(pending, now), now, envelope)
+        elif not p.marketing_allowed:
+            await reconcile(conn, await prospects.load(conn, customer_id), self.policy, now,
+                            previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
+
+    async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """A case with deadlines by severity, owned by the customer's consultant (or the least loaded)."""
+        filed: ComplaintFiled = inbound.payload  # type: ignore[assignment]
+        envelope = inbound.envelope
+        customer_id = await merging.survivor_of(conn, envelope.customer_id)
+        p = await prospects.load(conn, customer_id)
+        owner = await roster.assign(conn, None, p.owner_id)
+        case = file_complaint(complaint_id=filed.complaint_id, customer_id=customer_id, severity=filed.severity,
+                              owner_id=owner, filed_at=envelope.occurred_at, policy=self.policy,
+                              channel=filed.channel, description=filed.description, category=filed.category)
+        await complaint_store.file(conn, case, self.now(), envelope)
+
+    async def on_valued(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """Decline recovery (衰退期挽回) when value grading reports the decline stage."""
+        valued: CustomerValued = inbound.payload  # type: ignore[assignment]
+        if not valued.in_decline:
+            return
+        envelope, now = inbound.envelope, self.now()
+        customer_id = await merging.survivor_of(conn, envelope.customer_id)
+        p = await prospects.load(conn, customer_id)
+        owner = await roster.assign(conn, None, p.owner_id)
+        pending = await task_store.of_customer(conn, customer_id)
+        task = decline_recovery_task(customer_id=customer_id, owner_id=owner, detected_at=envelope.occurred_at,
+                                     cause_id=envelope.event_id, now=now, policy=self.policy, existing=pending,
+                                     marketing_allowed=p.marketing_allowed)
+        if task is not None:
+            await task_store.schedule(conn, [task], now, envelope)
+
+    async def on_card_updated(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """The birthday on the customer card (车主生日) drives birthday care."""
+        updated: CustomerUpdated = inbound.payload  # type: ignore[assignment]
+        if "birthday" not in updated.card:
+            return
+        customer_id = await merging.survivor_of(conn, inbound.envelope.customer_id)
+        await prospects.load(conn, customer_id)
+        await prospects.update(conn, customer_id, birthday=_date_or_none(updated.card["birthday"]))
+
+
+def _date_or_none(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _shows_intent(contact: ContactReceived) -> bool:
+    """A service-station visitor who also asked about buying is a prospect too."""
+    return bool(contact.purchase_timeframe or contact.product_interest or contact.initial_grade)
+
+
+async def _ever_had(conn: asyncpg.Connection, customer_id, kind: TaskKind) -> bool:
+    return bool(await conn.fetchval("select true from tasks where customer_id = $1 and kind = $2 limit 1",
+                                    customer_id, kind.value))

@@ -12,11 +12,11 @@ from .followup import (
                        TaskScheduled,
 )
 from .grading import CustomerValued, ProspectGraded
-from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged
+from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged, CustomerUpdated
 from .runtime import DeadLetter
 
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
-    ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged,
+    ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged, CustomerUpdated,
     ProspectGraded, CustomerValued,
     TaskScheduled, FollowUpLogged, TaskClosed, TaskEscalated, DealClosed, ProspectLost, ComplaintUpdated,
     DeadLetter,
@@ -24,6 +24,6 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
 
 __all__ = [
     "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ContactReceived", "CustomerMerged",
-    "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "ProspectGraded",
+    "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "ProspectGraded",
     "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

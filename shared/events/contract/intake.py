@@ -75,3 +75,23 @@ class CustomerMerged(EventPayload):
     VERSION: ClassVar[int] = 1
 
     merged_customer_id: uuid.UUID
+
+
+CardValue = str | int | float | bool | None
+
+
+class CustomerUpdated(EventPayload):
+    """Fields of the customer information card (客户信息卡) changed: their new values.
+
+    Sent for card edits, for gaps a later contact filled in and for the
+    survivor of a merge; the creation of a customer is `contact-received`.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "customer-updated"
+    VERSION: ClassVar[int] = 1
+
+    changed_fields: list[ShortText] = Field(min_length=1, max_length=50)
+    card: dict[str, CardValue] = Field(
+        description="New value of each changed field (dates ISO 8601, money as strings).",
+        json_schema_extra={"pii": True},
+    )

@@ -1,0 +1,137 @@
+"""Complaint handling (抱怨投诉处理): acknowledge, resolve (root cause, remedy), survey the customer."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shared.auth import Principal, require
+from shared.errors import Conflict, NotFound
+from shared.events.enums import ContactMethod, FollowUpOutcome, Role
+from shared.runtime.commands import idempotency_key, run_command
+
+from . import complaint_store, task_store
+from .access import check_owner, me, policy_of
+from .domain import (
+    ComplaintCase,
+    ComplaintStatus,
+    FollowUpRecord,
+    InvalidTransition,
+    TaskKind,
+    acknowledge,
+    record_survey,
+    resolve,
+    survey_task,
+    task_id_for,
+)
+from .schemas import Acknowledge, Resolve, Survey
+
+router = APIRouter(prefix="/v1", tags=["complaints"])
+WORKERS = (Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION)
+_ORDER = list(ComplaintStatus)
+
+
+def _by(principal: Principal) -> str:
+    return me(principal) if principal.role is Role.CONSULTANT else principal.subject
+
+
+async def _step(request: Request, principal: Principal, key: str | None, complaint_id: uuid.UUID,
+                target: ComplaintStatus, move: Callable[[ComplaintCase, str], ComplaintCase], after=None):
+    """Move the case one step; asking again for a step already taken changes nothing (200, changed false)."""
+
+    async def work(conn):
+        now = request.app.state.clock.now()
+        case = await complaint_store.get(conn, complaint_id, lock=True)
+        if case is None:
+            raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
+        check_owner(principal, case.owner_id, "handle complaints")
+        if _ORDER.index(case.status) >= _ORDER.index(target):
+            return 200, {**complaint_store.as_json(case, now), "changed": False}
+        try:
+            moved = move(case, now)
+        except InvalidTransition as exc:
+            raise Conflict(str(exc), field="complaint_id", location="path") from None
+        await complaint_store.record(conn, moved, now)
+        if after is not None:
+            await after(conn, moved, now)
+        return 200, {**complaint_store.as_json(moved, now), "changed": True}
+
+    return await run_command(request, principal, key, work)
+
+
+@router.post("/complaints/{complaint_id}/acknowledge")
+async def acknowledge_complaint(complaint_id: uuid.UUID, request: Request, body: Acknowledge | None = None,
+                                key: str | None = Depends(idempotency_key),
+                                principal: Principal = Depends(require(*WORKERS))):
+    """Take it seriously and confirm it to the customer (认真对待并确认)."""
+    return await _step(request, principal, key, complaint_id, ComplaintStatus.ACKNOWLEDGED,
+                       lambda case, now: acknowledge(case, by=_by(principal), now=now))
+
+
+@router.post("/complaints/{complaint_id}/resolve")
+async def resolve_complaint(complaint_id: uuid.UUID, body: Resolve, request: Request,
+                            key: str | None = Depends(idempotency_key),
+                            principal: Principal = Depends(require(*WORKERS))):
+    """Record the root cause and the remedy; a satisfaction-survey task follows."""
+    policy = policy_of(request)
+
+    async def schedule_survey(conn, case, now):
+        await task_store.schedule(conn, [survey_task(case, policy, now)], now)
+
+    return await _step(request, principal, key, complaint_id, ComplaintStatus.RESOLVED,
+                       lambda case, now: resolve(case, root_cause=body.root_cause, remedy=body.remedy,
+                                                 by=_by(principal), now=now), schedule_survey)
+
+
+@router.post("/complaints/{complaint_id}/survey")
+async def survey_complaint(complaint_id: uuid.UUID, body: Survey, request: Request,
+                           key: str | None = Depends(idempotency_key),
+                           principal: Principal = Depends(require(*WORKERS))):
+    """The customer's satisfaction with the resolution (1-5); closes the survey task."""
+
+    async def close_survey_task(conn, case, now):
+        task = await task_store.get(conn, task_id_for(case.customer_id, TaskKind.COMPLAINT_SURVEY,
+                                                      str(case.complaint_id)), lock=True)
+        if task is None or not task.is_pending:
+            return
+        record = FollowUpRecord(consultant_id=_by(principal), method=ContactMethod.PHONE,
+                                outcome=FollowUpOutcome.REACHED,
+                                content=f"satisfaction {body.satisfaction}/5" + (f": {body.comment}"
+                                                                                 if body.comment else ""))
+        await task_store.record_changes(conn, [task.complete(record, now)], now)
+
+    return await _step(request, principal, key, complaint_id, ComplaintStatus.SURVEYED,
+                       lambda case, now: record_survey(case, satisfaction=body.satisfaction, now=now,
+                                                       comment=body.comment), close_survey_task)
+
+
+@router.get("/complaints")
+async def list_complaints(request: Request, open_only: bool = Query(default=True, alias="open"),
+                          escalated: bool | None = Query(default=None),
+                          owner_id: str | None = Query(default=None, max_length=200),
+                          customer_id: uuid.UUID | None = Query(default=None),
+                          principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
+    """Complaint cases; a consultant sees the ones they own. `escalated=true`: the manager's list."""
+    if principal.role is Role.CONSULTANT:
+        owner_id = me(principal)
+    now = request.app.state.clock.now()
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """select data::text as data from complaint_cases
+               where (not $1 or status in ('filed', 'acknowledged')) and ($2::bool is null or escalated = $2)
+                 and ($3::text is null or owner_id = $3) and ($4::uuid is null or customer_id = $4)
+               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id)
+    return {"complaints": [complaint_store.as_json(ComplaintCase.model_validate_json(r["data"]), now)
+                           for r in rows]}
+
+
+@router.get("/complaints/{complaint_id}")
+async def get_complaint(complaint_id: uuid.UUID, request: Request,
+                        principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
+    async with request.app.state.pool.acquire() as conn:
+        case = await complaint_store.get(conn, complaint_id)
+    if case is None:
+        raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
+    check_owner(principal, case.owner_id, "see complaints")
+    return complaint_store.as_json(case, request.app.state.clock.now())

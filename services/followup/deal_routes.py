@@ -1,0 +1,84 @@
+"""Deals (成交): recorded, published as `deal-closed`, and followed by delivery steps and the 3-day call."""
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+
+from shared.auth import Principal, require
+from shared.errors import DomainValidationError
+from shared.events.enums import Role
+from shared.runtime.commands import idempotency_key, run_command
+
+from . import merging, prospects, roster, task_store
+from .access import check_customer, me, policy_of
+from .domain import DealDraft, DealInvalid, TaskKind, delivery_tasks, on_deal_closed, validate_deal
+from .prospects import CUSTOMER
+from .schemas import NewDeal
+
+router = APIRouter(prefix="/v1", tags=["deals"])
+_FIELDS = (("deposit", "deposit"), ("gross", "gross_profit"), ("closed_on", "closed_on"), ("item", "items"))
+
+
+class DealRejected(DomainValidationError):
+    """Every broken deal rule at once, each naming its field."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("; ".join(problems), field="items")
+        self.problems = problems
+
+    def detail(self) -> list[dict]:
+        return [{"loc": ["body", _field_of(p)], "msg": p, "type": "DealInvalid"} for p in self.problems]
+
+
+def _field_of(problem: str) -> str:
+    return next((field for word, field in _FIELDS if word in problem), "amount")
+
+
+@router.post("/deals", status_code=201)
+async def record_deal(body: NewDeal, request: Request, key: str | None = Depends(idempotency_key),
+                      principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION))):
+    """Record a deal: `deal-closed`, prospect work ends, delivery steps (unless delivered) and 新车3日DC."""
+    policy = policy_of(request)
+
+    async def work(conn):
+        now = request.app.state.clock.now()
+        customer_id = await merging.survivor_of(conn, body.customer_id)
+        await check_customer(conn, principal, customer_id)
+        p = await prospects.load(conn, customer_id)
+        consultant = body.consultant_id or (me(principal) if principal.role is Role.CONSULTANT else None) \
+            or await roster.assign(conn, None, p.owner_id)
+        draft = DealDraft(deal_id=uuid.uuid4(), consultant_id=consultant, items=tuple(body.items), amount=body.amount,
+                          gross_profit=body.gross_profit, deposit=body.deposit, closed_on=body.closed_on,
+                          contact_id=body.contact_id, channel=body.channel, campaign=body.campaign)
+        try:
+            deal = validate_deal(draft, now, policy)
+        except DealInvalid as exc:
+            raise DealRejected(exc.problems) from None
+        await conn.execute(
+            """insert into deals (deal_id, customer_id, consultant_id, amount, gross_profit, deposit, closed_on, data,
+                                  recorded_at) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)""",
+            deal.deal_id, customer_id, consultant, deal.amount, deal.gross_profit, deal.deposit, deal.closed_on,
+            deal.model_dump_json(), now)
+        event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now)
+        pending = await task_store.of_customer(conn, customer_id)
+        steps = []
+        if body.delivered_at is None:
+            have = {t.step for t in pending if t.kind == TaskKind.DELIVERY}
+            steps = [t for t in delivery_tasks(customer_id=customer_id, owner_id=consultant, ordered_at=now, now=now,
+                                               policy=policy, cause_id=event.event_id) if t.step not in have]
+        deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
+        delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
+        follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
+                                now=now, policy=policy, cause_id=event.event_id)
+        await task_store.record_changes(conn, follow.cancel, now, event)
+        created = await task_store.schedule(conn, [*steps, follow.call], now, event)
+        await roster.note_seen(conn, consultant)
+        await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now,
+                               owner_id=p.owner_id if p.owner_id and p.owner_id != roster.UNASSIGNED else consultant)
+        return 201, {"deal": deal.model_dump(mode="json"), "customer_id": customer_id,
+                     "deal_call_task_id": follow.call.task_id,
+                     "tasks": [{"task_id": t.task_id, "kind": t.kind, "due_at": t.due_at} for t in created],
+                     "cancelled": [c.task.task_id for c in follow.cancel]}
+
+    return await run_command(request, principal, key, work)

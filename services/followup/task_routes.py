@@ -1,0 +1,112 @@
+"""Tasks: the work lists (due today, overdue, upcoming) and completing a task with its record."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shared.auth import Principal, require
+from shared.errors import Conflict, DomainValidationError, NotFound
+from shared.events.enums import Role
+from shared.runtime.commands import idempotency_key, run_command
+
+from . import prospects, task_store
+from .access import check_owner, me, policy_of
+from .cadence_work import apply_plan
+from .domain import FollowUpRecord, FollowUpTask, InvalidTransition, TaskKind, TaskStatus, plan_after_follow_up
+from .schemas import CompleteTask
+
+router = APIRouter(prefix="/v1", tags=["tasks"])
+READERS = (Role.CONSULTANT, Role.MANAGER, Role.OPS)
+
+
+def task_json(task: FollowUpTask, now: datetime) -> dict:
+    body = task.model_dump(mode="json", exclude={"key"})
+    body["late"] = task.is_late(now)
+    return body
+
+
+@router.get("/tasks")
+async def list_tasks(
+    request: Request,
+    owner_id: str | None = Query(default=None, max_length=200, description="a consultant (managers, ops)"),
+    customer_id: uuid.UUID | None = Query(default=None),
+    status: TaskStatus | None = Query(default=None, description="list tasks of this status in `tasks`"),
+    kind: TaskKind | None = Query(default=None),
+    limit: int = Query(default=500, ge=1, le=2000),
+    principal: Principal = Depends(require(*READERS)),
+) -> dict:
+    """A consultant's work (their own only): due today, overdue, upcoming; a manager sees the whole team."""
+    if principal.role is Role.CONSULTANT:
+        owner_id = me(principal)
+    now = request.app.state.clock.now()
+    statuses = [status.value] if status else ["open", "overdue"]
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """select data::text as data from tasks where status = any($1) and ($2::text is null or owner_id = $2)
+               and ($3::uuid is null or customer_id = $3) and ($4::text is null or kind = $4)
+               order by due_at, task_id limit $5""",
+            statuses, owner_id, customer_id, kind.value if kind else None, limit)
+    tasks = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
+    today = now.astimezone(policy_of(request).working_hours.zone).date()
+    zone = policy_of(request).working_hours.zone
+    pending = [t for t in tasks if t.is_pending]
+    return {
+        "now": now, "owner_id": owner_id,
+        "overdue": [task_json(t, now) for t in pending if t.is_late(now)],
+        "due_today": [task_json(t, now) for t in pending
+                      if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
+        "upcoming": [task_json(t, now) for t in pending
+                     if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
+        "tasks": [task_json(t, now) for t in tasks],
+    }
+
+
+@router.get("/tasks/{task_id}")
+async def get_task(task_id: uuid.UUID, request: Request,
+                   principal: Principal = Depends(require(*READERS))) -> dict:
+    async with request.app.state.pool.acquire() as conn:
+        task = await task_store.get(conn, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found", field="task_id", location="path")
+    check_owner(principal, task.owner_id, "see tasks")
+    return task_json(task, request.app.state.clock.now())
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request,
+                        key: str | None = Depends(idempotency_key),
+                        principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER))):
+    """Log the follow-up record and close the task (`followup-logged`); a done task stays as it was."""
+    policy = policy_of(request)
+
+    async def work(conn):
+        now = request.app.state.clock.now()
+        found = await task_store.get(conn, task_id)
+        if found is None:
+            raise NotFound(f"task {task_id} not found", field="task_id", location="path")
+        p = await prospects.load(conn, found.customer_id)  # the prospect first, as the consumers lock them
+        task = await task_store.get(conn, task_id, lock=True)
+        check_owner(principal, task.owner_id)
+        if task.kind == TaskKind.COMPLAINT_SURVEY and task.is_pending:
+            raise Conflict("a complaint survey is recorded with POST /v1/complaints/{id}/survey", field="task_id",
+                           location="path")
+        record = FollowUpRecord(consultant_id=me(principal) if principal.role is Role.CONSULTANT else task.owner_id,
+                                **body.model_dump())
+        try:
+            change = task.complete(record, now)
+        except InvalidTransition as exc:
+            raise DomainValidationError(str(exc), field="next_contact_at") from None
+        if not change.changed:
+            return 200, {"task": task_json(task, now), "changed": False, "note": change.note}
+        await task_store.record_changes(conn, [change], now)
+        await prospects.update(conn, task.customer_id, last_contact_at=now)
+        if p.grade is not None:
+            pending = await task_store.of_customer(conn, task.customer_id)
+            plan = plan_after_follow_up(change.task, pending, p.grade, now, policy, status=p.cadence_status,
+                                        marketing_allowed=p.marketing_allowed)
+            await apply_plan(conn, plan, now)
+        return 200, {"task": task_json(change.task, now), "changed": True}
+
+    return await run_command(request, principal, key, work)

@@ -1,0 +1,29 @@
+"""Small pure helpers of the service layer (no database)."""
+import uuid
+from datetime import timedelta
+
+from shared.events.enums import ComplaintSeverity
+
+from services.followup.complaint_store import as_json
+from services.followup.deal_routes import DealRejected, _field_of
+from services.followup.domain import file_complaint
+
+from .factories import NOW, POLICY
+
+
+def test_each_deal_problem_names_its_field():
+    problems = ("a deal needs at least one item", "deposit 9 exceeds the amount 5",
+                "gross profit 9 exceeds the amount 5", "closed_on 2030-01-01 is in the future (today is 2024-06-03)",
+                "amount must not be negative")
+    assert [_field_of(p) for p in problems] == ["items", "deposit", "gross_profit", "closed_on", "amount"]
+    detail = DealRejected(problems[1:3]).detail()
+    assert [d["loc"] for d in detail] == [["body", "deposit"], ["body", "gross_profit"]]
+
+
+def test_a_case_lists_its_breached_deadlines():
+    case = file_complaint(complaint_id=uuid.uuid4(), customer_id=uuid.uuid4(), severity=ComplaintSeverity.HIGH,
+                          owner_id="c-1", filed_at=NOW, policy=POLICY)
+    assert as_json(case, NOW)["breached"] == []
+    assert as_json(case, case.acknowledge_due + timedelta(minutes=1))["breached"] == ["acknowledge"]
+    late = as_json(case, case.resolve_due + timedelta(minutes=1))
+    assert late["breached"] == ["acknowledge", "resolve"] and late["open"]
