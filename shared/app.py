@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,7 +19,7 @@ from .logging import configure_logging, get_logger
 from .metrics import HTTP_LATENCY
 from .runtime import kafka
 from .runtime.consumer import Decoder, EventConsumer, Handler
-from .runtime.db import create_pool, migrate
+from .runtime.db import UNAVAILABLE, create_pool, migrate
 from .runtime.relay import OutboxRelay
 from .settings import Settings
 
@@ -149,17 +148,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code)
 
-    @app.exception_handler(asyncpg.PostgresConnectionError)
-    @app.exception_handler(asyncpg.InterfaceError)
-    @app.exception_handler(asyncpg.CannotConnectNowError)
-    @app.exception_handler(ConnectionError)
-    @app.exception_handler(OSError)
-    @app.exception_handler(TimeoutError)
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The database is restarting or gone: nothing was committed; the client may retry.
         log.warning("dependency_unavailable", path=request.url.path, error_type=type(exc).__name__)
         return JSONResponse({"detail": [{"loc": [], "msg": "temporarily unavailable, retry", "type": "unavailable"}]},
                             status_code=503, headers={"Retry-After": "1"})
+
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -29,15 +29,12 @@ from ..events.registry import decode
 from ..logging import get_logger
 from ..metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 from . import kafka
+from .db import UNAVAILABLE
 from .store import append
 
 log = get_logger(__name__)
 
-TRANSIENT = (
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError, asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
-    asyncpg.AdminShutdownError, ConnectionError, OSError, TimeoutError,
-)
+TRANSIENT = (*UNAVAILABLE, asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 NAMESPACE = uuid.UUID("9b7e3a52-1c1f-4e7a-9d8e-6d1c2f0a4b11")
 
 

@@ -10,6 +10,12 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 
+# The database is restarting, gone or overloaded: retry later; nothing was committed.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError, ConnectionError, OSError, TimeoutError,
+)
+
 SHARED_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
