@@ -1,31 +1,82 @@
-"""Analytics HTTP surface."""
+"""Analytics HTTP surface: the customer 360 and the replay of projections."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from shared.auth import Principal, require
-from shared.errors import NotFound
+from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
-from shared.events.envelope import Envelope
 
-from .domain.customer360 import build_360
+from .domain.customer360 import build_360, masked_profile
+from .domain.value import tier_of
+from .projection import history, load_state
+from .replay import rebuild
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
+
+
+def sees_full_profile(principal: Principal, consultant_id: str | None) -> bool:
+    """Managers see everything; consultants their own customers; ops and systems see masked data."""
+    if principal.role is Role.MANAGER:
+        return True
+    if principal.role is Role.CONSULTANT:
+        return consultant_id is not None and consultant_id in (principal.consultant_id, principal.subject)
+    return False
+
+
+async def _tier(conn, customer_id: uuid.UUID, state: dict | None) -> str | None:
+    """The customer's pyramid tier among all customers with deals (same cut as the pyramid report)."""
+    if not state or not state["totals"]["deals"]:
+        return None
+    mine = Decimal(state["totals"]["gross_profit"])
+    above, n = await conn.fetchrow(
+        """select count(*) filter (where (state->'totals'->>'gross_profit')::numeric > $2
+                  or ((state->'totals'->>'gross_profit')::numeric = $2 and customer_id::text < $1)),
+                  count(*)
+           from customer_summary where (state->'totals'->>'deals')::int > 0""", str(customer_id), mine)
+    return tier_of(above, n, mine)
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """A date (the end of that UTC day) or an ISO 8601 instant (UTC when it has no zone)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))  # an unencoded "+"
+    except ValueError:
+        raise DomainValidationError("as_of must be a date (2026-05-31) or an ISO 8601 time", field="as_of",
+                                    location="query") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.get("/customers/{customer_id}/360")
 async def customer_360(
     customer_id: uuid.UUID, request: Request,
-    as_of: datetime | None = Query(default=None, description="answer for this past moment"),
+    as_of: str | None = Query(default=None, max_length=40,
+                              description="answer for this past moment: a date (end of that UTC day) or ISO 8601"),
     principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS, Role.INTEGRATION)),
 ) -> dict:
-    """Everything about one customer at one glance, with history."""
+    """Everything about one customer at one glance, with history; masked by role."""
+    as_of = parse_as_of(as_of)
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch("select envelope::text from event_log where customer_id = $1", customer_id)
-    if not rows:
+        events = await history(conn, str(customer_id))
+        state = await load_state(conn, customer_id)
+        tier = await _tier(conn, customer_id, state) if as_of is None else None
+    if not events:
         raise NotFound(f"customer {customer_id} not found", field="customer_id", location="path")
-    view = build_360((Envelope.model_validate_json(r[0]) for r in rows), as_of)
+    view = build_360(str(customer_id), events, as_of, tier=tier)
+    if not sees_full_profile(principal, view["consultant_id"]):
+        view.update(profile=masked_profile(view["profile"]), profile_masked=True)
     return {"customer_id": customer_id, **view}
+
+
+@router.post("/admin/replay")
+async def replay(request: Request, principal: Principal = Depends(require(Role.OPS, Role.MANAGER))) -> dict:
+    """Drop and rebuild every projection from the event log; the old ones serve until the swap."""
+    return await rebuild(request.app.state.pool)

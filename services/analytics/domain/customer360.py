@@ -1,8 +1,9 @@
 """Customer 360: everything about one customer, folded from their events.
 
-The fold sorts by (occurred_at, event_id) first, so the answer depends on the
-set of events and not on the order topics delivered them; `as_of` answers the
-same question for a past moment.
+The fold (domain.state) sorts by (occurred_at, event_id) first, so the answer
+depends on the set of events and not on the order topics delivered them;
+`as_of` answers the same question for a past moment. Personal data is masked
+unless the reader may see it (客户信息的保密性).
 """
 from __future__ import annotations
 
@@ -12,47 +13,52 @@ from typing import Any
 
 from shared.events.envelope import Envelope
 
+from .state import fold_customer
 
-def build_360(events: Iterable[Envelope], as_of: datetime | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {"contacts": [], "grade": None, "grade_history": [], "tasks": {}, "deals": [],
-                            "complaints": [], "consultant_id": None, "marketing_allowed": True}
-    ordered = sorted(events, key=lambda e: (e.occurred_at, str(e.event_id)))
-    for event in ordered:
-        if as_of is not None and event.occurred_at > as_of:
-            break
-        _apply(view, event)
-    view["open_tasks"] = [t for t in view["tasks"].values() if t["status"] == "open"]
-    view["past_tasks"] = [t for t in view["tasks"].values() if t["status"] != "open"]
-    del view["tasks"]
-    return view
+PII_FIELDS = ("name", "phone", "email")
 
 
-def _apply(view: dict[str, Any], event: Envelope) -> None:
-    p = event.payload
-    match event.event_type:
-        case "contact-received":
-            view["contacts"].append({"contact_id": p["contact_id"], "channel": p["channel"],
-                                     "campaign": p.get("campaign"), "occurred_at": event.occurred_at})
-            view.setdefault("origin", {"channel": p["channel"], "campaign": p.get("campaign")})
-            view["profile"] = {**view.get("profile", {}),
-                               **{k: p[k] for k in ("name", "phone", "email", "region") if p.get(k)}}
-            view["consultant_id"] = p.get("consultant_id") or view["consultant_id"]
-        case "prospect-graded":
-            view["grade"] = p["grade"]
-            view["grade_history"].append({"grade": p["grade"], "previous_grade": p.get("previous_grade"),
-                                          "rule": p["rule"], "at": event.occurred_at})
-        case "task-scheduled":
-            view["tasks"][p["task_id"]] = {"task_id": p["task_id"], "kind": p["kind"], "owner_id": p["owner_id"],
-                                           "due_at": p["due_at"], "status": "open", "record": None}
-        case "followup-logged":
-            task = view["tasks"].setdefault(p["task_id"], {"task_id": p["task_id"], "kind": p["kind"]})
-            task.update(status="done", record={k: v for k, v in p.items() if k != "task_id"})
-        case "task-closed":
-            if p["task_id"] in view["tasks"]:
-                view["tasks"][p["task_id"]]["status"] = p["status"]
-        case "deal-closed":
-            view["deals"].append(p)
-        case "complaint-filed":
-            view["complaints"].append(p)
-        case "consent-changed":
-            view["marketing_allowed"] = p["marketing_allowed"]
+def mask(field: str, value: str | None) -> str | None:
+    if not value:
+        return value
+    if field == "phone":
+        digits = value.strip()
+        return digits[:3] + "*" * max(0, len(digits) - 7) + digits[-4:] if len(digits) > 7 else "*" * len(digits)
+    if field == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return value[:1] + "*" * max(1, len(value) - 1)
+
+
+def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    return {k: mask(k, v) if k in PII_FIELDS else v for k, v in profile.items()}
+
+
+def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None,
+              *, full_profile: bool = True, tier: str | None = None) -> dict[str, Any]:
+    s = fold_customer(customer_id, events, as_of)
+    tasks = list(s["tasks"].values())
+    value = {**s["value"], "revenue": s["totals"]["revenue"], "gross_profit": s["totals"]["gross_profit"],
+             "deals": s["totals"]["deals"]}
+    value.setdefault("lifetime_profit", s["totals"]["gross_profit"])
+    if tier and "pyramid_tier" not in s["value"]:
+        value["pyramid_tier"] = tier
+    return {
+        "as_of": as_of.isoformat() if as_of else None,
+        "profile": s["profile"] if full_profile else masked_profile(s["profile"]),
+        "profile_masked": not full_profile,
+        "customer_kind": s["customer_kind"],
+        "origin": s["origin"], "first_contact_at": s["first_contact_at"],
+        "consultant_id": s["consultant_id"], "contacts": s["contacts"],
+        "grade": s["grade"], "grade_history": s["grade_history"],
+        "value": value, "credit_grade": s["value"].get("credit_grade"),
+        "loyalty": {k: s["value"][k] for k in ("loyalty_score", "loyalty_stage") if k in s["value"]},
+        "lifecycle_stage": s["value"].get("lifecycle_stage"),
+        "lifetime_profit": value["lifetime_profit"],
+        "open_tasks": [t for t in tasks if t["status"] == "open"],
+        "past_tasks": [t for t in tasks if t["status"] != "open"],
+        "deals": s["deals"], "lost": s["lost"], "losses": s["losses"],
+        "complaints": list(s["complaints"].values()),
+        "marketing_allowed": s["marketing_allowed"], "consent_history": s["consent_history"],
+        "merged_from": s["merged_from"], "event_count": s["event_count"],
+    }

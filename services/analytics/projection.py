@@ -1,0 +1,122 @@
+"""The customer-summary projection in PostgreSQL: one row per customer, the fold of their events.
+
+`event_log` is the source of truth; `customer_summary` is disposable. A row is
+recomputed from the customer's whole history (plus the histories of customers
+merged into them) whenever one of their events arrives, so its content never
+depends on the order events arrived in.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+from shared.events.envelope import Envelope
+
+from .domain.state import fold_customer
+
+SUMMARY = "customer_summary"
+COST_EVENT = "campaign-cost-recorded"
+COST_NAMESPACE = uuid.UUID("5d0f3c1e-8a3b-4c55-9a61-0c2b8f7e21aa")
+LOCK_CLASS = 0x6A12  # advisory lock namespace: one customer's projection row
+
+
+def summary_ddl(table: str) -> str:
+    return f"""create table {table} (
+        customer_id uuid primary key,
+        state jsonb not null,
+        own_events integer not null,
+        refreshed_at timestamptz not null default now())"""
+
+
+async def _merged_into(conn: asyncpg.Connection, ids: set[str]) -> dict[str, set[str]]:
+    """survivor -> customers merged into it (transitively), for the given survivors."""
+    out: dict[str, set[str]] = {i: set() for i in ids}
+    for survivor in ids:
+        frontier = {survivor}
+        while frontier:
+            rows = await conn.fetch(
+                """select envelope->'payload'->>'merged_customer_id' from event_log
+                   where event_type = 'customer-merged' and customer_id = any($1::uuid[])""", list(frontier))
+            found = {r[0] for r in rows if r[0]} - out[survivor] - {survivor}
+            out[survivor] |= found
+            frontier = found
+    return out
+
+
+async def _survivors(conn: asyncpg.Connection, ids: set[str]) -> set[str]:
+    """The given customers plus every customer they were merged into (transitively)."""
+    result, frontier = set(ids), set(ids)
+    while frontier:
+        rows = await conn.fetch(
+            """select customer_id::text from event_log where event_type = 'customer-merged'
+               and envelope->'payload'->>'merged_customer_id' = any($1::text[])""", list(frontier))
+        frontier = {r[0] for r in rows} - result
+        result |= frontier
+    return result
+
+
+async def load_events(conn: asyncpg.Connection, ids: Iterable[str]) -> dict[str, list[Envelope]]:
+    rows = await conn.fetch(
+        "select customer_id::text, envelope::text from event_log where customer_id = any($1::uuid[])"
+        " and event_type <> $2", list(ids), COST_EVENT)
+    out: dict[str, list[Envelope]] = defaultdict(list)
+    for cid, text in rows:
+        out[cid].append(Envelope.model_validate_json(text))
+    return out
+
+
+async def history(conn: asyncpg.Connection, customer_id: str) -> list[Envelope]:
+    """A customer's events together with those of the customers merged into them."""
+    group = (await _merged_into(conn, {customer_id}))[customer_id] | {customer_id}
+    events = await load_events(conn, group)
+    return [e for cid in sorted(events) for e in events[cid]]
+
+
+async def refresh(conn: asyncpg.Connection, ids: Iterable[str], table: str = SUMMARY) -> int:
+    """Recompute the rows of these customers (and of the survivors they were merged into)."""
+    targets = await _survivors(conn, {str(i) for i in ids})
+    # One writer per customer at a time (replicas consume different partitions): a writer that waited
+    # here sees the events the previous one committed, so the last write always holds every event.
+    for cid in sorted(targets):
+        await conn.execute("select pg_advisory_xact_lock($1, hashtext($2))", LOCK_CLASS, cid)
+    groups = await _merged_into(conn, targets)
+    events = await load_events(conn, {m for t, ms in groups.items() for m in (ms | {t})})
+    rows = []
+    for cid in sorted(targets):
+        mine = events.get(cid, [])
+        if not mine:
+            continue
+        merged = [e for m in sorted(groups[cid]) for e in events.get(m, [])]
+        state = fold_customer(cid, [*mine, *merged])
+        rows.append((uuid.UUID(cid), json.dumps(state, sort_keys=True, ensure_ascii=False), len(mine)))
+    await conn.executemany(
+        f"""insert into {table} (customer_id, state, own_events) values ($1, $2::jsonb, $3)
+            on conflict (customer_id) do update set state = excluded.state, own_events = excluded.own_events,
+            refreshed_at = now()""", rows)
+    return len(rows)
+
+
+async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch(f"select state::text from {SUMMARY} order by customer_id")
+    return [json.loads(r[0]) for r in rows]
+
+
+async def load_state(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
+    text = await conn.fetchval(f"select state::text from {SUMMARY} where customer_id = $1", customer_id)
+    return json.loads(text) if text else None
+
+
+def cost_customer_id(campaign: str) -> uuid.UUID:
+    """Campaign costs live in event_log under a stable pseudo stream id per campaign."""
+    return uuid.uuid5(COST_NAMESPACE, f"campaign:{campaign}")
+
+
+async def load_costs(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch("select envelope->'payload' from event_log where event_type = $1"
+                            " order by occurred_at, event_id", COST_EVENT)
+    return [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]

@@ -1,0 +1,93 @@
+"""Rebuild the projections from the event log while the old ones keep serving.
+
+The new rows are built into `customer_summary_rebuild`; then, in one
+transaction that briefly blocks new events (SHARE lock on event_log), the
+customers whose events arrived during the build are caught up and the tables
+swap names. Readers see either the old projection or the new one, never a mix.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from shared.errors import Conflict
+
+from .projection import COST_EVENT, SUMMARY, refresh, summary_ddl
+
+REBUILD = f"{SUMMARY}_rebuild"
+LOCK_KEY = 0x6A11_0001
+Progress = Callable[[int, int], None]
+
+
+class ReplayRunning(Conflict):
+    """Another replay holds the lock."""
+
+
+async def rebuild(pool: asyncpg.Pool, progress: Progress | None = None, chunk: int = 200) -> dict[str, Any]:
+    started = time.perf_counter()
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("select pg_try_advisory_lock($1)", LOCK_KEY):
+            raise ReplayRunning("a replay is already running", field="replay", location="body")
+        try:
+            await conn.execute(f"drop table if exists {REBUILD}")
+            await conn.execute(summary_ddl(REBUILD))
+            ids = [r[0] for r in await conn.fetch(
+                "select distinct customer_id::text from event_log where event_type <> $1 order by 1", COST_EVENT)]
+            events = await conn.fetchval("select count(*) from event_log")
+            done = 0
+            for i in range(0, len(ids), chunk):
+                part = ids[i:i + chunk]
+                await _retrying(conn, lambda part=part: refresh(conn, part, REBUILD))
+                done += len(part)
+                if progress:
+                    progress(done, len(ids))
+            caught_up = await _retrying(conn, lambda: _swap(conn))
+        finally:
+            await conn.execute(f"drop table if exists {REBUILD}")
+            await conn.fetchval("select pg_advisory_unlock($1)", LOCK_KEY)
+    return {"customers": len(ids), "events": events, "caught_up": caught_up,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+async def _retrying(conn: asyncpg.Connection, work: Callable[[], Awaitable[Any]], attempts: int = 5) -> Any:
+    """Run `work` in a transaction; a deadlock with a consumer (per-customer locks) is retried."""
+    for attempt in range(attempts):
+        try:
+            async with conn.transaction():
+                return await work()
+        except asyncpg.DeadlockDetectedError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+
+
+async def _swap(conn: asyncpg.Connection) -> int:
+    """Inside a transaction: catch up what arrived during the build, then swap the tables' names."""
+    await conn.execute("lock table event_log in share mode")
+    stale = [r[0] for r in await conn.fetch(
+        f"""select e.customer_id::text from
+              (select customer_id, count(*) as n from event_log where event_type <> $1 group by 1) e
+            left join {REBUILD} r using (customer_id) where r.own_events is distinct from e.n""", COST_EVENT)]
+    if stale:
+        await refresh(conn, stale, REBUILD)
+    await conn.execute(f"alter table {SUMMARY} rename to {SUMMARY}_old")
+    await conn.execute(f"alter table {REBUILD} rename to {SUMMARY}")
+    await conn.execute(f"drop table {SUMMARY}_old")
+    await conn.execute(f"alter index {REBUILD}_pkey rename to {SUMMARY}_pkey")
+    return len(stale)
+
+
+async def rebuild_if_empty(pool: asyncpg.Pool) -> None:
+    """At startup: a projection added by an upgrade starts from the whole log."""
+    async with pool.acquire() as conn:
+        empty = await conn.fetchval(f"select not exists (select 1 from {SUMMARY})")
+        has_events = await conn.fetchval("select exists (select 1 from event_log where event_type <> $1)",
+                                         COST_EVENT)
+    if empty and has_events:
+        with contextlib.suppress(ReplayRunning):  # another replica is rebuilding it
+            await rebuild(pool)

@@ -1,0 +1,109 @@
+"""Reports (JSON or CSV) and campaign costs."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Principal, require
+from shared.errors import DomainValidationError
+from shared.events.enums import Channel, Role
+from shared.events.envelope import Envelope
+
+from .domain.filters import Filters
+from .domain.reports import REPORTS, run, to_csv
+from .projection import COST_EVENT, cost_customer_id, load_costs, load_states
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+ReportName = Literal["funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
+                     "complaints", "workload"]
+assert set(ReportName.__args__) == set(REPORTS)  # noqa: S101 - the catalogue and the route agree
+
+
+def report_filters(
+    request: Request,
+    date_from: date | None = Query(default=None, alias="from", description="first day (UTC), inclusive"),
+    date_to: date | None = Query(default=None, alias="to", description="last day (UTC), inclusive"),
+    consultant: str | None = Query(default=None, min_length=1, max_length=200),
+    channel: Channel | None = Query(default=None),
+    campaign: str | None = Query(default=None, min_length=1, max_length=200),
+    principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS)),
+) -> Filters:
+    if date_from and date_to and date_from > date_to:
+        raise DomainValidationError("from must not be after to", field="from", location="query")
+    if principal.role is Role.CONSULTANT:  # a consultant's reports are their own
+        own = principal.consultant_id or principal.subject
+        if consultant not in (None, own):
+            raise DomainValidationError("a consultant may only report on themselves", field="consultant",
+                                        location="query")
+        consultant = own
+    return Filters(now=request.app.state.clock.now(), date_from=date_from, date_to=date_to, consultant=consultant,
+                   channel=channel.value if channel else None, campaign=campaign)
+
+
+@router.get("/reports/{name}")
+async def report(
+    request: Request, name: ReportName = Path(description="which report"),
+    filters: Filters = Depends(report_filters),
+    format: Literal["json", "csv"] | None = Query(default=None, description="csv for the table"),  # noqa: A002
+    accept: str | None = Header(default=None),
+) -> Response:
+    """A report over the projections, filtered by period, consultant, channel and campaign."""
+    async with request.app.state.pool.acquire() as conn:
+        states = await load_states(conn)
+        costs = await load_costs(conn) if name == "channels" else []
+    body = run(name, states, costs, filters)
+    wants_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
+    if wants_csv:
+        return Response(to_csv(body), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return JSONResponse(body)
+
+
+class CampaignCostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    spent_on: date
+    channel: Channel | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+CampaignName = Path(min_length=1, max_length=200, description="campaign name as used on contacts")
+
+
+@router.post("/campaigns/{campaign}/costs", status_code=201)
+async def record_cost(
+    request: Request, body: CampaignCostIn, campaign: str = CampaignName,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+    principal: Principal = Depends(require(Role.MANAGER, Role.OPS)),
+) -> dict:
+    """Record money spent on a campaign (for ROI against attributed gross profit)."""
+    now = request.app.state.clock.now()
+    event_id = uuid.uuid5(cost_customer_id(campaign), idempotency_key) if idempotency_key else uuid.uuid4()
+    payload = {"campaign": campaign, "amount": str(body.amount), "spent_on": body.spent_on.isoformat(),
+               "channel": body.channel.value if body.channel else None, "note": body.note,
+               "recorded_by": principal.subject}
+    env = Envelope(event_id=event_id, event_type=COST_EVENT, schema_version=1,
+                   occurred_at=datetime.combine(body.spent_on, datetime.min.time(), tzinfo=now.tzinfo),
+                   recorded_at=now, producer="analytics", customer_id=cost_customer_id(campaign), payload=payload)
+    async with request.app.state.pool.acquire() as conn:
+        await conn.execute(
+            """insert into event_log (event_id, event_type, customer_id, occurred_at, envelope)
+               values ($1, $2, $3, $4, $5::jsonb) on conflict (event_id) do nothing""",
+            env.event_id, env.event_type, env.customer_id, env.occurred_at, env.model_dump_json())
+    return {"cost_id": event_id, **payload}
+
+
+@router.get("/campaigns/{campaign}/costs")
+async def list_costs(request: Request, campaign: str = CampaignName,
+                     principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
+    async with request.app.state.pool.acquire() as conn:
+        costs = [c for c in await load_costs(conn) if c["campaign"] == campaign]
+    return {"campaign": campaign, "costs": costs,
+            "total": str(sum((Decimal(c["amount"]) for c in costs), Decimal(0)))}

@@ -1,0 +1,139 @@
+/* CRM ops dashboard: fetches /v1/reports/* with a bearer token and draws them with Chart.js (vendored). */
+"use strict";
+const I18N = {
+  zh: {title: "CRM 运营看板", token: "令牌", from: "起", to: "止", consultant: "销售顾问", channel: "渠道",
+       campaign: "活动", apply: "应用", funnel: "漏斗", grades: "有望客户级别分布", daily: "营业日报 (每日活动)",
+       overdue: "逾期工作 (按顾问)", complaints: "投诉时限达成", pyramid: "顾客金字塔", pareto: "二八法则 (帕累托曲线)",
+       top: "利润最高客户 → 360", decline: "衰退期客户", footer: "数据来自 /v1/reports/*，需携带 Bearer 令牌 (crm token --role manager)。",
+       collected: "收集", qualified: "合格", hot: "热 (O/H)", orders: "订单", deals: "成交", prospects: "潜在客户",
+       walk_ins: "来店", calls: "来电", followups_done: "跟踪完成", followups_overdue: "跟踪逾期", deliveries: "交车",
+       overdue_open: "逾期未完成", open_tasks: "未完成任务", ack: "受理及时率", resolve: "解决及时率",
+       customers: "客户数", profit_share: "累计利润占比", revenue_share: "累计营收占比", customer: "客户",
+       gross_profit: "毛利", top20: "前20%客户贡献利润", loading: "加载中…", loaded: "已更新", need_token: "请输入令牌",
+       last_deal: "最近成交", find: "客户ID", lang: "English"},
+  en: {title: "CRM ops dashboard", token: "Token", from: "From", to: "To", consultant: "Consultant", channel: "Channel",
+       campaign: "Campaign", apply: "Apply", funnel: "Funnel", grades: "Intent grade distribution", daily: "Daily activity",
+       overdue: "Overdue work by consultant", complaints: "Complaints against deadlines", pyramid: "Value pyramid",
+       pareto: "Pareto curve", top: "Most profitable customers → 360", decline: "Customers in decline",
+       footer: "Data from /v1/reports/*, with a bearer token (crm token --role manager).",
+       collected: "Collected", qualified: "Qualified", hot: "Hot (O/H)", orders: "Orders", deals: "Deals",
+       prospects: "Prospects", walk_ins: "Walk-ins", calls: "Calls", followups_done: "Follow-ups done",
+       followups_overdue: "Follow-ups overdue", deliveries: "Deliveries", overdue_open: "Overdue open",
+       open_tasks: "Open tasks", ack: "Acknowledged on time", resolve: "Resolved on time", customers: "Customers",
+       profit_share: "Cumulative profit share", revenue_share: "Cumulative revenue share", customer: "Customer",
+       gross_profit: "Gross profit", top20: "Top 20% customers' profit share", loading: "Loading…", loaded: "Updated",
+       need_token: "Enter a token", last_deal: "Last deal", find: "Customer id", lang: "中文"},
+};
+const CHANNELS = ["walk_in", "phone", "web_form", "call_center", "exhibition", "targeted_prospecting", "area_campaign",
+  "customer_referral", "vip_informant", "internal_referral", "service_station", "bulk_import"];
+const FILTERS = ["from", "to", "consultant", "channel", "campaign"];
+const charts = {};
+window.dashboard = {loaded: false, points: {}, errors: []};
+let lang = localStorage.getItem("crm.lang") || "zh";
+const t = (k) => (I18N[lang][k] || k);
+const $ = (id) => document.getElementById(id);
+
+function applyLanguage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $("lang").textContent = t("lang");
+}
+
+function query() {
+  const q = new URLSearchParams();
+  FILTERS.forEach((f) => { if ($(f).value) q.set(f, $(f).value); });
+  return q;
+}
+
+async function fetchReport(name) {
+  const r = await fetch(`/v1/reports/${name}?${query()}`, {headers: {Authorization: `Bearer ${$("token").value}`}});
+  if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+  return r.json();
+}
+
+function draw(id, type, labels, datasets, options = {}) {
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart($(id), {type, data: {labels, datasets}, options: {animation: false, responsive: true, maintainAspectRatio: false, ...options}});
+  const value = (v) => (v !== null && typeof v === "object" ? v.y : v);
+  const points = datasets.filter((d) => !d.guide).reduce((n, d) => n + d.data.filter((v) => value(v) !== null && value(v) !== 0).length, 0);
+  window.dashboard.points[id] = points;
+  $(id).dataset.points = String(points);
+}
+
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const cid = (id) => `<a href="/dashboard/customers/${id}?token=${encodeURIComponent($("token").value)}">${id.slice(0, 8)}…</a>`;
+
+function table(id, head, rows) {
+  $(id).innerHTML = `<tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>` +
+    rows.map((r) => `<tr>${r.map((c) => `<td>${c ?? ""}</td>`).join("")}</tr>`).join("");
+}
+
+async function load() {
+  if (!$("token").value) { $("status").textContent = t("need_token"); return; }
+  $("status").textContent = t("loading");
+  window.dashboard.loaded = false;
+  try {
+    const [funnel, grades, daily, workload, complaints, pyramid, pareto, lifecycle] = await Promise.all(
+      ["funnel", "grades", "daily", "workload", "complaints", "pyramid", "pareto", "lifecycle"].map(fetchReport));
+    const stages = funnel.stages;
+    draw("chart-funnel", "bar", stages.map(t), [{label: t("prospects"), data: stages.map((s) => funnel.total[s]),
+      backgroundColor: "#2f6fa7"}], {indexAxis: "y"});
+    draw("chart-grades", "bar", grades.rows.map((r) => r.grade), [{label: t("prospects"),
+      data: grades.rows.map((r) => r.prospects), backgroundColor: ["#b8202f", "#e4572e", "#f3a712", "#6aa84f", "#8aa1b1"]}]);
+    const days = [...new Set(daily.rows.map((r) => r.date))];
+    const sum = (col) => days.map((d) => daily.rows.filter((r) => r.date === d).reduce((n, r) => n + r[col], 0));
+    draw("chart-daily", "bar", days, ["walk_ins", "calls", "followups_done", "followups_overdue", "deliveries"].map(
+      (col, i) => ({label: t(col), data: sum(col), backgroundColor: ["#2f6fa7", "#6aa84f", "#f3a712", "#b8202f", "#7b4fa0"][i]})),
+      {scales: {x: {stacked: true}, y: {stacked: true}}});
+    draw("chart-overdue", "bar", workload.rows.map((r) => r.consultant_id), [
+      {label: t("overdue_open"), data: workload.rows.map((r) => r.overdue_open), backgroundColor: "#b8202f"},
+      {label: t("open_tasks"), data: workload.rows.map((r) => r.open_tasks), backgroundColor: "#8aa1b1"}]);
+    draw("chart-complaints", "bar", complaints.rows.map((r) => `${r.category}/${r.severity}`), [
+      {label: t("ack"), data: complaints.rows.map((r) => r.acknowledge_on_time_rate), backgroundColor: "#2f6fa7"},
+      {label: t("resolve"), data: complaints.rows.map((r) => r.resolve_on_time_rate), backgroundColor: "#6aa84f"}],
+      {scales: {y: {min: 0, max: 1}}});
+    draw("chart-pyramid", "bar", pyramid.rows.map((r) => (lang === "zh" ? r.label : r.tier)), [
+      {label: t("customers"), data: pyramid.rows.map((r) => r.customers),
+       backgroundColor: ["#9aa5b1", "#d4a017", "#5f6b73", "#3b3b3b"]}], {indexAxis: "y"});
+    const curve = (key) => [{x: 0, y: 0}, ...pareto.rows.map((r) => ({x: r.customer_share, y: r[key]}))];
+    draw("chart-pareto", "line", [], [
+      {label: t("profit_share"), data: curve("cumulative_profit_share"), borderColor: "#b8202f", pointRadius: 0},
+      {label: t("revenue_share"), data: curve("cumulative_revenue_share"), borderColor: "#2f6fa7", pointRadius: 0},
+      {label: "20% / 80%", data: [{x: 0.2, y: 0}, {x: 0.2, y: 0.8}, {x: 0, y: 0.8}], borderColor: "#999",
+       borderDash: [4, 4], pointRadius: 0, guide: true}],
+      {scales: {x: {type: "linear", min: 0, max: 1}, y: {min: 0, max: 1}}});
+    $("pareto-summary").textContent = `${t("top20")}: ${pareto.top20_profit_share === null ? "-" :
+      (pareto.top20_profit_share * 100).toFixed(1) + "%"}`;
+    table("top-customers", [t("customer"), t("consultant"), t("deals"), t("gross_profit")],
+      pareto.rows.slice(0, 10).map((r) => [cid(r.customer_id), esc(r.consultant_id), r.deals, r.gross_profit]));
+    table("decline-customers", [t("customer"), t("consultant"), t("deals"), t("last_deal")],
+      lifecycle.in_decline.slice(0, 20).map((r) => [cid(r.customer_id), esc(r.consultant_id), r.deals, r.last_deal_on]));
+    $("status").textContent = `${t("loaded")} ${new Date().toLocaleTimeString()}`;
+    window.dashboard.loaded = true;
+  } catch (err) {
+    window.dashboard.errors.push(String(err));
+    $("status").textContent = String(err);
+  }
+}
+
+function init() {
+  CHANNELS.forEach((c) => $("channel").insertAdjacentHTML("beforeend", `<option value="${c}">${c}</option>`));
+  const params = new URLSearchParams(location.search);
+  $("token").value = params.get("token") || sessionStorage.getItem("crm.token") || "";
+  FILTERS.forEach((f) => { if (params.get(f)) $(f).value = params.get(f); });
+  $("filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("crm.token", $("token").value);
+    const q = query();
+    history.replaceState(null, "", `${location.pathname}?${q}`);
+    load();
+  });
+  $("open360").addEventListener("click", () => {
+    const id = $("customer").value.trim();
+    if (/^[0-9a-fA-F-]{36}$/.test(id)) location.href = `/dashboard/customers/${id}?token=${encodeURIComponent($("token").value)}`;
+  });
+  $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("crm.lang", lang); applyLanguage(); load(); });
+  applyLanguage();
+  load();
+}
+init();

@@ -1,0 +1,114 @@
+"""The analytics HTTP surface on the running stack: reports (JSON, CSV, filters, roles), costs, 360, replay."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from shared.events.enums import Role
+
+REPORTS = ("funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
+           "complaints", "workload")
+
+
+@pytest.fixture(scope="module")
+async def data(demo_data):
+    return demo_data
+
+
+async def test_the_demo_went_through_the_public_apis(data):
+    steps = data["summary"]["steps"]
+    print({k: (v["ok"], v["failed"], v["unavailable"], (v["first_error"] or "")[:160]) for k, v in steps.items()})
+    assert steps["contact"]["ok"] >= 20, steps["contact"]
+    assert data["summary"]["customers"] == 30
+
+
+async def test_every_report_answers_json_and_csv(api, data):
+    for name in REPORTS:
+        r = await api.get("analytics", f"/v1/reports/{name}")
+        assert r.status_code == 200, (name, r.text)
+        assert r.json()["report"] == name
+        csv = await api.get("analytics", f"/v1/reports/{name}?format=csv")
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert len(csv.text.splitlines()) == len(r.json()["rows"]) + 1
+    accept = await api.client.get(api.url("analytics", "/v1/reports/daily"),
+                                  headers={**api.headers(), "Accept": "text/csv"})
+    assert accept.text.startswith("date,consultant_id,walk_ins,calls")
+
+
+async def test_bad_filters_get_422_naming_the_field(api, data):
+    for query, field in (("from=yesterday", "from"), ("channel=pigeon", "channel"), ("format=xml", "format"),
+                         ("from=2026-05-01&to=2026-04-01", "from")):
+        r = await api.get("analytics", f"/v1/reports/funnel?{query}")
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["detail"][0]["loc"][-1] == field
+    assert (await api.get("analytics", "/v1/reports/nope")).status_code == 422
+    r = await api.get("analytics", f"/v1/customers/{uuid.uuid4()}/360?as_of=last-tuesday")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "as_of"]
+    r = await api.post("analytics", "/v1/campaigns/x/costs", {"amount": -1, "spent_on": "2026-01-01"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "amount"
+
+
+async def test_a_consultant_reports_on_themselves_only(api, data):
+    r = await api.get("analytics", "/v1/reports/daily", role=Role.CONSULTANT, consultant_id="c-002")
+    assert r.status_code == 200
+    assert {row["consultant_id"] for row in r.json()["rows"]} <= {"c-002"}
+    r = await api.get("analytics", "/v1/reports/daily?consultant=c-001", role=Role.CONSULTANT, consultant_id="c-002")
+    assert r.status_code == 422
+    assert (await api.get("analytics", "/v1/reports/daily", role=Role.INTEGRATION)).status_code == 403
+
+
+async def test_campaign_cost_gives_roi(api, data):
+    campaign = f"roi-{uuid.uuid4().hex[:6]}"
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    for _ in range(2):  # a retried request records the cost once
+        r = await api.post("analytics", f"/v1/campaigns/{campaign}/costs",
+                           {"amount": "1000.00", "spent_on": "2026-05-01", "channel": "exhibition"}, headers=key)
+        assert r.status_code == 201, r.text
+    rows = (await api.get("analytics", f"/v1/reports/channels?campaign={campaign}")).json()["rows"]
+    assert rows == [{"channel": "exhibition", "campaign": campaign, "prospects": 0, "deals": 0, "revenue": "0.00",
+                     "gross_profit": "0.00", "cost": "1000.00", "roi": -1.0, "conversion": None}]
+
+
+async def test_360_is_masked_by_role(api, data):
+    history = data["history"]
+    cid = history.survivor
+    full = (await api.get("analytics", f"/v1/customers/{cid}/360")).json()
+    assert full["profile"]["phone"] == "+8613800138000" and not full["profile_masked"]
+    assert len(full["deals"]) == 1 and full["merged_from"] == [history.merged]
+    ops = (await api.get("analytics", f"/v1/customers/{cid}/360", role=Role.OPS)).json()
+    assert ops["profile_masked"] and ops["profile"]["phone"] == "+86*******8000"
+    own = await api.get("analytics", f"/v1/customers/{cid}/360", role=Role.CONSULTANT, consultant_id="c-001")
+    assert own.json()["profile"]["name"] == "王芳"
+    other = await api.get("analytics", f"/v1/customers/{cid}/360", role=Role.CONSULTANT, consultant_id="c-009")
+    assert other.json()["profile"]["name"] == "王*"
+    past = (await api.get("analytics", f"/v1/customers/{cid}/360?as_of=2026-03-01")).json()
+    assert past["event_count"] == 0 and past["as_of"].startswith("2026-03-01T23:59:59")
+
+
+async def event_count(api) -> int:
+    conn = await api.db("analytics")
+    try:
+        return await conn.fetchval("select count(*) from event_log")
+    finally:
+        await conn.close()
+
+
+async def test_replay_gives_byte_for_byte_the_same_answers(api, data):
+    """Compared while no event arrives (the other services' periodic jobs may add some: then try again)."""
+    query = "?to=2026-10-31"
+    for _ in range(5):
+        count = await event_count(api)
+        before = {n: (await api.get("analytics", f"/v1/reports/{n}{query}")).content for n in REPORTS}
+        r = await api.post("analytics", "/v1/admin/replay", {}, role=Role.OPS)
+        assert r.status_code == 200, r.text
+        assert r.json()["customers"] >= 60
+        after = {n: (await api.get("analytics", f"/v1/reports/{n}{query}")).content for n in REPORTS}
+        if await event_count(api) == count == r.json()["events"]:
+            break
+        await asyncio.sleep(1)
+    else:
+        raise AssertionError("events kept arriving; could not compare")
+    assert after == before
+    assert (await api.post("analytics", "/v1/admin/replay", {}, role=Role.CONSULTANT)).status_code == 403
