@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import http_intake, messaging, storage
+from . import http_intake, messaging, replay, storage
 from .common import Figure, Infra, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,13 +63,15 @@ async def measure(quick: bool, only: list[str]) -> list[Figure]:
             figures += await storage.run(infra, sizes if not quick else (1_000, 3_000))
         if not only or "messaging" in only:
             figures += await messaging.run(infra, sizes)
+        if not only or "replay" in only:
+            figures += await replay.run(infra, (20_000, 100_000) if quick else (100_000, 1_000_000))
     if not only or "http" in only:
         figures += await http_intake.run(quick)
     return figures
 
 
 @cli.command()
-def main(quick: bool = False, only: list[str] = typer.Option([], help="storage, messaging, http"),
+def main(quick: bool = False, only: list[str] = typer.Option([], help="storage, messaging, replay, import, http"),
          write_docs: bool = True) -> None:
     started = time.perf_counter()
     figures = asyncio.run(measure(quick, only))
