@@ -1,10 +1,12 @@
 """The intake service: the front door for every contact."""
 from shared.app import ServiceSpec, create_app
 
+from .callcenter_feed import consumer_spec
 from .router import router
-
-SPEC = ServiceSpec(name="intake", title="CRM intake", routers=[router])
 
 
 def build_app():
-    return create_app(SPEC)
+    spec = ServiceSpec(name="intake", title="CRM intake", routers=[router])
+    app = create_app(spec)
+    spec.consumers.append(consumer_spec(app.state.clock))
+    return app

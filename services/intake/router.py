@@ -1,42 +1,162 @@
-"""Intake HTTP surface."""
+"""Intake HTTP surface: contacts, the customer registry, consent, merges, complaints."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from shared.auth import Principal, require
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
-from . import service
-from .schemas import ContactAccepted, ContactIn, CustomerOut
+from . import complaints, contacts, customers, views
+from .schemas import (
+    ComplaintAccepted,
+    ComplaintIn,
+    ConsentIn,
+    ConsentOut,
+    ContactAccepted,
+    ContactBatchIn,
+    ContactBatchOut,
+    ContactIn,
+    CustomerList,
+    CustomerOut,
+    MergeIn,
+    MergeOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 WRITERS = (Role.INTEGRATION, Role.CONSULTANT, Role.MANAGER)
 READERS = (Role.INTEGRATION, Role.CONSULTANT, Role.MANAGER, Role.OPS)
+ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "concurrent change or conflicting record"}}
 
 
-@router.post("/contacts", status_code=201, response_model=ContactAccepted,
-             responses={409: {"description": "concurrent change"}})
-async def post_contact(
-    contact: ContactIn, request: Request,
-    principal: Principal = Depends(require(*WRITERS)),
-    key: str | None = Depends(idempotency_key),
-) -> JSONResponse:
-    """Take in one contact from any channel; emits `contact-received`."""
+def _actor(principal: Principal) -> contacts.Actor:
+    return contacts.Actor(subject=f"{principal.role.value}:{principal.subject}")
+
+
+@router.post("/contacts", status_code=201, response_model=ContactAccepted, responses=ERRORS)
+async def post_contact(contact: ContactIn, request: Request, principal: Principal = Depends(require(*WRITERS)),
+                       key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Take in one contact from any channel; a known phone or email attaches it to that
+    customer. Emits `contact-received`."""
     now = request.app.state.clock.now()
 
     async def work(conn):
-        return 201, await service.receive_contact(conn, contact, now)
+        return 201, await contacts.receive_contact(conn, contact, now, _actor(principal))
 
     return await run_command(request, principal, key, work)
+
+
+@router.post("/contacts/batch", status_code=201, response_model=ContactBatchOut, responses=ERRORS)
+async def post_contact_batch(batch: ContactBatchIn, request: Request,
+                             principal: Principal = Depends(require(*WRITERS)),
+                             key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Up to 1,000 contacts, **all or nothing**: if any row is invalid the answer is 422
+    naming every bad row as `contacts.N.field` and nothing is stored. Rows carrying
+    `import_batch` and `source_row` are taken in once: a re-sent row is reported as
+    `duplicate` and creates nothing."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        results = await contacts.receive_batch(conn, batch.contacts, now, _actor(principal))
+        fresh = [r for r in results if not r.duplicate]
+        return 201, ContactBatchOut(accepted=len(fresh), new_customers=sum(r.is_new_customer for r in fresh),
+                                    duplicates=len(results) - len(fresh), results=results)
+
+    return await run_command(request, principal, key, work)
+
+
+@router.get("/customers", response_model=CustomerList)
+async def find_customers(request: Request, phone: str | None = Query(default=None, max_length=40),
+                         email: str | None = Query(default=None, max_length=254),
+                         principal: Principal = Depends(require(*READERS))) -> CustomerList:
+    """The customer(s) with this phone (any spelling) and/or email."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        found = await views.find_customers(conn, phone, email, principal, request.app.state.clock.now())
+    return CustomerList(customers=found)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
 async def get_customer(customer_id: uuid.UUID, request: Request,
                        principal: Principal = Depends(require(*READERS))) -> CustomerOut:
+    """The customer record with its card, history, contacts and complaints; personal data
+    masked unless the caller may see it (a full read by a person is audited)."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        return await views.customer_view(conn, customer_id, principal, request.app.state.clock.now())
+
+
+@router.get("/customers/{customer_id}/audit")
+async def get_audit_trail(customer_id: uuid.UUID, request: Request, limit: int = Query(default=100, ge=1, le=1000),
+                          principal: Principal = Depends(require(Role.MANAGER))) -> dict:
+    """Who read this customer's full (unmasked) record, and when: the audit trail."""
     async with request.app.state.pool.acquire() as conn:
-        row = await service.get_customer(conn, customer_id)
-    return CustomerOut(**dict(row))
+        return {"customer_id": customer_id, "reads": await views.audit_trail(conn, customer_id, limit)}
+
+
+@router.get("/merge-candidates")
+async def get_merge_candidates(request: Request, limit: int = Query(default=100, ge=1, le=1000),
+                               principal: Principal = Depends(require(Role.MANAGER))) -> dict:
+    """Pairs of records that look like one person, for a manager to merge (or not)."""
+    async with request.app.state.pool.acquire() as conn:
+        return {"candidates": await views.merge_candidates(conn, limit)}
+
+
+@router.patch("/customers/{customer_id}", responses=ERRORS)
+async def patch_customer_card(customer_id: uuid.UUID, request: Request,
+                              card: dict[str, Any] = Body(..., examples=[{"occupation": "teacher"}]),
+                              principal: Principal = Depends(require(*WRITERS)),
+                              key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Change fields of the customer information card (fields of `CustomerCard`); each
+    change is kept in the history."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        changes = await customers.update_card(conn, customer_id, card, now, _actor(principal))
+        return 200, {"customer_id": customer_id, "changes": changes}
+
+    return await run_command(request, principal, key, work)
+
+
+@router.put("/customers/{customer_id}/consent", response_model=ConsentOut, responses=ERRORS)
+async def put_consent(customer_id: uuid.UUID, body: ConsentIn, request: Request,
+                      principal: Principal = Depends(require(*WRITERS)),
+                      key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Record the customer's permission or refusal of marketing; emits `consent-changed`
+    when the decision is the latest (by `occurred_at`)."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        return 200, await customers.change_consent(conn, customer_id, body, now, _actor(principal))
+
+    return await run_command(request, principal, key, work)
+
+
+@router.post("/customers/{customer_id}/merge", response_model=MergeOut, responses=ERRORS)
+async def merge_customers(customer_id: uuid.UUID, body: MergeIn, request: Request,
+                          principal: Principal = Depends(require(Role.MANAGER)),
+                          key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Join `merged_customer_id` into this customer: keys, contacts, history and consent
+    follow; both histories are kept. Emits `customer-merged`."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        return 200, await customers.merge(conn, customer_id, body.merged_customer_id, now, _actor(principal))
+
+    return await run_command(request, principal, key, work)
+
+
+@router.post("/complaints", status_code=201, response_model=ComplaintAccepted, responses=ERRORS)
+async def post_complaint(complaint: ComplaintIn, request: Request,
+                         principal: Principal = Depends(require(*WRITERS)),
+                         key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """File a complaint from any channel for a known customer or one found by phone/email;
+    emits `complaint-filed`."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        return 201, await complaints.file_complaint(conn, complaint, now, _actor(principal))
+
+    return await run_command(request, principal, key, work)

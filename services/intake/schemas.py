@@ -1,55 +1,101 @@
-"""HTTP request and response models of intake."""
+"""HTTP request and response models of intake.
+
+Requests reuse the domain's models (``ContactIn``, ``ComplaintIn``,
+``ConsentIn``, ``CustomerCard``): one definition of every rule.
+"""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.enums import Channel, CustomerKind, IntentGrade, PurchaseTimeframe
+from .domain.complaints import ComplaintIn
+from .domain.consent import ConsentIn
+from .domain.contacts import ContactIn
+from .domain.customers import CustomerCard
 
+MAX_BATCH = 1000
 
-class ContactIn(BaseModel):
-    """One contact from any channel (the showroom traffic log's fields)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    channel: Channel
-    occurred_at: AwareDatetime | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, min_length=5, max_length=40)
-    email: EmailStr | None = None
-    customer_kind: CustomerKind = CustomerKind.CONSUMER
-    region: str | None = Field(default=None, max_length=200)
-    purpose: str | None = Field(default=None, max_length=2000)
-    party_size: int | None = Field(default=None, ge=1, le=1000)
-    receptionist: str | None = Field(default=None, max_length=200)
-    initial_grade: IntentGrade | None = None
-    consultant_id: str | None = Field(default=None, min_length=1, max_length=200)
-    product_interest: str | None = Field(default=None, max_length=200)
-    purchase_timeframe: PurchaseTimeframe | None = None
-    budget: float | None = Field(default=None, ge=0, le=1e12)
-    campaign: str | None = Field(default=None, max_length=200)
-    notes: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _reachable(self) -> ContactIn:
-        if not self.phone and not self.email:
-            raise ValueError("phone or email is required")
-        return self
+__all__ = [
+    "ComplaintAccepted", "ComplaintIn", "ConsentIn", "ConsentOut", "ContactAccepted", "ContactBatchIn",
+    "ContactBatchOut", "ContactIn", "CustomerCard", "CustomerList", "CustomerOut", "MergeIn", "MergeOut",
+]
 
 
 class ContactAccepted(BaseModel):
     contact_id: uuid.UUID
     customer_id: uuid.UUID
     is_new_customer: bool
+    matched_by: str | None = Field(default=None, description="phone or email when a known customer matched")
+    duplicate: bool = Field(default=False, description="this import row was already taken in earlier")
+
+
+class ContactBatchIn(BaseModel):
+    """Up to 1,000 contacts, taken in all together or not at all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ContactBatchOut(BaseModel):
+    accepted: int
+    new_customers: int
+    duplicates: int
+    results: list[ContactAccepted]
+
+
+class ComplaintAccepted(BaseModel):
+    complaint_id: uuid.UUID
+    customer_id: uuid.UUID
+    is_new_customer: bool
+
+
+class ConsentOut(BaseModel):
+    customer_id: uuid.UUID
+    marketing_allowed: bool
+    decided_at: datetime | None
+    source: str | None
+    changed: bool = Field(description="false when a later decision was already recorded")
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged_customer_id: uuid.UUID = Field(description="The duplicate record, joined into the path's customer.")
+
+
+class MergeOut(BaseModel):
+    customer_id: uuid.UUID
+    merged_customer_id: uuid.UUID
+    conflicts: list[dict[str, Any]] = Field(description="Fields set differently on both; the survivor's kept.")
 
 
 class CustomerOut(BaseModel):
+    """The customer record; personal data masked unless the caller may see it."""
+
     customer_id: uuid.UUID
-    kind: CustomerKind
+    kind: str
     name: str | None
     phone: str | None
     email: str | None
+    card: dict[str, Any]
+    identities: list[dict[str, str]]
+    consultant_id: str | None
     marketing_allowed: bool
+    consent_at: datetime | None
+    consent_source: str | None
+    merged_into: uuid.UUID | None
+    merged_customer_ids: list[uuid.UUID]
     created_at: datetime
+    updated_at: datetime
+    masked: bool
+    history: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    complaints: list[dict[str, Any]]
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerOut]

@@ -282,8 +282,7 @@ def iter_xlsx_rows(source: Source) -> Iterator[tuple[int, tuple[Any, ...]]]:
         raise ImportFileError("file", f"not a readable .xlsx file ({exc})") from exc
     try:
         sheet = workbook.worksheets[0]
-        for row_number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield row_number, row
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
     finally:
         workbook.close()
 

@@ -11,10 +11,10 @@ With no recorded decision marketing is allowed (opt-out, as the spec reads:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Iterable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 

@@ -146,11 +146,10 @@ class CustomerCard(BaseModel):
             for name in BUSINESS_ONLY_FIELDS:
                 if getattr(self, name) is not None:
                     problems.append((name, "not_for_kind", "only allowed for kind business"))
-        if self.id_number and self.birthday:
-            if id_number_birth_date(self.id_number) != self.birthday:
-                problems.append(
-                    ("birthday", "birthday_mismatch", "does not match the birth date in id_number")
-                )
+        if self.id_number and self.birthday and id_number_birth_date(self.id_number) != self.birthday:
+            problems.append(
+                ("birthday", "birthday_mismatch", "does not match the birth date in id_number")
+            )
         if problems:
             raise ValidationError.from_exception_data(
                 "CustomerCard",
@@ -273,12 +272,12 @@ def merge_cards(
             values[name] = theirs
         else:
             conflicts.append(MergeConflict(name, mine, theirs))
-    if values.get("id_number") and values.get("birthday"):
-        if id_number_birth_date(values["id_number"]) != values["birthday"]:
-            # keep the survivor's consistent pair; drop the filled-in one
-            filled = "birthday" if survivor.birthday is None else "id_number"
-            conflicts.append(MergeConflict(filled, getattr(survivor, filled), values[filled]))
-            values[filled] = getattr(survivor, filled)
+    birth = values.get("birthday")
+    if values.get("id_number") and birth and id_number_birth_date(values["id_number"]) != birth:
+        # keep the survivor's consistent pair; drop the filled-in one
+        filled = "birthday" if survivor.birthday is None else "id_number"
+        conflicts.append(MergeConflict(filled, getattr(survivor, filled), values[filled]))
+        values[filled] = getattr(survivor, filled)
     return CustomerCard.model_validate(values), conflicts
 
 

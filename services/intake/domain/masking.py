@@ -22,8 +22,11 @@ from pydantic import BaseModel
 
 from shared.events.enums import Role
 
+# Log redaction is shared.logging.redact_pii (one processor for the whole project);
+# re-exported here for the domain's callers.
+from shared.logging import REDACTED, is_pii_key, redact_pii, redact_text  # noqa: F401
+
 MASK = "*"
-REDACTED = "[redacted]"
 
 
 def can_see_full(role: Role | str, is_own_customer: bool = False) -> bool:
@@ -76,7 +79,7 @@ def mask_id_number(id_number: str) -> str:
 
 # Two-character (复姓) surnames; everything else is a one-character surname.
 COMPOUND_SURNAMES = frozenset(
-    "欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 "
+    "欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 "  # noqa: SIM905
     "宗政 濮阳 公冶 太叔 申屠 公孙 慕容 仲孙 钟离 长孙 宇文 司徒 鲜于 司空 闾丘 子车 亓官 "
     "司寇 巫马 公西 颛孙 壤驷 公良 漆雕 乐正 宰父 谷梁 拓跋 夹谷 轩辕 令狐 段干 百里 呼延 "
     "东郭 南门 羊舌 微生 公户 公玉 公仪 梁丘 公仲 公上 公门 公山 公坚 左丘 公伯 西门 公祖 "
@@ -196,99 +199,3 @@ def _copy_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_copy_tree(v) for v in value]
     return value
-
-
-# --- log redaction ----------------------------------------------------------------
-
-_LOG_SAFE_KEYS = frozenset(
-    {"event", "level", "logger", "logger_name", "timestamp", "exc_info", "stack_info"}
-)
-_LOG_PII_EXACT = frozenset(
-    {
-        "name",
-        "full_name",
-        "first_name",
-        "last_name",
-        "surname",
-        "customer_name",
-        "caller_name",
-        "referrer_name",
-        "informant_name",
-        "contact_name",
-        "id_number",
-        "id_card",
-        "birthday",
-        "date_of_birth",
-        "postcode",
-        "home_postcode",
-        "work_postcode",
-    }
-)
-_LOG_PII_PARTS = ("phone", "mobile", "email", "address", "id_number")
-
-# PII that slipped into free text: mainland mobiles (any common spelling), E.164
-# numbers, email addresses and 18-digit resident IDs.
-_TEXT_PII = re.compile(
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-    r"|(?<![\w])\d{17}[\dXx](?![\w])"
-    r"|(?<![\w+])(?:\+|00)?(?:\(?\+?86\)?[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?![\w])"
-    r"|(?<![\w])\+\d{8,15}(?![\w])"
-)
-
-
-def is_pii_key(key: str) -> bool:
-    """Would ``redact_pii`` hide the value under this key?"""
-    k = key.lower()
-    if k in _LOG_SAFE_KEYS:
-        return False
-    return k in _LOG_PII_EXACT or any(part in k for part in _LOG_PII_PARTS)
-
-
-def redact_text(text: str) -> str:
-    """Replace phone numbers, emails and ID numbers inside free text."""
-    return _TEXT_PII.sub(REDACTED, text)
-
-
-def _redact(value: Any, depth: int = 0) -> Any:
-    if depth > 20:
-        return REDACTED
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {
-            k: (REDACTED if isinstance(k, str) and is_pii_key(k) and v is not None
-                else _redact(v, depth + 1))
-            for k, v in value.items()
-        }
-    if isinstance(value, tuple):
-        return tuple(_redact(v, depth + 1) for v in value)
-    if isinstance(value, (list, set, frozenset)):
-        return [_redact(v, depth + 1) for v in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
-
-
-_LOG_PASSTHROUGH = frozenset({"exc_info", "stack_info", "level", "logger", "logger_name", "timestamp"})
-
-
-def redact_pii(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: hide personal data anywhere in the event dict.
-
-    Values under personal-data keys (phone, email, id_number, name, address, ...;
-    matched case-insensitively, nested at any depth) become "[redacted]"; phone
-    numbers, emails and ID numbers inside other strings (the message included)
-    are replaced too. The caller's objects are not modified; ``exc_info``,
-    ``stack_info`` and structlog's internal ``_*`` keys pass through untouched.
-    """
-    out: dict[str, Any] = {}
-    for key, value in event_dict.items():
-        if not isinstance(key, str):
-            out[key] = _redact(value)
-        elif key in _LOG_PASSTHROUGH or key.startswith("_"):
-            out[key] = value
-        elif is_pii_key(key) and value is not None:
-            out[key] = REDACTED
-        else:
-            out[key] = _redact(value)
-    return out

@@ -1,0 +1,220 @@
+"""`crm import FILE`: business cards (CSV or Excel) into the running intake service.
+
+Why over HTTP and not straight into the database: intake owns its database and
+its outbox; the API already does validation, identity resolution, the events
+and the audit, with auth. The CLI stays a thin client and works the same
+against `crm up` and a production deployment.
+
+How it stays safe and bounded:
+
+- pass 1 reads the whole file (streaming) and refuses a broken file before
+  anything is sent; pass 2 reads it again and sends accepted rows in chunks
+  (500 by default) to `POST /v1/contacts/batch`, one transaction per chunk;
+- memory holds one chunk plus an 8-byte digest per identity key (the file's
+  own dedup, in ``domain.cards_import``): 100,000 rows are fine;
+- every row carries the import batch (by default a digest of the file) and its
+  row number, which the server keeps unique: re-running the same file, after a
+  failure or not, creates nothing twice and reports the rows as duplicates;
+- rejected rows (bad fields, duplicates within the file, rows the server
+  refuses) go to a CSV report: row, field, reason.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shared.auth import mint_token
+from shared.events.enums import Channel, Role
+
+from .domain.cards_import import ImportFileError, RowRejection, import_cards
+from .domain.contacts import ContactIn
+
+console = Console(stderr=True)
+
+
+class ImportChannel(StrEnum):
+    BULK_IMPORT = "bulk_import"
+    EXHIBITION = "exhibition"
+
+
+@dataclass
+class Tally:
+    rows: int = 0
+    created: int = 0
+    new_customers: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class Importer:
+    """Sends chunks; writes the rejection report; counts."""
+
+    def __init__(self, client: httpx.Client, report: csv.writer, chunk: int) -> None:
+        self.client, self.report, self.chunk, self.tally = client, report, chunk, Tally()
+
+    def reject(self, row: int, fieldname: str, reason: str) -> None:
+        self.report.writerow([row, fieldname, reason])
+        self.tally.rejected[fieldname or "row"] += 1
+
+    def send(self, rows: list[ContactIn]) -> None:
+        """One chunk; rows the server refuses are reported and the rest sent again."""
+        while rows:
+            response = _post(self.client, [r.model_dump(mode="json", exclude_none=True) for r in rows])
+            if response.status_code == 201:
+                body = response.json()
+                self.tally.created += body["accepted"]
+                self.tally.new_customers += body["new_customers"]
+                self.tally.duplicates += body["duplicates"]
+                return
+            bad = _refused_rows(response, len(rows))
+            for index, (fieldname, reason) in bad.items():
+                self.reject(rows[index].source_row or 0, fieldname, reason)
+            rows = [r for i, r in enumerate(rows) if i not in bad]
+
+
+def _post(client: httpx.Client, contacts: list[dict], attempts: int = 5) -> httpx.Response:
+    for attempt in range(attempts):
+        try:
+            response = client.post("/v1/contacts/batch", json={"contacts": contacts})
+        except httpx.TransportError as exc:
+            error = f"intake not reachable ({exc})"
+        else:
+            if response.status_code in (201, 422):
+                return response
+            error = f"intake answered {response.status_code}: {response.text[:300]}"
+            if response.status_code in (401, 403):
+                break
+        time.sleep(min(2 ** attempt * 0.2, 3))
+    raise ImportAborted(error)
+
+
+class ImportAborted(Exception):
+    pass
+
+
+def _refused_rows(response: httpx.Response, n: int) -> dict[int, tuple[str, str]]:
+    bad: dict[int, tuple[str, str]] = {}
+    for err in response.json().get("detail", []):
+        loc = err.get("loc", [])
+        if len(loc) >= 3 and loc[:2] == ["body", "contacts"] and isinstance(loc[2], int) and loc[2] < n:
+            bad.setdefault(loc[2], (".".join(str(p) for p in loc[3:]), err.get("msg", "")))
+    if not bad:
+        raise ImportAborted(f"intake refused the chunk: {response.text[:300]}")
+    return bad
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _token(token: str | None, root: Path) -> str:
+    if token:
+        return token
+    from crm.stack import auth_secret
+
+    return mint_token(auth_secret(root.resolve()), Role.INTEGRATION, subject="crm-import")
+
+
+def _results(file: Path, batch: str, channel: ImportChannel, campaign: str | None) -> Iterator:
+    return import_cards(file, import_batch=batch, channel=Channel(channel.value), campaign=campaign)
+
+
+def import_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="a .csv or .xlsx file"),
+    url: str = typer.Option("http://127.0.0.1:8001", envvar="CRM_INTAKE_URL", help="the intake service"),
+    token: str | None = typer.Option(None, envvar="CRM_TOKEN", help="bearer token (default: minted, stack secret)"),
+    root: Path = typer.Option(Path(".crm"), help="stack folder holding the dev secret"),
+    channel: ImportChannel = typer.Option(ImportChannel.BULK_IMPORT),
+    campaign: str | None = typer.Option(None, help="campaign / exhibition name (required for exhibition)"),
+    batch: str | None = typer.Option(None, help="import batch id (default: digest of the file; re-runs skip rows)"),
+    report: Path | None = typer.Option(None, help="rejection report CSV (default: FILE.rejected.csv)"),
+    chunk: int = typer.Option(500, min=1, max=1000, help="rows per request / transaction"),
+) -> None:
+    """Import business cards (CSV or Excel) as contacts, with dedup and a rejection report."""
+    batch = batch or f"cards-{file_digest(file)}"
+    report = report or file.with_name(file.name + ".rejected.csv")
+    try:
+        total = sum(1 for _ in _results(file, batch, channel, campaign))  # pass 1: the file is readable
+    except ImportFileError as exc:
+        console.print(f"[red]cannot import {file}: {exc}[/red] (nothing was imported)")
+        raise typer.Exit(2) from None
+    headers = {"Authorization": f"Bearer {_token(token, root)}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client, \
+            open(report, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["row", "field", "reason"])
+        importer = Importer(client, writer, chunk)
+        try:
+            _run(importer, _results(file, batch, channel, campaign), total)
+        except ImportAborted as exc:
+            console.print(f"[red]import stopped: {exc}[/red]\nchunks sent so far are complete; "
+                          "re-run the same command to continue (imported rows are skipped)")
+            _summary(importer.tally, batch, report)
+            raise typer.Exit(1) from None
+    _summary(importer.tally, batch, report)
+
+
+def _run(importer: Importer, results: Iterator, total: int) -> None:
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("rows", total=total)
+        pending: list[ContactIn] = []
+        for result in results:
+            importer.tally.rows += 1
+            if isinstance(result, RowRejection):
+                importer.reject(result.row_number, result.field, result.reason)
+                progress.advance(task)
+                continue
+            pending.append(result)
+            if len(pending) >= importer.chunk:
+                importer.send(pending)
+                progress.advance(task, len(pending))
+                pending = []
+        if pending:
+            importer.send(pending)
+        progress.update(task, completed=total)
+
+
+def _summary(tally: Tally, batch: str, report: Path) -> None:
+    table = Table(title=f"import {batch}")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("read", str(tally.rows))
+    table.add_row("contacts created", str(tally.created))
+    table.add_row("  of which new customers", str(tally.new_customers))
+    table.add_row("already imported (skipped)", str(tally.duplicates))
+    table.add_row("rejected", str(sum(tally.rejected.values())))
+    for name, n in tally.rejected.most_common():
+        table.add_row(f"  {name}", str(n))
+    console.print(table)
+    console.print(f"rejection report: {report}")
+    typer.echo(f"created={tally.created} new_customers={tally.new_customers} duplicates={tally.duplicates} "
+               f"rejected={sum(tally.rejected.values())} report={report}")
+
+
+def callcenter_schema_command() -> None:
+    """Write the JSON Schema of the raw call-center message (docs/events/...inbound.schema.json)."""
+    from .callcenter_feed import write_inbound_schema
+
+    typer.echo(str(write_inbound_schema()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("callcenter-schema")(callcenter_schema_command)

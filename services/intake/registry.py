@@ -1,0 +1,141 @@
+"""The customer registry in PostgreSQL: identity keys, the card and its history.
+
+``identity_keys`` says who owns a normalised phone or email; a customer may own
+several (after a merge, the merged record's keys point at the survivor). Every
+card change is one ``customer_history`` row (``diff_card``).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from shared.errors import NotFound
+from shared.events.contract import CustomerUpdated
+from shared.events.envelope import new_event
+from shared.runtime.store import append
+
+from .domain.customers import CustomerCard, FieldChange, diff_card
+from .domain.identity import IdentityKey, KeyKind
+
+
+SERVICE = "intake"
+
+
+def customer_stream(customer_id: uuid.UUID) -> str:
+    return f"customer-{customer_id}"
+
+
+async def lock_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """Serialise work on the same identities (always in one global order: no deadlock)."""
+    if keys:
+        await conn.execute("select pg_advisory_xact_lock(hashtext(k)) from (select distinct unnest($1::text[]) k "
+                           "order by 1) s", keys)
+
+
+async def owners(conn: asyncpg.Connection, keys: tuple[IdentityKey, ...]) -> dict[IdentityKey, uuid.UUID]:
+    """The current owner of each known key (keys absent are unknown)."""
+    if not keys:
+        return {}
+    by_text = {str(k): k for k in keys}
+    rows = await conn.fetch("select key, customer_id from identity_keys where key = any($1)", list(by_text))
+    return {by_text[r["key"]]: r["customer_id"] for r in rows}
+
+
+async def owner_of(conn: asyncpg.Connection, key: IdentityKey) -> uuid.UUID | None:
+    return await conn.fetchval("select customer_id from identity_keys where key = $1", str(key))
+
+
+async def claim_keys(conn: asyncpg.Connection, customer_id: uuid.UUID, keys: tuple[IdentityKey, ...],
+                     now: datetime) -> None:
+    if keys:
+        await conn.execute(
+            "insert into identity_keys (key, customer_id, claimed_at) select k, $2, $3 from unnest($1::text[]) k "
+            "on conflict do nothing", [str(k) for k in keys], customer_id, now)
+
+
+async def keys_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[IdentityKey]:
+    rows = await conn.fetch("select key from identity_keys where customer_id = $1 order by claimed_at, key",
+                            customer_id)
+    out = []
+    for r in rows:
+        kind, value = r["key"].split(":", 1)
+        out.append(IdentityKey(KeyKind(kind), value))
+    return out
+
+
+async def load(conn: asyncpg.Connection, customer_id: uuid.UUID, *, for_update: bool = False,
+               field: str = "customer_id", location: str = "path") -> asyncpg.Record:
+    """The customer's row; NotFound (404) naming ``field`` when unknown."""
+    row = await conn.fetchrow(
+        "select * from customers where customer_id = $1" + (" for update" if for_update else ""), customer_id)
+    if row is None:
+        raise NotFound(f"customer {customer_id} not found", field=field, location=location)
+    return row
+
+
+async def live_id(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a (possibly merged) id now is; None when unknown."""
+    row = await conn.fetchrow("select customer_id, merged_into from customers where customer_id = $1", customer_id)
+    if row is None:
+        return None
+    return row["merged_into"] or row["customer_id"]
+
+
+def card_of(row: asyncpg.Record) -> CustomerCard:
+    return CustomerCard.model_validate_json(row["card"])
+
+
+async def create(conn: asyncpg.Connection, card: CustomerCard, *, consultant_id: str | None, now: datetime,
+                 by: str) -> uuid.UUID:
+    customer_id = uuid.uuid4()
+    await conn.execute(
+        """insert into customers (customer_id, kind, name, phone, email, card, consultant_id, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $8)""",
+        customer_id, card.kind.value, card.name, card.phone, card.email, card.model_dump_json(),
+        consultant_id, now,
+    )
+    await record_changes(conn, customer_id, diff_card(None, card, at=now), by)
+    return customer_id
+
+
+async def save_card(conn: asyncpg.Connection, customer_id: uuid.UUID, old: CustomerCard, new: CustomerCard,
+                    now: datetime, by: str) -> list[FieldChange]:
+    """Store a new card, its history and `customer-updated`; returns the changes."""
+    changes = diff_card(old, new, at=now)
+    if not changes:
+        return []
+    values = {c.field: c.to_json()["new"] for c in changes}
+    event = new_event(CustomerUpdated(changed_fields=list(values), card=values), customer_id=customer_id,
+                      producer=SERVICE, now=now)
+    await append(conn, customer_stream(customer_id), [event])
+    await conn.execute(
+        """update customers set kind = $2, name = $3, phone = $4, email = $5, card = $6::jsonb, updated_at = $7
+           where customer_id = $1""",
+        customer_id, new.kind.value, new.name, new.phone, new.email, new.model_dump_json(), now,
+    )
+    await record_changes(conn, customer_id, changes, by)
+    return changes
+
+
+async def record_changes(conn: asyncpg.Connection, customer_id: uuid.UUID, changes: list[FieldChange],
+                         by: str) -> None:
+    if not changes:
+        return
+    docs = [c.to_json() for c in changes]
+    await conn.execute(
+        """insert into customer_history (customer_id, field, old, new, changed_at, source_customer_id, changed_by)
+           select $1, f, o::jsonb, n::jsonb, t, s, $7
+           from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[]) as u(f, o, n, t, s)""",
+        customer_id, [c.field for c in changes], [json.dumps(d["old"]) for d in docs],
+        [json.dumps(d["new"]) for d in docs], [c.changed_at for c in changes],
+        [c.source_customer_id for c in changes], by)
+
+
+async def assign_consultant(conn: asyncpg.Connection, customer_id: uuid.UUID, consultant_id: str | None) -> None:
+    """The first consultant named for a customer becomes theirs (reassignment is follow-up's)."""
+    if consultant_id:
+        await conn.execute("update customers set consultant_id = $2 where customer_id = $1 and consultant_id is null",
+                           customer_id, consultant_id)

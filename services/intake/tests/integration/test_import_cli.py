@@ -1,0 +1,60 @@
+"""`crm import FILE`: 4,700 generated business cards with duplicates and broken rows."""
+import asyncio
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.events.enums import Role
+
+from services.intake.domain.sample_cards import write_sample_cards
+
+from .helpers import count
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def crm_import(api, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "crm.cli", "import", *args, "--url", api.url("intake", ""),
+               "--token", api.token(Role.INTEGRATION)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+async def test_import_of_4700_cards_with_duplicates_and_broken_rows(api, tmp_path):
+    plan = write_sample_cards(tmp_path / "cards.csv", 4700, seed=20260501)
+    report = tmp_path / "rejected.csv"
+    contacts_before = await count(api, "select count(*) from contacts")
+
+    run = await asyncio.to_thread(crm_import, api, str(plan.path), "--report", str(report), "--batch", "expo-1",
+                                  "--channel", "exhibition", "--campaign", "2026 Auto Show")
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(report, encoding="utf-8") as f:
+        rejected = list(csv.DictReader(f))
+    assert len(rejected) == plan.expected_rejected
+    assert sum(r["reason"].startswith("duplicate of row") for r in rejected) == plan.duplicates
+    assert all(r["row"].isdigit() and r["field"] and r["reason"] for r in rejected)
+    created = await count(api, "select count(*) from contacts where dedup_key like 'import:expo-1:%'")
+    assert created == plan.expected_accepted
+    assert await count(api, "select count(*) from contacts") - contacts_before == plan.expected_accepted
+    assert f"created={plan.expected_accepted}" in run.stdout
+
+    again = await asyncio.to_thread(crm_import, api, str(plan.path), "--report", str(report), "--batch", "expo-1",
+                                    "--channel", "exhibition", "--campaign", "2026 Auto Show")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"created=0 new_customers=0 duplicates={plan.expected_accepted}" in again.stdout
+    assert await count(api, "select count(*) from contacts") - contacts_before == plan.expected_accepted
+
+
+async def test_unreadable_file_imports_nothing(api, tmp_path):
+    bad = tmp_path / "cards.csv"
+    bad.write_text("colour,size\nred,1\n", encoding="utf-8")
+    run = await asyncio.to_thread(crm_import, api, str(bad))
+    assert run.returncode == 2 and "header" in run.stderr
+
+
+async def test_excel_cards_import(api, tmp_path):
+    plan = write_sample_cards(tmp_path / "cards.xlsx", 60, seed=99, title_row="2026 车展名片")
+    run = await asyncio.to_thread(crm_import, api, str(plan.path), "--batch", "xlsx-1", "--chunk", "25")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert await count(api, "select count(*) from contacts where dedup_key like 'import:xlsx-1:%'") \
+        == plan.expected_accepted

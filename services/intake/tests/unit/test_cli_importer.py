@@ -1,0 +1,49 @@
+"""`crm import`'s sender: rows the server refuses are reported, the rest sent again."""
+import csv
+import io
+import json
+
+import httpx
+
+from services.intake.cli import Importer
+from services.intake.domain.contacts import ContactIn
+
+
+def rows(n: int) -> list[ContactIn]:
+    return [ContactIn(channel="bulk_import", phone=f"1390000{i:04d}", import_batch="b", source_row=i + 2)
+            for i in range(n)]
+
+
+def test_refused_rows_are_reported_and_the_rest_resent():
+    sent: list[list[int]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        contacts = json.loads(request.content)["contacts"]
+        sent.append([c["source_row"] for c in contacts])
+        if len(sent) == 1:
+            return httpx.Response(422, json={"detail": [
+                {"loc": ["body", "contacts", 1, "referrer_phone"], "msg": "no known customer is the referrer"}]})
+        return httpx.Response(201, json={"accepted": len(contacts), "new_customers": 1, "duplicates": 0,
+                                         "results": []})
+
+    out = io.StringIO()
+    client = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://intake")
+    importer = Importer(client, csv.writer(out), chunk=500)
+    importer.send(rows(3))
+    assert sent == [[2, 3, 4], [2, 4]]
+    assert out.getvalue().splitlines() == ["3,referrer_phone,no known customer is the referrer"]
+    assert importer.tally.created == 2 and importer.tally.rejected == {"referrer_phone": 1}
+
+
+def test_server_errors_are_retried_then_abort():
+    calls = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503) if len(calls) < 3 else httpx.Response(
+            201, json={"accepted": 1, "new_customers": 0, "duplicates": 0, "results": []})
+
+    client = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://intake")
+    importer = Importer(client, csv.writer(io.StringIO()), chunk=500)
+    importer.send(rows(1))
+    assert len(calls) == 3 and importer.tally.created == 1
