@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import http_intake, messaging, replay, storage
+from . import bulk_import, http_intake, messaging, replay, storage
 from .common import Figure, Infra, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,26 +55,29 @@ def growth(figures: list[Figure]) -> list[str]:
     return ["| figure | sizes | rate at large / rate at small |", "|---|---|---|", *out] if out else []
 
 
-async def measure(quick: bool, only: list[str]) -> list[Figure]:
+async def measure(quick: bool, only: list[str], import_rows: tuple[int, ...] = ()) -> list[Figure]:
     sizes = (1_000, 5_000) if quick else (10_000, 100_000)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp, Infra(Path(tmp) / "infra") as infra:
         if not only or "storage" in only:
-            figures += await storage.run(infra, sizes if not quick else (1_000, 3_000))
+            figures += await storage.run(infra, (10_000, 50_000) if not quick else (1_000, 3_000))
         if not only or "messaging" in only:
             figures += await messaging.run(infra, sizes)
         if not only or "replay" in only:
             figures += await replay.run(infra, (20_000, 100_000) if quick else (100_000, 1_000_000))
     if not only or "http" in only:
         figures += await http_intake.run(quick)
+    if not only or "import" in only:
+        figures += await bulk_import.run(import_rows or ((500, 2_000) if quick else (2_000, 10_000)))
     return figures
 
 
 @cli.command()
 def main(quick: bool = False, only: list[str] = typer.Option([], help="storage, messaging, replay, import, http"),
+         import_rows: list[int] = typer.Option([], help="bulk-import sizes (default 2,000 and 10,000)"),
          write_docs: bool = True) -> None:
     started = time.perf_counter()
-    figures = asyncio.run(measure(quick, only))
+    figures = asyncio.run(measure(quick, only, tuple(import_rows)))
     Console().print(table(figures))
     results = {"when": datetime.now(UTC).isoformat(), "machine": machine(), "quick": quick,
                "seconds": round(time.perf_counter() - started, 1), "figures": [f.as_dict() for f in figures]}
