@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.contract import DealItem
+from shared.events.contract.types import Identifier, Money, ShortText, Text
 from shared.events.enums import (
     Channel,
     ComplaintCategory,
@@ -18,9 +19,6 @@ from shared.events.enums import (
     PurchaseTimeframe,
 )
 
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=2000)]
-Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 
 
 class _Body(BaseModel):
@@ -43,7 +41,7 @@ class CompleteTask(_Body):
 
 class NewDeal(_Body):
     customer_id: uuid.UUID
-    consultant_id: ShortText | None = None  # default: the caller (consultant) or the customer's owner
+    consultant_id: Identifier | None = None  # default: the caller (consultant) or the customer's owner
     items: list[DealItem] = Field(min_length=1, max_length=200)
     amount: Money | None = Field(default=None, ge=0)  # default: the items' total
     gross_profit: Money
@@ -65,12 +63,12 @@ class Decision(_Body):
 
 
 class Reassign(_Body):
-    consultant_id: ShortText
+    consultant_id: Identifier
     reason: Text | None = None
 
 
 class Consultant(_Body):
-    consultant_id: ShortText
+    consultant_id: Identifier
     name: ShortText | None = None
     team: ShortText | None = None
     active: bool = True

@@ -14,6 +14,8 @@ from alembic.config import Config
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
     asyncpg.TooManyConnectionsError, ConnectionError, OSError, TimeoutError,
+    # what asyncpg raises when the server goes away in the middle of an operation
+    asyncpg.exceptions.InternalClientError,
 )
 
 SHARED_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

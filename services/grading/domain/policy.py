@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from shared.events.enums import Channel, IntentGrade, PurchaseTimeframe
 
@@ -195,6 +195,11 @@ class OrderModelRules(_Frozen):
     high_credit: frozenset[CreditGrade] = frozenset({CreditGrade.BEST, CreditGrade.GOOD})
     large_size: frozenset[SizeBand] = frozenset({SizeBand.BIG, SizeBand.MEDIUM})
     high_loyalty_from: LoyaltyStage = LoyaltyStage.FOLLOWER
+
+    @field_serializer("high_credit", "large_size")
+    def _canonical(self, values: frozenset) -> list:
+        """Sets serialise sorted, so the same policy always has the same JSON."""
+        return sorted(values)
 
 
 class KeyAccountRules(_Frozen):
