@@ -21,14 +21,16 @@ from shared.settings import DEFAULT_PORTS
 
 from .common import Figure
 
-# Runs the CLI in a child process and reports its peak resident memory.
+# Runs the CLI in a child process and reports its peak resident memory. VmHWM, not
+# ru_maxrss: Linux carries ru_maxrss over fork and exec, so it would report the parent's.
 _WRAPPER = """
-import json, resource, sys
+import json, sys
 from crm.cli import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
-    print(json.dumps({"peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), file=sys.stderr)
+    hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_kib": int(hwm.split()[1])}), file=sys.stderr)
 """
 
 

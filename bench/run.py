@@ -79,17 +79,29 @@ def main(quick: bool = False, only: list[str] = typer.Option([], help="storage, 
     started = time.perf_counter()
     figures = asyncio.run(measure(quick, only, tuple(import_rows)))
     Console().print(table(figures))
+    if only and not quick:  # a partial run replaces only its own rows of the last full run
+        figures = merged_with_last(figures)
     results = {"when": datetime.now(UTC).isoformat(), "machine": machine(), "quick": quick,
                "seconds": round(time.perf_counter() - started, 1), "figures": [f.as_dict() for f in figures]}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
     if write_docs and not quick:
-        write_benchmarks_doc(results, figures)
+        write_benchmarks_doc(results, figures, only)
     print(f"done in {results['seconds']} s; JSON in bench/results/latest.json")
 
 
-def write_benchmarks_doc(results: dict, figures: list[Figure]) -> None:
+def merged_with_last(figures: list[Figure]) -> list[Figure]:
+    path = ROOT / "bench" / "results" / "latest.json"
+    if not path.exists():
+        return figures
+    fresh = {(f.name, f.size): f for f in figures}
+    old = [Figure(**{k: v for k, v in d.items() if k != "ratio"}) for d in json.loads(path.read_text())["figures"]]
+    merged = [fresh.pop((f.name, f.size), f) for f in old]
+    return merged + list(fresh.values())
+
+
+def write_benchmarks_doc(results: dict, figures: list[Figure], only: list[str] = ()) -> None:
     """Replace the generated block of docs/benchmarks.md with this run's figures."""
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n\n<!-- figures -->\n<!-- /figures -->\n"
@@ -97,7 +109,8 @@ def write_benchmarks_doc(results: dict, figures: list[Figure]) -> None:
     block = "\n".join([
         "<!-- figures -->",
         f"Measured {results['when'][:16]} UTC by `.venv/bin/python -m bench.run` in {results['seconds']} s on "
-        f"{m['cpus']} cores ({m['cpu_model']}), {m['memory']} RAM, Python {m['python']}.", "",
+        f"{m['cpus']} cores ({m['cpu_model']}), {m['memory']} RAM, Python {m['python']}"
+        + (f" (re-measured: {', '.join(only)}; other rows from the previous full run)." if only else "."), "",
         markdown(figures), "", "How each rate holds up as the work grows:", "", *growth(figures),
         "<!-- /figures -->",
     ])
