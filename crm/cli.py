@@ -21,7 +21,9 @@ def up(root: Path = typer.Option(STACK_ROOT, help="folder for data, logs and the
        kafka_port: int = typer.Option(9092, envvar="CRM_EMBEDDED_KAFKA_PORT")) -> None:
     """Start the embedded stack (PostgreSQL, Tansu, the four services) until Ctrl-C."""
     stack = Stack(root.resolve(), kafka_port=kafka_port)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    # Ctrl-C and SIGTERM stop everything, even when started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         typer.echo("starting PostgreSQL and Tansu ...")
         stack.start()
