@@ -233,12 +233,27 @@ class Demo:
         for n in range(1 if r.random() < 0.8 else r.randrange(2, 4)):
             price = r.randrange(low, high, 1000)
             closed = min(self.now.date(), (p["at"] + timedelta(days=r.randrange(2, 20) + 45 * n)).date())
-            await self.api.call("deal", "POST", "followup", "/v1/deals", {
+            due = closed + timedelta(days=14)
+            made = await self.api.call("deal", "POST", "followup", "/v1/deals", {
                 "customer_id": p["customer_id"], "consultant_id": p["consultant"],
                 "items": [{"product": name, "quantity": 1, "unit_price": price}], "amount": price,
                 "gross_profit": r.randrange(-3000, int(price * 0.12)), "deposit": 5000,
-                "closed_on": closed.isoformat(), "channel": p["channel"], "campaign": p["campaign"]},
+                "closed_on": closed.isoformat(), "payment_due_on": due.isoformat(),
+                "channel": p["channel"], "campaign": p["campaign"]},
                 self.key("deal", p["i"], n))
+            if made and made.get("deal"):
+                await self._pay(r, made["deal"]["deal_id"], price - 5000, closed, due, (p["i"], n))
+
+    async def _pay(self, r: random.Random, deal_id: str, balance: int, closed, due, key: tuple) -> None:
+        """Most customers pay on time, some late, a few not at all (so credit grades differ)."""
+        luck = r.random()
+        if luck < 0.05 or balance <= 0:
+            return
+        paid = closed + timedelta(days=r.randrange(0, 14)) if luck < 0.85 else due + timedelta(days=r.randrange(5, 60))
+        paid_on = min(paid, self.now.date())
+        await self.api.call("payment", "POST", "followup", f"/v1/deals/{deal_id}/payments",
+                            {"amount": balance, "paid_on": paid_on.isoformat(), "note": "尾款 balance"},
+                            self.key("payment", *key))
 
     async def _campaign_costs(self) -> None:
         for campaign, (channel, amount) in CAMPAIGN_COSTS.items():

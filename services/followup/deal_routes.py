@@ -6,18 +6,20 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 
 from shared.auth import Principal, require
-from shared.errors import DomainValidationError
+from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import merging, prospects, roster, task_store
 from .access import check_customer, me, policy_of
 from .domain import DealDraft, DealInvalid, TaskKind, delivery_tasks, on_deal_closed, validate_deal
+from .domain.payments import balance_of, payment_problems, payment_recorded
 from .prospects import CUSTOMER
-from .schemas import NewDeal
+from .schemas import NewDeal, NewPayment
 
 router = APIRouter(prefix="/v1", tags=["deals"])
-_FIELDS = (("deposit", "deposit"), ("gross", "gross_profit"), ("closed_on", "closed_on"), ("item", "items"))
+_FIELDS = (("payment_due_on", "payment_due_on"), ("deposit", "deposit"), ("gross", "gross_profit"),
+           ("closed_on", "closed_on"), ("item", "items"))
 
 
 class DealRejected(DomainValidationError):
@@ -50,16 +52,18 @@ async def record_deal(body: NewDeal, request: Request, key: str | None = Depends
             or await roster.assign(conn, None, p.owner_id)
         draft = DealDraft(deal_id=uuid.uuid4(), consultant_id=consultant, items=tuple(body.items), amount=body.amount,
                           gross_profit=body.gross_profit, deposit=body.deposit, closed_on=body.closed_on,
-                          contact_id=body.contact_id, channel=body.channel, campaign=body.campaign)
+                          contact_id=body.contact_id, channel=body.channel, campaign=body.campaign,
+                          payment_due_on=body.payment_due_on)
         try:
             deal = validate_deal(draft, now, policy)
         except DealInvalid as exc:
             raise DealRejected(exc.problems) from None
         await conn.execute(
             """insert into deals (deal_id, customer_id, consultant_id, amount, gross_profit, deposit, closed_on, data,
-                                  recorded_at) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)""",
+                                  recorded_at, payment_due_on)
+               values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)""",
             deal.deal_id, customer_id, consultant, deal.amount, deal.gross_profit, deal.deposit, deal.closed_on,
-            deal.model_dump_json(), now)
+            deal.model_dump_json(), now, deal.payment_due_on)
         event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now)
         pending = await task_store.of_customer(conn, customer_id)
         steps = []
@@ -80,5 +84,54 @@ async def record_deal(body: NewDeal, request: Request, key: str | None = Depends
                      "deal_call_task_id": follow.call.task_id,
                      "tasks": [{"task_id": t.task_id, "kind": t.kind, "due_at": t.due_at} for t in created],
                      "cancelled": [c.task.task_id for c in follow.cancel]}
+
+    return await run_command(request, principal, key, work)
+
+
+class PaymentRejected(DomainValidationError):
+    """Every broken payment rule at once, each naming its field."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(msg for _, msg in problems), field=problems[0][0])
+        self.problems = problems
+
+    def detail(self) -> list[dict]:
+        return [{"loc": ["body", field], "msg": msg, "type": "PaymentInvalid"} for field, msg in self.problems]
+
+
+@router.post("/deals/{deal_id}/payments", status_code=201)
+async def record_payment(deal_id: uuid.UUID, body: NewPayment, request: Request,
+                         key: str | None = Depends(idempotency_key),
+                         principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION))):
+    """Record a payment against a deal (回款): `payment-recorded` with the balance still owed."""
+    policy = policy_of(request)
+
+    async def work(conn):
+        now = request.app.state.clock.now()
+        deal = await conn.fetchrow(
+            """select customer_id, amount, deposit, closed_on, coalesce(payment_due_on, closed_on) as due_on
+               from deals where deal_id = $1 for update""", deal_id)
+        if deal is None:
+            raise NotFound(f"deal {deal_id} not found", field="deal_id", location="path")
+        customer_id = await merging.survivor_of(conn, deal["customer_id"])
+        await check_customer(conn, principal, customer_id)
+        paid = await conn.fetch("select amount from payments where deal_id = $1", deal_id)
+        balance = balance_of(deal["amount"], deal["deposit"], (r["amount"] for r in paid))
+        today = now.astimezone(policy.working_hours.zone).date()
+        problems = payment_problems(amount=body.amount, paid_on=body.paid_on, balance=balance,
+                                    closed_on=deal["closed_on"], today=today)
+        if problems:
+            raise PaymentRejected(problems)
+        event_payload = payment_recorded(deal_id=deal_id, amount=body.amount, paid_on=body.paid_on,
+                                         due_on=deal["due_on"], balance=balance)
+        payment_id = uuid.uuid4()
+        await conn.execute(
+            """insert into payments (payment_id, deal_id, amount, paid_on, note, balance_after, recorded_by,
+                                     recorded_at) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            payment_id, deal_id, body.amount, body.paid_on, body.note, event_payload.balance_after,
+            principal.subject, now)
+        await task_store.emit(conn, f"deal-{deal_id}", event_payload, customer_id=customer_id, now=now)
+        return 201, {"payment_id": payment_id, "customer_id": customer_id, "note": body.note,
+                     **event_payload.model_dump(mode="json")}
 
     return await run_command(request, principal, key, work)

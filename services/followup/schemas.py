@@ -51,6 +51,15 @@ class NewDeal(_Body):
     contact_id: uuid.UUID | None = None
     channel: Channel | None = None
     campaign: ShortText | None = None
+    payment_due_on: date | None = None  # default: the deal date (cash sale)
+
+
+class NewPayment(_Body):
+    """A payment against a deal (回款)."""
+
+    amount: Money = Field(gt=0)
+    paid_on: date
+    note: Text | None = None
 
 
 class ProposeLoss(_Body):

@@ -13,11 +13,11 @@ import asyncpg
 from pydantic import BaseModel, TypeAdapter
 
 from .domain import GradingFact
-from .domain.customer_value import PurchaseFact
+from .domain.customer_value import CardFact, PaymentFact, PurchaseFact
 
 INTENT_KINDS = ("contact_received", "follow_up", "deal_closed", "complaint_filed",
                 "consultant_override", "loss_approved")
-PURCHASE, REFERRAL = "purchase", "referral"
+PURCHASE, REFERRAL, PAYMENT, CARD = "purchase", "referral", "payment", "card"
 _INTENT = TypeAdapter(GradingFact)
 
 
@@ -76,6 +76,16 @@ async def purchases(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[Pu
     rows = await conn.fetch("select data::text as data from grading_facts where customer_id = $1 and kind = $2",
                             customer_id, PURCHASE)
     return [PurchaseFact.model_validate_json(r["data"]) for r in rows]
+
+
+async def payments_and_cards(conn: asyncpg.Connection,
+                             customer_id: uuid.UUID) -> tuple[list[PaymentFact], list[CardFact]]:
+    """The customer's payments and value-relevant card updates (for credit, size and share)."""
+    rows = await conn.fetch(
+        "select kind, data::text as data from grading_facts where customer_id = $1 and kind = any($2)",
+        customer_id, [PAYMENT, CARD])
+    return ([PaymentFact.model_validate_json(r["data"]) for r in rows if r["kind"] == PAYMENT],
+            [CardFact.model_validate_json(r["data"]) for r in rows if r["kind"] == CARD])
 
 
 async def value_counts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> asyncpg.Record:

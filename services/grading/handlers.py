@@ -17,7 +17,7 @@ from shared.runtime.consumer import Handler, Inbound
 
 from . import fact_store, grades
 from .domain import GradingPolicy, fact_from_payload
-from .domain.customer_value import ReferralFact, purchase_from_deal
+from .domain.customer_value import ReferralFact, card_fact, payment_fact, purchase_from_deal
 from .values import Valuation
 
 class GradingHandlers:
@@ -31,7 +31,8 @@ class GradingHandlers:
             "contact-received": self.on_contact, "followup-logged": self.on_grading_fact,
             "deal-closed": self.on_deal, "complaint-filed": self.on_complaint,
             "prospect-lost": self.on_grading_fact, "consent-changed": self.on_consent,
-            "customer-merged": self.on_merge,
+            "customer-merged": self.on_merge, "payment-recorded": self.on_payment,
+            "customer-updated": self.on_card,
         }
 
     async def _store(self, conn: asyncpg.Connection, inbound: Inbound) -> uuid.UUID:
@@ -63,6 +64,22 @@ class GradingHandlers:
         purchase = purchase_from_deal(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
         await fact_store.record(conn, owner, purchase)
         await grades.regrade(conn, owner, self.policy, envelope)
+        await self.valuation.revalue(conn, owner, self.today(), envelope)
+
+    async def on_payment(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """A payment against a deal: a value fact (credit grade)."""
+        envelope = inbound.envelope
+        fact = payment_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
+        owner = await fact_store.record(conn, envelope.customer_id, fact)
+        await self.valuation.revalue(conn, owner, self.today(), envelope)
+
+    async def on_card(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """A card update setting annual revenue or market share: a value fact (size, share stability)."""
+        envelope = inbound.envelope
+        fact = card_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
+        if fact is None:
+            return
+        owner = await fact_store.record(conn, envelope.customer_id, fact)
         await self.valuation.revalue(conn, owner, self.today(), envelope)
 
     async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:

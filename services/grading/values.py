@@ -89,7 +89,9 @@ class Valuation:
         purchases = await fact_store.purchases(conn, customer_id)
         counts = await fact_store.value_counts(conn, customer_id)
         first = counts["first_contact_at"]
-        inputs = ValueInputs.of(purchases, counts["complaints"], counts["referrals"], first.date() if first else None)
+        payments, cards = await fact_store.payments_and_cards(conn, customer_id)
+        inputs = ValueInputs.of(purchases, counts["complaints"], counts["referrals"], first.date() if first else None,
+                                payments=payments, cards=cards)
         rank, population = self.ranking.rank_of(customer_id), len(self.ranking)
         value = assess_customer_value(
             inputs, as_of, self.ranking.tier_of(customer_id),

@@ -48,6 +48,7 @@ class DealDraft(BaseModel):
     contact_id: uuid.UUID | None = None
     channel: Channel | None = None
     campaign: ShortText | None = None
+    payment_due_on: date | None = None  # None: the deal date (cash sale)
 
 
 def items_total(items: Iterable[DealItem]) -> Decimal:
@@ -95,6 +96,8 @@ def deal_problems(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> li
     today = now.astimezone(policy.working_hours.zone).date()
     if draft.closed_on > today:
         problems.append(f"closed_on {draft.closed_on} is in the future (today is {today})")
+    if draft.payment_due_on is not None and draft.payment_due_on < draft.closed_on:
+        problems.append(f"payment_due_on {draft.payment_due_on} is before the deal date {draft.closed_on}")
     return problems
 
 
@@ -107,6 +110,7 @@ def validate_deal(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> De
         deal_id=draft.deal_id, consultant_id=draft.consultant_id, items=list(draft.items),
         amount=deal_amount(draft), gross_profit=draft.gross_profit, deposit=draft.deposit,
         closed_on=draft.closed_on, contact_id=draft.contact_id, channel=draft.channel, campaign=draft.campaign,
+        payment_due_on=draft.payment_due_on or draft.closed_on,
     )
 
 

@@ -30,8 +30,14 @@ class Invoice(BaseModel):
 
     amount: Decimal = Field(ge=0)
     due_on: date
-    paid_on: date | None = None
+    paid_on: date | None = None  # when it was paid in full
     written_off: bool = False
+    # every (date, amount) paid towards it, partial ones included: an invoice not paid in full
+    # by `as_of` is in arrears by its amount less what was paid by then
+    payments: tuple[tuple[date, Decimal], ...] = ()
+
+    def paid_by(self, as_of: date) -> Decimal:
+        return sum((amount for on, amount in self.payments if on <= as_of), Decimal(0))
 
 
 class PaymentBehaviour(BaseModel):
@@ -56,6 +62,7 @@ def payment_behaviour(invoices: Iterable[Invoice], as_of: date) -> PaymentBehavi
 
     Days late: paid_on - due_on for paid invoices (payments after `as_of`
     are not known yet), as_of - due_on for unpaid ones, never below 0.
+    Arrears: what is unpaid of the invoices past due (partial payments count).
     """
     due = [i for i in invoices if i.due_on <= as_of]
     days_late: list[int] = []
@@ -64,7 +71,7 @@ def payment_behaviour(invoices: Iterable[Invoice], as_of: date) -> PaymentBehavi
         paid = inv.paid_on if inv.paid_on is not None and inv.paid_on <= as_of else None
         days_late.append(max(0, ((paid or as_of) - inv.due_on).days))
         if paid is None and as_of > inv.due_on:
-            arrears += inv.amount
+            arrears += max(inv.amount - inv.paid_by(as_of), Decimal(0))
     return PaymentBehaviour(
         invoices_due=len(due),
         billed_amount=sum((i.amount for i in due), Decimal(0)),

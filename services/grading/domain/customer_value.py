@@ -9,10 +9,15 @@ computed for (`as_of`) and the customer's place in the profit ranking
   pyramid's "lifetime gross profit");
 - lifetime profit: NPV of the deals' gross profit (a deal sold at a loss is a
   price concession cost), discounted from the first purchase;
-- size band (营业收入指标): the revenue this customer brought us in the 365
-  days up to `as_of`;
-- credit grade: payment behaviour; no invoice events exist yet, so every
-  customer has `policy.credit.grade_without_history` (average);
+- size band (营业收入指标): the annual revenue on the customer information card
+  (latest `customer-updated` that set it); without one, the revenue this
+  customer brought us in the 365 days up to `as_of`;
+- share stability (市场份额指标): the card's market share (our share of the
+  customer's purchases); None when the card has none;
+- credit grade: payment behaviour over one invoice per deal (amount due = the
+  deal amount, due on `payment_due_on` or the deal date, paid by the deposit
+  on the deal date and the recorded payments); no invoice due yet:
+  `policy.credit.grade_without_history` (average);
 - loyalty: purchases, distinct products (cross purchases), share of deals
   closed below list price (price sensitivity), complaints, average days from
   the first contact to each purchase, referrals made (contacts naming the
@@ -31,9 +36,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events.contract import CustomerValued, DealClosed
+from shared.events.contract import CustomerUpdated, CustomerValued, DealClosed, PaymentRecorded
 
-from .credit import credit_grade_of, payment_behaviour
+from .credit import Invoice, credit_grade_of, payment_behaviour
 from .key_account import key_account_class
 from .lifecycle import Purchase, assess_lifecycle
 from .lifetime_profit import ProfitComponent, ProfitEntry, lifetime_profit
@@ -41,7 +46,7 @@ from .loyalty import LoyaltyIndicators, assess_loyalty
 from .order_model import order_class
 from .policy import DEFAULT_POLICY, GradingPolicy
 from .segments import LifecycleStage, ManagementClass, PyramidTier
-from .value import size_band_of
+from .value import share_stability_of, size_band_of
 
 TIER_ATTRACTIVENESS: dict[PyramidTier, Decimal] = {
     PyramidTier.PLATINUM: Decimal(100), PyramidTier.GOLD: Decimal(75),
@@ -62,6 +67,43 @@ class PurchaseFact(BaseModel):
     gross_profit: Decimal
     list_amount: Decimal = Field(ge=0)  # sum of quantity x unit price
     products: tuple[str, ...] = ()
+    # for the credit grade; facts stored before payments were tracked have no deal_id (not invoiced)
+    deal_id: uuid.UUID | None = None
+    deposit: Decimal = Field(default=Decimal(0), ge=0)
+    due_on: date | None = None  # None: the deal date (cash sale)
+
+
+class PaymentFact(BaseModel):
+    """A payment against one of the customer's deals (回款)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["payment"] = "payment"
+    fact_id: uuid.UUID
+    occurred_at: AwareDatetime
+    deal_id: uuid.UUID
+    amount: Decimal = Field(gt=0)
+    paid_on: date
+
+
+CARD_FIELDS = ("annual_revenue", "market_share")
+
+
+class CardFact(BaseModel):
+    """The value-relevant fields one customer-updated set (None: cleared); `fields` names which."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["card"] = "card"
+    fact_id: uuid.UUID
+    occurred_at: AwareDatetime
+    fields: tuple[Literal["annual_revenue", "market_share"], ...]
+    annual_revenue: Decimal | None = Field(default=None, ge=0)
+    market_share: Decimal | None = Field(default=None, ge=0, le=1)  # a fraction: 0.85 = 85%
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.occurred_at, self.fact_id)
 
 
 class ReferralFact(BaseModel):
@@ -81,7 +123,66 @@ def purchase_from_deal(fact_id: uuid.UUID, occurred_at: datetime, deal: DealClos
         fact_id=fact_id, occurred_at=occurred_at, closed_on=deal.closed_on, amount=deal.amount,
         gross_profit=deal.gross_profit, list_amount=sum((i.unit_price * i.quantity for i in deal.items), Decimal(0)),
         products=tuple(sorted({i.product for i in deal.items})),
+        deal_id=deal.deal_id, deposit=deal.deposit, due_on=deal.payment_due_on,
     )
+
+
+def payment_fact(fact_id: uuid.UUID, occurred_at: datetime, payment: PaymentRecorded) -> PaymentFact:
+    """The value fact of a payment-recorded event."""
+    return PaymentFact(fact_id=fact_id, occurred_at=occurred_at, deal_id=payment.deal_id, amount=payment.amount,
+                       paid_on=payment.paid_on)
+
+
+def card_fact(fact_id: uuid.UUID, occurred_at: datetime, update: CustomerUpdated) -> CardFact | None:
+    """The value fact of a customer-updated event, None when it changed neither revenue nor share.
+
+    The card carries `annual_revenue` (CNY, money as a string) and `market_share_pct`
+    (percent 0-100); the share is kept as a fraction.
+    """
+    values: dict[str, Decimal | None] = {}
+    if "annual_revenue" in update.card:
+        raw = update.card["annual_revenue"]
+        values["annual_revenue"] = None if raw is None else Decimal(str(raw))
+    if "market_share_pct" in update.card:
+        raw = update.card["market_share_pct"]
+        values["market_share"] = None if raw is None else Decimal(str(raw)) / 100
+    if not values:
+        return None
+    return CardFact(fact_id=fact_id, occurred_at=occurred_at, fields=tuple(values), **values)
+
+
+def card_profile(cards: Iterable[CardFact]) -> tuple[Decimal | None, Decimal | None]:
+    """(annual revenue, market share) as the latest card facts (by time, then id) left them."""
+    latest: dict[str, Decimal | None] = {}
+    for card in sorted(cards, key=lambda c: c.sort_key):
+        for name in card.fields:
+            latest[name] = getattr(card, name)
+    return latest.get("annual_revenue"), latest.get("market_share")
+
+
+def invoices_of(purchases: Iterable[PurchaseFact], payments: Iterable[PaymentFact]) -> list[Invoice]:
+    """One invoice per deal: its amount, due on `due_on` (or the deal date), paid in full on the day
+    the deposit (paid on the deal date) and the payments reached the amount. Payments of deals not
+    known (yet) and purchases without a deal id (stored before payments were tracked) are left out."""
+    by_deal: dict[uuid.UUID, list[PaymentFact]] = {}
+    for p in {p.fact_id: p for p in payments}.values():
+        by_deal.setdefault(p.deal_id, []).append(p)
+    invoices = []
+    for deal in purchases:
+        if deal.deal_id is None:
+            continue
+        paid = [(deal.closed_on, deal.deposit)] if deal.deposit > 0 else []
+        paid += [(p.paid_on, p.amount) for p in sorted(by_deal.get(deal.deal_id, []),
+                                                       key=lambda p: (p.paid_on, p.fact_id))]
+        paid.sort(key=lambda entry: entry[0])
+        settled, total = (deal.closed_on if deal.amount <= 0 else None), Decimal(0)
+        for on, amount in paid:
+            total += amount
+            if settled is None and total >= deal.amount:
+                settled = on
+        invoices.append(Invoice(amount=deal.amount, due_on=deal.due_on or deal.closed_on, paid_on=settled,
+                                payments=tuple(paid)))
+    return invoices
 
 
 class ValueInputs(BaseModel):
@@ -93,13 +194,19 @@ class ValueInputs(BaseModel):
     complaints: int = Field(default=0, ge=0)
     referrals: int = Field(default=0, ge=0)
     first_contact_on: date | None = None
+    payments: tuple[PaymentFact, ...] = ()
+    cards: tuple[CardFact, ...] = ()
 
     @classmethod
     def of(cls, purchases: Iterable[PurchaseFact], complaints: int = 0, referrals: int = 0,
-           first_contact_on: date | None = None) -> ValueInputs:
+           first_contact_on: date | None = None, payments: Iterable[PaymentFact] = (),
+           cards: Iterable[CardFact] = ()) -> ValueInputs:
         unique = {p.fact_id: p for p in purchases}
         ordered = tuple(sorted(unique.values(), key=lambda p: (p.closed_on, p.fact_id)))
-        return cls(purchases=ordered, complaints=complaints, referrals=referrals, first_contact_on=first_contact_on)
+        paid = tuple(sorted({p.fact_id: p for p in payments}.values(), key=lambda p: (p.paid_on, p.fact_id)))
+        card = tuple(sorted({c.fact_id: c for c in cards}.values(), key=lambda c: c.sort_key))
+        return cls(purchases=ordered, complaints=complaints, referrals=referrals, first_contact_on=first_contact_on,
+                   payments=paid, cards=card)
 
 
 def ranking_profit(purchases: Iterable[PurchaseFact]) -> Decimal:
@@ -144,8 +251,9 @@ def assess_customer_value(
     policy: GradingPolicy = DEFAULT_POLICY,
 ) -> CustomerValued:
     """The value grading of one customer, as the customer-valued payload."""
-    credit = credit_grade_of(payment_behaviour([], as_of), policy)
-    size = size_band_of(annual_revenue(inputs, as_of), policy)
+    credit = credit_grade_of(payment_behaviour(invoices_of(inputs.purchases, inputs.payments), as_of), policy)
+    card_revenue, share = card_profile(inputs.cards)
+    size = size_band_of(annual_revenue(inputs, as_of) if card_revenue is None else card_revenue, policy)
     loyalty = assess_loyalty(loyalty_indicators(inputs, as_of), policy)
     lifecycle = assess_lifecycle([Purchase(on=p.closed_on, amount=p.amount) for p in inputs.purchases], as_of, policy)
     profit = lifetime_profit(profit_entries(inputs.purchases), policy=policy)
@@ -154,6 +262,7 @@ def assess_customer_value(
         management_class=management_class.value,
         credit_grade=credit.value,
         size_band=size.value,
+        share_stability=share_stability_of(share, policy).value if share is not None else None,
         loyalty_score=loyalty.score,
         loyalty_stage=loyalty.stage.value,
         order_class=order_class(credit, size, loyalty.stage, policy).rank,

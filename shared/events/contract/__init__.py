@@ -6,6 +6,7 @@ from .followup import (
                        DealClosed,
                        DealItem,
                        FollowUpLogged,
+                       PaymentRecorded,
                        ProspectLost,
                        TaskClosed,
                        TaskEscalated,
@@ -19,11 +20,12 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged, CustomerUpdated,
     ProspectGraded, CustomerValued,
     TaskScheduled, FollowUpLogged, TaskClosed, TaskEscalated, DealClosed, ProspectLost, ComplaintUpdated,
+    PaymentRecorded,
     DeadLetter,
 )
 
 __all__ = [
     "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ContactReceived", "CustomerMerged",
-    "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "ProspectGraded",
-    "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
+    "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "PaymentRecorded",
+    "ProspectGraded", "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

@@ -105,6 +105,21 @@ class DealClosed(EventPayload):
     contact_id: uuid.UUID | None = None
     channel: Channel | None = None
     campaign: ShortText | None = None
+    payment_due_on: date | None = Field(
+        default=None, description="When the amount is due; absent: the deal date (cash sale).")
+
+
+class PaymentRecorded(EventPayload):
+    """A payment against a deal was recorded (回款); `balance_after` is what is still owed."""
+
+    EVENT_TYPE: ClassVar[str] = "payment-recorded"
+    VERSION: ClassVar[int] = 1
+
+    deal_id: uuid.UUID
+    amount: Money = Field(gt=0)
+    paid_on: date
+    due_on: date
+    balance_after: Money = Field(ge=0)
 
 
 class ProspectLost(EventPayload):

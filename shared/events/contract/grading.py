@@ -38,6 +38,7 @@ class CustomerValued(EventPayload):
     management_class: ShortText | None = None
     credit_grade: ShortText | None = None
     size_band: ShortText | None = None
+    share_stability: ShortText | None = None  # from the card's market share; None when unknown
     loyalty_score: Decimal | None = Field(default=None, ge=0, le=100)
     loyalty_stage: ShortText | None = None
     order_class: int | None = Field(default=None, ge=1, le=8)

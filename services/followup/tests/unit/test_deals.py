@@ -41,6 +41,11 @@ def test_amount_defaults_to_the_sum_of_items():
                                                                          Decimal("1000"))
 
 
+def test_the_payment_is_due_on_the_deal_date_unless_a_due_date_is_given():
+    assert validate_deal(draft(), NOW, POLICY).payment_due_on == date(2024, 6, 3)  # cash sale
+    assert validate_deal(draft(payment_due_on=date(2024, 7, 3)), NOW, POLICY).payment_due_on == date(2024, 7, 3)
+
+
 def test_an_explicit_amount_is_kept():
     assert validate_deal(draft(amount=Decimal("148000")), NOW, POLICY).amount == Decimal("148000")
 
@@ -54,6 +59,7 @@ def test_an_explicit_amount_is_kept():
     ({"closed_on": date(2024, 6, 4)}, "is in the future"),
     ({"amount": Decimal("1.234")}, "more than 2 decimal places"),
     ({"items": ITEMS * 101}, "at most 200 items"),
+    ({"payment_due_on": date(2024, 6, 2)}, "payment_due_on 2024-06-02 is before the deal date"),
 ])
 def test_invalid_deals_name_the_problem(change, problem):
     with pytest.raises(DealInvalid, match=problem):

@@ -9,9 +9,11 @@ from shared.events.contract import (
     ComplaintFiled,
     ContactReceived,
     CustomerMerged,
+    CustomerUpdated,
     DealClosed,
     DealItem,
     FollowUpLogged,
+    PaymentRecorded,
     ProspectLost,
 )
 from shared.events.enums import Channel, ComplaintSeverity, ContactMethod, FollowUpOutcome, LossReason
@@ -41,13 +43,27 @@ def follow_up(customer_id, when, outcome=FollowUpOutcome.REACHED, consultant_id=
 
 
 def deal(customer_id, when, amount="200000", gross_profit="20000", list_price=None, product="sedan",
-         closed_on: date | None = None) -> Envelope:
+         closed_on: date | None = None, deal_id: uuid.UUID | None = None, deposit="0",
+         payment_due_on: date | None = None) -> Envelope:
     price = Decimal(list_price or amount)
-    payload = DealClosed(deal_id=uuid.uuid4(), consultant_id="c-001",
+    payload = DealClosed(deal_id=deal_id or uuid.uuid4(), consultant_id="c-001",
                          items=[DealItem(product=product, quantity=1, unit_price=price)],
-                         amount=Decimal(amount), gross_profit=Decimal(gross_profit),
-                         closed_on=closed_on or when.date())
+                         amount=Decimal(amount), gross_profit=Decimal(gross_profit), deposit=Decimal(deposit),
+                         closed_on=closed_on or when.date(), payment_due_on=payment_due_on)
     return envelope(payload, customer_id, when, "followup")
+
+
+def payment(customer_id, when, deal_id: uuid.UUID, amount="100000", paid_on: date | None = None,
+            due_on: date | None = None, balance_after="0") -> Envelope:
+    payload = PaymentRecorded(deal_id=deal_id, amount=Decimal(amount), paid_on=paid_on or when.date(),
+                              due_on=due_on or when.date(), balance_after=Decimal(balance_after))
+    return envelope(payload, customer_id, when, "followup")
+
+
+def card(customer_id, when, **fields) -> Envelope:
+    """A customer-updated as intake sends it: only the changed fields, money as strings."""
+    payload = CustomerUpdated(changed_fields=list(fields), card=fields)
+    return envelope(payload, customer_id, when, "intake")
 
 
 def complaint(customer_id, when) -> Envelope:

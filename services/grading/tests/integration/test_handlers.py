@@ -184,20 +184,22 @@ async def test_value_measures_from_deals_complaints_and_referrals(grading):
     c = uuid.uuid4()
     await grading.apply(
         ev.contact(c, ev.at(-30), purchase_timeframe=PurchaseTimeframe.WITHIN_1_MONTH),
-        ev.deal(c, ev.at(0), amount="180000", list_price="200000", gross_profit="15000"),
-        ev.deal(c, ev.at(10), amount="3000000", gross_profit="300000", product="truck"),
+        ev.deal(c, ev.at(0), amount="180000", list_price="200000", gross_profit="15000", deposit="180000"),
+        ev.deal(c, ev.at(10), amount="3000000", gross_profit="300000", product="truck", deposit="3000000"),
         ev.complaint(c, ev.at(12)),
         ev.contact(uuid.uuid4(), ev.at(14), referrer_customer_id=c),
     )
     value = (await grading.snapshot(c))["value"]
     assert value["purchases"] == 2 and value["gross_profit"] == "315000"
     assert value["size_band"] == "medium"  # 3.18M in the last 365 days
-    assert value["credit_grade"] == "average"  # no payment history yet
+    assert value["credit_grade"] == "best"  # both paid in full at the deal
+    assert value["share_stability"] is None  # no market share on the card
     assert value["management_class"] == "key" and value["pyramid_tier"] == "platinum"
     assert value["lifecycle_stage"] == "formation" and value["in_decline"] is False
     # (1/5 repeat + 1/3 cross + 1/2 price + 2/3 incidents + (1 - 35/90) time + 1/3 referrals + 0) / 7
     assert value["loyalty_score"] == "37.78" and value["loyalty_stage"] == "ordinary_customer"
-    assert value["order_class"] == 6 and value["key_account_class"] == "key_development"
+    # high credit (best), large (medium), low loyalty: class 2
+    assert value["order_class"] == 2 and value["key_account_class"] == "key_development"
     assert value["lifetime_profit"] == "315000.00"
 
 
@@ -272,3 +274,106 @@ async def test_a_policy_version_names_one_policy_forever(grading, tmp_path, monk
         changed = custom.model_copy(update={"pareto_top_fraction": DEFAULT_POLICY.pareto_top_fraction / 2})
         with pytest.raises(RuntimeError, match="site-7"):
             await register_policy(conn, changed)
+
+
+def _deal_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+async def _value(grading, c):
+    return (await grading.snapshot(c))["value"]
+
+
+async def test_credit_follows_payment_behaviour(grading):
+    on_time, late, partly, unpaid, fresh = (uuid.uuid4() for _ in range(5))
+    d1, d2, d3, d4, d5 = (_deal_id() for _ in range(5))
+    due = date(2026, 3, 10)
+    await grading.apply(
+        # paid before the due date: best
+        ev.deal(on_time, ev.at(0), deal_id=d1, deposit="50000", payment_due_on=due),
+        ev.payment(on_time, ev.at(6), d1, amount="150000", paid_on=date(2026, 3, 8), due_on=due),
+        # cash sale (due on the deal date 3-02), paid 16 days late: average
+        ev.deal(late, ev.at(0), deal_id=d2, deposit="20000"),
+        ev.payment(late, ev.at(16), d2, amount="180000", paid_on=date(2026, 3, 18), due_on=date(2026, 3, 2)),
+        # due 3-05, 20,000 + 100,000 of 200,000 paid: 80,000 (40%) in arrears: poor
+        ev.deal(partly, ev.at(0), deal_id=d3, deposit="20000", payment_due_on=date(2026, 3, 5)),
+        ev.payment(partly, ev.at(4), d3, amount="100000", paid_on=date(2026, 3, 6), due_on=date(2026, 3, 5)),
+        # due 3-05, only the deposit paid: 90% in arrears: none
+        ev.deal(unpaid, ev.at(0), deal_id=d4, deposit="20000", payment_due_on=date(2026, 3, 5)),
+        # not due yet: no history, average
+        ev.deal(fresh, ev.at(0), deal_id=d5, deposit="20000", payment_due_on=date(2026, 4, 30)),
+    )
+    grades_ = {name: (await _value(grading, c))["credit_grade"]
+               for name, c in [("on_time", on_time), ("late", late), ("partly", partly), ("unpaid", unpaid),
+                               ("fresh", fresh)]}
+    assert grades_ == {"on_time": "best", "late": "average", "partly": "poor", "unpaid": "none",
+                       "fresh": "average"}
+    emitted = await grading.emitted(unpaid, "customer-valued")
+    assert emitted[-1]["credit_grade"] == "none"
+    # a late payment clears the arrears: 15 days late on average, nothing owed: good
+    await grading.apply(ev.payment(unpaid, ev.at(18), d4, amount="180000", paid_on=date(2026, 3, 20),
+                                   due_on=date(2026, 3, 5)))
+    assert (await _value(grading, unpaid))["credit_grade"] == "good"
+    assert (await grading.emitted(unpaid, "customer-valued"))[-1]["credit_grade"] == "good"
+
+
+async def test_a_payment_before_its_deal_counts_once_the_deal_arrives(grading):
+    c, d = uuid.uuid4(), _deal_id()
+    await grading.apply(ev.payment(c, ev.at(1), d, amount="200000", paid_on=date(2026, 3, 3)))
+    assert (await grading.snapshot(c))["value"] is None  # not a customer yet
+    await grading.apply(ev.deal(c, ev.at(0), deal_id=d, payment_due_on=date(2026, 3, 4)))
+    assert (await _value(grading, c))["credit_grade"] == "best"
+
+
+async def test_size_and_share_stability_come_from_the_card(grading):
+    c = uuid.uuid4()
+    await grading.apply(ev.card(c, ev.at(-5), annual_revenue="6000000.00", market_share_pct="85.00"),
+                        ev.deal(c, ev.at(0), amount="200000", deposit="200000"))
+    value = await _value(grading, c)
+    assert value["size_band"] == "big" and value["share_stability"] == "stable"
+    # order class: best credit, big, general buyer -> high credit, large, low loyalty
+    assert value["order_class"] == 2
+    await grading.apply(ev.card(c, ev.at(1), market_share_pct="40.00"),
+                        ev.card(c, ev.at(2), name="Li Lei"))  # a change grading does not use
+    value = await _value(grading, c)
+    assert value["size_band"] == "big" and value["share_stability"] == "unstable"
+    await grading.apply(ev.card(c, ev.at(3), annual_revenue=None, market_share_pct="25"))
+    value = await _value(grading, c)
+    # no annual revenue on the card: the revenue with us (200,000 in the last 365 days) decides
+    assert value["size_band"] == "small" and value["share_stability"] == "very_unstable"
+    # an older update arriving late does not win over the newer ones
+    await grading.apply(ev.card(c, ev.at(-1), annual_revenue="700000", market_share_pct="60"))
+    value = await _value(grading, c)
+    assert value["size_band"] == "small" and value["share_stability"] == "very_unstable"
+
+
+def _paying_customer(c: uuid.UUID) -> list:
+    d = uuid.uuid5(c, "deal")
+    return [
+        ev.card(c, ev.at(-3), annual_revenue="6000000", market_share_pct="85"),
+        ev.deal(c, ev.at(0), deal_id=d, deposit="20000", payment_due_on=date(2026, 3, 5)),
+        ev.payment(c, ev.at(2), d, amount="80000", paid_on=date(2026, 3, 4)),
+        ev.payment(c, ev.at(9), d, amount="100000", paid_on=date(2026, 3, 11)),
+        ev.card(c, ev.at(5), market_share_pct="55"),
+        ev.complaint(c, ev.at(6)),
+    ]
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled", "payments_first"])
+async def test_deal_payment_and_card_order_does_not_change_the_value(service_db, order):
+    c = uuid.uuid4()
+    events = _paying_customer(c)
+    _, pool = await service_db("grading")
+    reference = Grading(pool)
+    await reference.apply(*events)
+    _, pool2 = await service_db("grading")
+    other = Grading(pool2)
+    arrival = {"reversed": events[::-1], "shuffled": random.Random(3).sample(events, len(events)),
+               "payments_first": [events[3], events[2], events[4], events[0], events[1], events[5]]}[order]
+    await other.apply(*arrival)
+    value = (await reference.snapshot(c))["value"]
+    assert (await other.snapshot(c))["value"] == value
+    # paid in full 6 days late (average 6 days late, nothing owed): good; card: big, basically stable
+    assert (value["credit_grade"], value["size_band"], value["share_stability"]) == ("good", "big",
+                                                                                     "basically_stable")
+    assert (await other.emitted(c, "customer-valued"))[-1]["credit_grade"] == "good"

@@ -1,8 +1,10 @@
 """Property (hypothesis) against the database: any arrival order of the same events gives the
-same stored grade, history and value, and emits only real changes."""
+same stored grade, history and value, and emits only real changes. The events include deals with
+a due date, payments against them and card updates (annual revenue, market share)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +24,22 @@ follow_ups = st.builds(
     days, st.sampled_from(list(FollowUpOutcome)), st.booleans(), st.none() | st.sampled_from([500, 1000]), timeframes)
 others = st.sampled_from([
     lambda c: ev.deal(c, ev.at(3)), lambda c: ev.complaint(c, ev.at(2)), lambda c: ev.lost(c, ev.at(4)),
+    lambda c: ev.deal(c, ev.at(1), deal_id=uuid.uuid5(c, "deal"), deposit="20000", payment_due_on=date(2026, 3, 6)),
 ])
-journeys = st.lists(contacts | follow_ups | others, min_size=1, max_size=7)
+payments = st.builds(
+    lambda d, amount: lambda c: ev.payment(c, ev.at(d), uuid.uuid5(c, "deal"), amount=amount),
+    st.integers(1, 12), st.sampled_from(["50000", "90000", "180000"]))
+
+
+def _card(day: int, revenue: str | None, share: str | None):
+    """A card update; "-": the field did not change (a name change when neither did)."""
+    fields = {k: v for k, v in (("annual_revenue", revenue), ("market_share_pct", share)) if v != "-"}
+    return lambda c: ev.card(c, ev.at(day), **(fields or {"name": "Li Lei"}))
+
+
+cards = st.builds(
+    _card, days, st.sampled_from(["-", None, "40000", "6000000"]), st.sampled_from(["-", None, "25", "85"]))
+journeys = st.lists(contacts | follow_ups | others | payments | cards, min_size=1, max_size=7)
 
 
 @pytest.fixture(scope="module")
