@@ -22,9 +22,9 @@ from pydantic import BaseModel
 
 from shared.events.enums import Role
 
-# Log redaction is shared.logging.redact_pii (one processor for the whole project);
+# Log redaction is shared.pii.redact_pii (one processor for the whole project);
 # re-exported here for the domain's callers.
-from shared.logging import REDACTED, is_pii_key, redact_pii, redact_text  # noqa: F401
+from shared.pii import REDACTED, is_pii_key, redact_pii, redact_text  # noqa: F401
 
 MASK = "*"
 
