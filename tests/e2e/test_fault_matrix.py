@@ -9,7 +9,10 @@ import pytest
 
 from shared.runtime import kafka
 
-from .test_faults import assert_each_applied_once, read_dead_letters
+from tests.support.dead_letters import read_dead_letters
+from tests.support.reliability import APPLIED_ONCE
+
+from .test_faults import assert_each_applied_once
 from .test_walking_skeleton import contact
 
 
@@ -57,7 +60,7 @@ async def analytics_has_each_once(api, ids: list[str], timeout: float = 90) -> N
 
 @pytest.mark.parametrize("victim", ["intake", "followup", "analytics"])
 async def test_sigkill_a_service_mid_stream(api, stack, victim, reliability):
-    reliability.record(f"SIGKILL {victim} mid-stream (150 contacts in flight)", 1, "every accepted contact graded once, one task, one analytics record")
+    reliability.record(f"SIGKILL {victim} mid-stream (150 contacts in flight)", 1, APPLIED_ONCE)
     posting = asyncio.create_task(post_tolerant(api, 150))
     await asyncio.sleep(0.6)
     stack.services[victim].kill()
@@ -72,8 +75,7 @@ async def test_sigkill_a_service_mid_stream(api, stack, victim, reliability):
 
 async def test_postgres_stopped_under_load_and_started_again(api, stack, reliability):
     reliability.record("PostgreSQL stopped for 3 s under load, then started", 1,
-                       "503 (never 500) during the outage; every accepted contact graded once, one task, "
-                       "one analytics record")
+                       f"503 (never 500) during the outage; {APPLIED_ONCE}")
     stop = asyncio.Event()
     accepted: list[str] = []
     refused = 0
@@ -148,36 +150,10 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered(api, stack, relia
     finally:
         await producer.stop()
     want = {(group, topic) for group, ts in groups.items() for topic in ts}
-    letters = await read_all_dead_letters(stack.broker.bootstrap, marker, len(want))
+    letters = await read_dead_letters(stack.broker.bootstrap, marker, len(want))
     got = {(letter["payload"]["consumer"], letter["payload"]["topic"]) for letter in letters}
     assert want <= got, f"no dead letter for {want - got}"
     reliability.record("poison message on every consumed topic", len(want),
                        "a dead letter per consumer and topic; consumers keep going")
     ids, _ = await post_tolerant(api, 3)
     await assert_each_applied_once(api, ids)
-
-
-async def read_all_dead_letters(bootstrap: str, marker: str, want: int) -> list[dict]:
-    """Dead letters from every consumer carrying `marker`."""
-    import json
-
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer("dead-letters", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    found: list[dict] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 60
-        while len(found) < want and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    letter = json.loads(r.value)
-                    if marker in letter["payload"]["original"]:
-                        found.append(letter)
-    finally:
-        await consumer.stop()
-    return found
-
-
-_ = read_dead_letters  # the single-consumer variant lives in test_faults

@@ -3,9 +3,9 @@ import asyncio
 import json
 import uuid
 
-from aiokafka import AIOKafkaConsumer
-
 from shared.runtime import kafka
+from tests.support.dead_letters import read_dead_letters
+from tests.support.reliability import APPLIED_ONCE
 
 from .test_walking_skeleton import contact
 
@@ -64,7 +64,7 @@ async def assert_each_applied_once(api, ids: list[str]) -> None:
 
 
 async def test_sigkill_consumer_mid_stream_applies_every_event_once(api, stack, reliability):
-    reliability.record("SIGKILL grading consumer mid-stream (300 contacts in flight)", 1, "every accepted contact graded once, one task, one analytics record")
+    reliability.record("SIGKILL grading consumer mid-stream (300 contacts in flight)", 1, APPLIED_ONCE)
     posting = asyncio.create_task(post_contacts(api, 300))
     await asyncio.sleep(0.8)  # grading is busy consuming the stream now
     stack.services["grading"].kill()
@@ -134,29 +134,10 @@ async def test_malformed_message_goes_to_dead_letters_and_consumer_continues(api
     finally:
         await producer.stop()
 
-    letters = await read_dead_letters(stack.broker.bootstrap, marker, want=2)
+    letters = await read_dead_letters(stack.broker.bootstrap, marker, want=2, consumer="grading")
     reasons = " | ".join(letter["payload"]["reason"] for letter in letters)
     assert all(letter["payload"]["consumer"] == "grading" for letter in letters)
     assert "envelope" in reasons and "payload.channel" in reasons
 
     ids = await post_contacts(api, 3)
     await assert_each_applied_once(api, ids)
-
-
-async def read_dead_letters(bootstrap: str, marker: str, want: int, timeout: float = 60) -> list[dict]:
-    consumer = AIOKafkaConsumer("dead-letters", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    found: list[dict] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(found) < want and asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for r in records:
-                    letter = json.loads(r.value)
-                    if marker in letter["payload"]["original"] and letter["payload"]["consumer"] == "grading":
-                        found.append(letter)
-    finally:
-        await consumer.stop()
-    return found

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+APPLIED_ONCE = "every accepted contact graded once, one task, one analytics record"
 _records: dict[str, list[Injection]] = {}
 _outcomes: dict[str, str] = {}
 

@@ -1,12 +1,10 @@
 """The raw call-center feed: good calls become contacts, bad ones dead letters."""
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer
-
 from shared.runtime import kafka
+from tests.support.dead_letters import read_dead_letters
 
 from .helpers import count, events_of, new_phone, spaced
 
@@ -28,24 +26,6 @@ async def publish(stack, *values: bytes) -> None:
             await producer.send_and_wait(TOPIC, value, key=b"cc-north")
     finally:
         await producer.stop()
-
-
-async def read_dead_letters(bootstrap: str, marker: str, want: int, timeout: float = 60) -> list[dict]:
-    consumer = AIOKafkaConsumer("dead-letters", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    found: list[dict] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(found) < want and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    letter = json.loads(r.value)["payload"]
-                    if marker in letter["original"] and letter["consumer"] == "intake-callcenter":
-                        found.append(letter)
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_good_calls_become_contacts_and_bad_ones_dead_letters(api, stack):
@@ -71,7 +51,8 @@ async def test_good_calls_become_contacts_and_bad_ones_dead_letters(api, stack):
     assert payload["receptionist"] == "A017" and f"call_id: C-{marker}" in payload["notes"]
     assert datetime.fromisoformat(event["occurred_at"]) == datetime(2026, 5, 1, 1, 30, tzinfo=UTC)
 
-    letters = await read_dead_letters(stack.broker.bootstrap, marker, want=len(bad))
+    letters = [letter["payload"] for letter in await read_dead_letters(
+        stack.broker.bootstrap, marker, want=len(bad), consumer="intake-callcenter")]
     reasons = sorted(letter["reason"] for letter in letters)
     assert len(letters) == len(bad), reasons
     for field in bad:
