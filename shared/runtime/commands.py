@@ -52,7 +52,7 @@ async def run_command(request: Request, principal: Principal, key: str | None, w
                 content = jsonable_encoder(body)
                 if key is not None:
                     await conn.execute(
-                        "update idempotency_keys set status_code = $3, response = $4::jsonb "
+                        "update idempotency_keys set status_code = $3, response = $4 "
                         "where principal = $1 and key = $2",
                         principal.subject, key, status, JSONResponse(content).body.decode(),
                     )
@@ -70,7 +70,7 @@ async def _claim(conn: asyncpg.Connection, principal: Principal, key: str, reque
     if claimed:
         return None
     row = await conn.fetchrow(
-        "select method, path, request_hash, status_code, response::text as response "
+        "select method, path, request_hash, status_code, response "
         "from idempotency_keys where principal = $1 and key = $2", principal.subject, key,
     )
     if (row["method"], row["path"], row["request_hash"]) != (request.method, request.url.path, body_hash):
