@@ -5,7 +5,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer
 
-from services.analytics.handlers import record_event
+from services.analytics.handlers import record_event, refresh_customers
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer
@@ -63,10 +63,10 @@ async def raw_produce_rate(infra: Infra, n: int) -> float:
 
 
 async def consume_rate(infra: Infra, url: str, n: int) -> float:
-    """The analytics consumer applying n events: inbox + event log, per-batch transactions."""
+    """The analytics consumer applying n events: inbox + event log + customer summary, per-batch transactions."""
     pool = await create_pool(url, min_size=2, max_size=4)
     consumer = EventConsumer(f"bench-{n}", "analytics", pool, infra.broker.bootstrap, {TOPIC: record_event},
-                             batch=500)
+                             batch=500, after_batch=refresh_customers)
     task = asyncio.create_task(consumer.run())
     try:
         async with pool.acquire() as conn:

@@ -18,7 +18,7 @@ from .events.topics import ALL_TOPICS
 from .logging import configure_logging, get_logger
 from .metrics import HTTP_LATENCY
 from .runtime import kafka
-from .runtime.consumer import Decoder, EventConsumer, Handler
+from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
 from .runtime.db import UNAVAILABLE, create_pool, migrate
 from .runtime.relay import OutboxRelay
 from .settings import Settings
@@ -32,6 +32,7 @@ class ConsumerSpec:
     group: str
     handlers: dict[str, Handler]
     decoders: dict[str, Decoder] = field(default_factory=dict)
+    after_batch: AfterBatch | None = None
 
 
 @dataclass
@@ -100,7 +101,7 @@ def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> No
     tasks = [asyncio.create_task(relay.run(), name="relay")]
     for c in spec.consumers:
         consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
-                                 c.handlers, c.decoders, settings.consumer_batch)
+                                 c.handlers, c.decoders, settings.consumer_batch, c.after_batch)
         app.state.consumers.append(consumer)
         tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
     for interval, job in spec.periodic:

@@ -3,7 +3,7 @@ from shared.app import ConsumerSpec, ServiceSpec, create_app
 from shared.events.topics import DEAD_LETTERS, EVENT_TOPICS
 
 from .dashboard import router as dashboard_router
-from .handlers import record_event
+from .handlers import record_event, refresh_customers
 from .replay import rebuild_if_empty
 from .reports_router import router as reports_router
 from .router import router
@@ -15,7 +15,8 @@ async def _rebuild_if_empty(app) -> None:
 
 SPEC = ServiceSpec(
     name="analytics", title="CRM analytics", routers=[router, reports_router, dashboard_router],
-    consumers=[ConsumerSpec("analytics", {t: record_event for t in EVENT_TOPICS if t != DEAD_LETTERS})],
+    consumers=[ConsumerSpec("analytics", {t: record_event for t in EVENT_TOPICS if t != DEAD_LETTERS},
+                            after_batch=refresh_customers)],
     on_startup=[_rebuild_if_empty],
 )
 

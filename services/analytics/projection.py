@@ -34,17 +34,23 @@ def summary_ddl(table: str) -> str:
 
 
 async def _merged_into(conn: asyncpg.Connection, ids: set[str]) -> dict[str, set[str]]:
-    """survivor -> customers merged into it (transitively), for the given survivors."""
+    """survivor -> customers merged into it (transitively), for the given survivors.
+    One query per level of merging for all survivors together."""
     out: dict[str, set[str]] = {i: set() for i in ids}
-    for survivor in ids:
-        frontier = {survivor}
-        while frontier:
-            rows = await conn.fetch(
-                """select envelope->'payload'->>'merged_customer_id' from event_log
-                   where event_type = 'customer-merged' and customer_id = any($1::uuid[])""", list(frontier))
-            found = {r[0] for r in rows if r[0]} - out[survivor] - {survivor}
+    frontier: dict[str, set[str]] = {i: {i} for i in ids}
+    while any(frontier.values()):
+        rows = await conn.fetch(
+            """select customer_id::text, envelope->'payload'->>'merged_customer_id' from event_log
+               where event_type = 'customer-merged' and customer_id = any($1::uuid[])""",
+            list(set().union(*frontier.values())))
+        children: dict[str, set[str]] = defaultdict(set)
+        for parent, child in rows:
+            if child:
+                children[parent].add(child)
+        for survivor, level in frontier.items():
+            found = set().union(*(children[c] for c in level)) - out[survivor] - {survivor}
             out[survivor] |= found
-            frontier = found
+            frontier[survivor] = found
     return out
 
 
@@ -82,8 +88,8 @@ async def refresh(conn: asyncpg.Connection, ids: Iterable[str], table: str = SUM
     targets = await _survivors(conn, {str(i) for i in ids})
     # One writer per customer at a time (replicas consume different partitions): a writer that waited
     # here sees the events the previous one committed, so the last write always holds every event.
-    for cid in sorted(targets):
-        await conn.execute("select pg_advisory_xact_lock($1, hashtext($2))", LOCK_CLASS, cid)
+    await conn.execute("select pg_advisory_xact_lock($1, hashtext(c)) from (select unnest($2::text[]) as c) s",
+                       LOCK_CLASS, sorted(targets))  # taken in sorted order: no deadlock between replicas
     groups = await _merged_into(conn, targets)
     events = await load_events(conn, {m for t, ms in groups.items() for m in (ms | {t})})
     rows = []

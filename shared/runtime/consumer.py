@@ -8,6 +8,11 @@ recorded as a `dead-letters` event in the outbox, in the same transaction, so
 the dead letter is as durable as any other event. Offsets are committed only
 after the database commit. A transient failure (database or network gone)
 rolls the whole batch back, seeks back and retries with backoff.
+
+A consumer may also name an `after_batch` step, run once per batch in the same
+transaction with every message just applied: work that depends on the set of
+messages rather than on each (a projection refreshed once per customer per
+batch instead of once per event).
 """
 from __future__ import annotations
 
@@ -57,6 +62,7 @@ class Inbound:
 
 
 Handler = Callable[[asyncpg.Connection, Inbound], Awaitable[None]]
+AfterBatch = Callable[[asyncpg.Connection, list[Inbound]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Inbound]
 
 
@@ -102,6 +108,7 @@ class EventConsumer:
     handlers: dict[str, Handler]
     decoders: dict[str, Decoder] = field(default_factory=dict)
     batch: int = 200
+    after_batch: AfterBatch | None = None
     assigned: bool = False
     _consumer: AIOKafkaConsumer | None = None
 
@@ -163,6 +170,7 @@ class EventConsumer:
             except Exception as exc:  # noqa: BLE001 - a message that cannot be read
                 decoded.append((record, exc))
         readable = [(r, i) for r, i in decoded if isinstance(i, Inbound)]
+        applied: list[Inbound] = []
         fresh = {row[0] for row in await conn.fetch(
             """insert into inbox (consumer, message_id, topic, partition, "offset")
                select $1, * from unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[])
@@ -181,9 +189,21 @@ class EventConsumer:
                     raise
                 except Exception as exc:
                     raise _Isolate from exc
+                applied.append(inbound)
                 EVENTS_CONSUMED.labels(self.name, record.topic, "applied").inc()
             else:
                 EVENTS_CONSUMED.labels(self.name, record.topic, "duplicate").inc()
+        await self._after(conn, applied)
+
+    async def _after(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+        if not (self.after_batch and applied):
+            return
+        try:
+            await self.after_batch(conn, applied)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            raise _Isolate from exc
 
     async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord) -> None:
         try:
@@ -193,6 +213,8 @@ class EventConsumer:
                     EVENTS_CONSUMED.labels(self.name, record.topic, "duplicate").inc()
                     return
                 await self.handlers[record.topic](conn, inbound)
+                if self.after_batch:  # isolated: the step runs for this message alone
+                    await self.after_batch(conn, [inbound])
             EVENTS_CONSUMED.labels(self.name, record.topic, "applied").inc()
         except TRANSIENT:
             raise

@@ -144,3 +144,27 @@ async def test_a_transient_failure_rolls_the_whole_batch_back(applied_consumer, 
     async with pool.acquire() as c:
         assert await c.fetchval("select count(*) from applied") == 3
         assert await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'") == 0
+
+
+async def test_after_batch_runs_once_with_what_was_applied_and_isolates_a_failure(applied_consumer):
+    consumer, pool = applied_consumer
+    seen: list[list[uuid.UUID]] = []
+
+    async def after(conn, applied):
+        ids = [i.message_id for i in applied]
+        if poison.event_id in ids:
+            raise ValueError("the batch step refuses this message")
+        seen.append(ids)
+
+    consumer.after_batch = after
+    good, poison, late = consent(allowed=True), consent(allowed=False), consent(allowed=True)
+    await consumer.apply_batch({TopicPartition("consent-changed", 0): [record(good, 0), record(good, 1)]})
+    assert seen == [[good.event_id]]  # once per batch, the duplicate copy left out
+
+    seen.clear()
+    await consumer.apply_batch({TopicPartition("consent-changed", 0): [record(poison, 2), record(late, 3)]})
+    assert seen == [[late.event_id]]  # the failing step sent the batch one by one: only the poison is refused
+    async with pool.acquire() as c:
+        applied = {r[0] for r in await c.fetch("select event_id from applied")}
+        letters = await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'")
+    assert applied == {good.event_id, late.event_id} and letters == 1

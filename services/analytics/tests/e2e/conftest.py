@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from services.analytics.demo import run_demo
-from services.analytics.handlers import record_event
+from services.analytics.handlers import apply_event
 from services.analytics.tests.history import History
 from shared.runtime.consumer import Inbound
 
@@ -22,7 +22,7 @@ async def demo_data(api):
     try:
         for e in history.events:
             async with conn.transaction():
-                await record_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
+                await apply_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
     finally:
         await conn.close()
     await asyncio.sleep(0.5)

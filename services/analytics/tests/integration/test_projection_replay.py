@@ -11,7 +11,7 @@ import asyncpg
 from services.analytics.domain.filters import Filters
 from services.analytics.domain.reports import REPORTS, run
 from services.analytics.domain.state import fold_all
-from services.analytics.handlers import record_event
+from services.analytics.handlers import apply_event
 from services.analytics.projection import load_costs, load_states
 from services.analytics.replay import ReplayRunning, rebuild, rebuild_if_empty
 from services.analytics.tests.history import History
@@ -25,7 +25,7 @@ async def feed(pool, events) -> None:
     async with pool.acquire() as conn:
         for e in events:
             async with conn.transaction():
-                await record_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
+                await apply_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
 
 
 async def answers(pool) -> str:
@@ -100,7 +100,7 @@ async def test_two_replicas_writing_the_same_customers_lose_nothing(service_db):
                     try:
                         async with conn.transaction():
                             for e in part[i:i + 3]:
-                                await record_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
+                                await apply_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
                         break
                     except asyncpg.DeadlockDetectedError:  # the consumer retries the batch
                         await asyncio.sleep(0.01 * attempt)
