@@ -1,6 +1,7 @@
 """The analytics service: projections, reports and dashboards."""
 from shared.app import ConsumerSpec, ServiceSpec, create_app
-from shared.events.topics import DEAD_LETTERS, EVENT_TOPICS
+from shared.events.topics import CONSULTANT_UPDATED, CUSTOMER_TOPICS
+from shared.runtime.teams import record_consultant
 
 from .dashboard import router as dashboard_router
 from .handlers import record_event, refresh_customers
@@ -15,7 +16,8 @@ async def _rebuild_if_empty(app) -> None:
 
 SPEC = ServiceSpec(
     name="analytics", title="CRM analytics", routers=[router, reports_router, dashboard_router],
-    consumers=[ConsumerSpec("analytics", {t: record_event for t in EVENT_TOPICS if t != DEAD_LETTERS},
+    consumers=[ConsumerSpec("analytics", {**{t: record_event for t in CUSTOMER_TOPICS},
+                                          CONSULTANT_UPDATED: record_consultant},
                             after_batch=refresh_customers)],
     on_startup=[_rebuild_if_empty],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.events.topics import CUSTOMER_TOPICS
 from shared.runtime.consumer import Inbound
 
 from .projection import refresh
@@ -20,7 +21,7 @@ async def record_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
 
 
 async def refresh_customers(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
-    await refresh(conn, {str(i.envelope.customer_id) for i in applied})
+    await refresh(conn, {str(i.envelope.customer_id) for i in applied if i.envelope.event_type in CUSTOMER_TOPICS})
 
 
 async def apply_event(conn: asyncpg.Connection, inbound: Inbound) -> None:

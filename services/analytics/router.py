@@ -7,7 +7,10 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from shared.access import sees_personal_data
 from shared.auth import Principal, require
+from shared.runtime.audit import audit_full_read
+from shared.runtime.teams import team_of
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 
@@ -17,15 +20,6 @@ from .projection import history, load_state
 from .replay import rebuild
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
-
-
-def sees_full_profile(principal: Principal, consultant_id: str | None) -> bool:
-    """Managers see everything; consultants their own customers; ops and systems see masked data."""
-    if principal.role is Role.MANAGER:
-        return True
-    if principal.role is Role.CONSULTANT:
-        return consultant_id is not None and consultant_id in (principal.consultant_id, principal.subject)
-    return False
 
 
 async def _tier(conn, customer_id: uuid.UUID, state: dict | None) -> str | None:
@@ -68,11 +62,14 @@ async def customer_360(
         events = await history(conn, str(customer_id))
         state = await load_state(conn, customer_id)
         tier = await _tier(conn, customer_id, state) if as_of is None else None
-    if not events:
-        raise NotFound(f"customer {customer_id} not found", field="customer_id", location="path")
-    view = build_360(str(customer_id), events, as_of, tier=tier)
-    if not sees_full_profile(principal, view["consultant_id"]):
-        view.update(profile=masked_profile(view["profile"]), profile_masked=True)
+        if not events:
+            raise NotFound(f"customer {customer_id} not found", field="customer_id", location="path")
+        view = build_360(str(customer_id), events, as_of, tier=tier)
+        owner = view["consultant_id"]
+        if not sees_personal_data(principal, owner, await team_of(conn, owner)):
+            view.update(profile=masked_profile(view["profile"]), profile_masked=True)
+        elif principal.is_person:
+            await audit_full_read(conn, principal, customer_id, "customer 360", request.app.state.clock.now())
     return {"customer_id": customer_id, **view}
 
 

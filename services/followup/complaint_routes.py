@@ -12,7 +12,7 @@ from shared.events.enums import ContactMethod, FollowUpOutcome, Role
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import complaint_store, task_store
-from .access import check_owner, me, policy_of
+from .access import check_owner, me, policy_of, team_members
 from .domain import (
     ComplaintCase,
     ComplaintStatus,
@@ -45,7 +45,7 @@ async def _step(request: Request, principal: Principal, key: str | None, complai
         case = await complaint_store.get(conn, complaint_id, lock=True)
         if case is None:
             raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
-        check_owner(principal, case.owner_id, "handle complaints")
+        await check_owner(conn, principal, case.owner_id, "handle complaints")
         if _ORDER.index(case.status) >= _ORDER.index(target):
             return 200, {**complaint_store.as_json(case, now), "changed": False}
         try:
@@ -112,16 +112,19 @@ async def list_complaints(request: Request, open_only: bool = Query(default=True
                           owner_id: str | None = Query(default=None, max_length=200),
                           customer_id: uuid.UUID | None = Query(default=None),
                           principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
-    """Complaint cases; a consultant sees the ones they own. `escalated=true`: the manager's list."""
+    """Complaint cases; a consultant sees the ones they own, a team manager their team's.
+    `escalated=true`: the manager's list."""
     if principal.role is Role.CONSULTANT:
         owner_id = me(principal)
     now = request.app.state.clock.now()
     async with request.app.state.pool.acquire() as conn:
+        team = await team_members(conn, principal)
         rows = await conn.fetch(
             """select data::text as data from complaint_cases
                where (not $1 or status in ('filed', 'acknowledged')) and ($2::bool is null or escalated = $2)
                  and ($3::text is null or owner_id = $3) and ($4::uuid is null or customer_id = $4)
-               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id)
+                 and ($5::text[] is null or owner_id = any($5))
+               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id, team)
     return {"complaints": [complaint_store.as_json(ComplaintCase.model_validate_json(r["data"]), now)
                            for r in rows]}
 
@@ -131,7 +134,7 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request,
                         principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
     async with request.app.state.pool.acquire() as conn:
         case = await complaint_store.get(conn, complaint_id)
-    if case is None:
-        raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
-    check_owner(principal, case.owner_id, "see complaints")
+        if case is None:
+            raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
+        await check_owner(conn, principal, case.owner_id, "see complaints")
     return complaint_store.as_json(case, request.app.state.clock.now())

@@ -9,7 +9,13 @@ at intake, else the customer's owner, else the least-loaded active member
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
+
+from shared.events.contract.followup import ConsultantUpdated, consultant_stream_id
+from shared.events.envelope import new_event
+from shared.runtime.store import append
 
 from .domain import NoConsultantAvailable, choose_owner
 
@@ -23,12 +29,17 @@ async def note_seen(conn: asyncpg.Connection, consultant_id: str | None) -> None
 
 
 async def upsert(conn: asyncpg.Connection, consultant_id: str, name: str | None, team: str | None,
-                 active: bool) -> dict:
+                 active: bool, now: datetime) -> dict:
+    """Add or change a member; other services learn the member's team from `consultant-updated`."""
     row = await conn.fetchrow(
         """insert into consultants (consultant_id, name, team, active, source) values ($1, $2, $3, $4, 'roster')
            on conflict (consultant_id) do update set name = coalesce(excluded.name, consultants.name),
                team = coalesce(excluded.team, consultants.team), active = excluded.active, source = 'roster'
            returning consultant_id, name, team, active, source""", consultant_id, name, team, active)
+    change = ConsultantUpdated(consultant_id=consultant_id, team=row["team"], active=row["active"])
+    await append(conn, f"consultant-{consultant_id}",
+                 [new_event(change, customer_id=consultant_stream_id(consultant_id), producer="followup",
+                            occurred_at=now, now=now)])
     return dict(row)
 
 

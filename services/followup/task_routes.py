@@ -12,7 +12,7 @@ from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import prospects, task_store
-from .access import check_owner, me, policy_of
+from .access import check_owner, me, policy_of, team_members
 from .cadence_work import apply_plan
 from .domain import FollowUpRecord, FollowUpTask, InvalidTransition, TaskKind, TaskStatus, plan_after_follow_up
 from .schemas import CompleteTask
@@ -37,17 +37,20 @@ async def list_tasks(
     limit: int = Query(default=500, ge=1, le=2000),
     principal: Principal = Depends(require(*READERS)),
 ) -> dict:
-    """A consultant's work (their own only): due today, overdue, upcoming; a manager sees the whole team."""
+    """A consultant's work (their own only): due today, overdue, upcoming; a manager sees their team's
+    (every team's when their token names none)."""
     if principal.role is Role.CONSULTANT:
         owner_id = me(principal)
     now = request.app.state.clock.now()
     statuses = [status.value] if status else ["open", "overdue"]
     async with request.app.state.pool.acquire() as conn:
+        team = await team_members(conn, principal)
         rows = await conn.fetch(
             """select data::text as data from tasks where status = any($1) and ($2::text is null or owner_id = $2)
                and ($3::uuid is null or customer_id = $3) and ($4::text is null or kind = $4)
+               and ($6::text[] is null or owner_id = any($6))
                order by due_at, task_id limit $5""",
-            statuses, owner_id, customer_id, kind.value if kind else None, limit)
+            statuses, owner_id, customer_id, kind.value if kind else None, limit, team)
     tasks = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
     today = now.astimezone(policy_of(request).working_hours.zone).date()
     zone = policy_of(request).working_hours.zone
@@ -68,9 +71,9 @@ async def get_task(task_id: uuid.UUID, request: Request,
                    principal: Principal = Depends(require(*READERS))) -> dict:
     async with request.app.state.pool.acquire() as conn:
         task = await task_store.get(conn, task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} not found", field="task_id", location="path")
-    check_owner(principal, task.owner_id, "see tasks")
+        if task is None:
+            raise NotFound(f"task {task_id} not found", field="task_id", location="path")
+        await check_owner(conn, principal, task.owner_id, "see tasks")
     return task_json(task, request.app.state.clock.now())
 
 
@@ -88,7 +91,7 @@ async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request
             raise NotFound(f"task {task_id} not found", field="task_id", location="path")
         p = await prospects.load(conn, found.customer_id)  # the prospect first, as the consumers lock them
         task = await task_store.get(conn, task_id, lock=True)
-        check_owner(principal, task.owner_id)
+        await check_owner(conn, principal, task.owner_id)
         if task.kind == TaskKind.COMPLAINT_SURVEY and task.is_pending:
             raise Conflict("a complaint survey is recorded with POST /v1/complaints/{id}/survey", field="task_id",
                            location="path")

@@ -6,13 +6,14 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
+from shared.access import in_reach
 from shared.auth import Principal, require
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import complaint_store, merging, prospects, roster, task_store
-from .access import check_customer
+from .access import check_customer, forbid_team, is_team_manager, team_of
 from .domain import ComplaintStatus, FollowUpTask, reassign_customer, redistribute
 from .schemas import CareProfile, Consultant, Reassign
 from .task_routes import task_json
@@ -23,10 +24,18 @@ router = APIRouter(prefix="/v1", tags=["team"])
 @router.post("/consultants")
 async def add_consultant(body: Consultant, request: Request, key: str | None = Depends(idempotency_key),
                          principal: Principal = Depends(require(Role.MANAGER))):
-    """Add or change a roster member; an inactive consultant gets no new work."""
+    """Add or change a roster member; an inactive consultant gets no new work. A team manager keeps
+    their own team only (members they add join it)."""
 
     async def work(conn):
-        member = await roster.upsert(conn, body.consultant_id, body.name, body.team, body.active)
+        team = body.team
+        if is_team_manager(principal):
+            current = await team_of(conn, body.consultant_id)
+            if current is not None and current != principal.team or team not in (None, principal.team):
+                raise forbid_team("keep the roster")
+            team = principal.team
+        member = await roster.upsert(conn, body.consultant_id, body.name, team, body.active,
+                                     request.app.state.clock.now())
         moved = [] if body.active else await _hand_over(conn, body.consultant_id, request.app.state.clock.now())
         return 200, {**member, "handed_over_tasks": moved}
 
@@ -53,9 +62,12 @@ async def _hand_over(conn, leaving: str, now) -> list[uuid.UUID]:
 
 @router.get("/consultants")
 async def list_consultants(request: Request, principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
-    """The roster with each member's pending and overdue work."""
+    """The roster with each member's pending and overdue work (a team manager: their team)."""
     async with request.app.state.pool.acquire() as conn:
-        return {"consultants": await roster.members(conn)}
+        members = await roster.members(conn)
+    if is_team_manager(principal):
+        members = [m for m in members if m["team"] == principal.team]
+    return {"consultants": members}
 
 
 @router.post("/prospects/{customer_id}/reassign")
@@ -73,6 +85,10 @@ async def reassign(customer_id: uuid.UUID, body: Reassign, request: Request,
         exists = await conn.fetchval("select active from consultants where consultant_id = $1", body.consultant_id)
         if exists is False:
             raise DomainValidationError(f"consultant {body.consultant_id} is inactive", field="consultant_id")
+        await check_customer(conn, principal, cid)
+        if is_team_manager(principal) and not in_reach(principal, await team_of(conn, body.consultant_id)):
+            raise DomainValidationError(f"consultant {body.consultant_id} is not in team {principal.team}",
+                                        field="consultant_id")
         await roster.note_seen(conn, body.consultant_id)
         pending = await task_store.of_customer(conn, cid)
         moved = await task_store.record_changes(conn, reassign_customer(pending, cid, body.consultant_id), now)

@@ -1,8 +1,10 @@
 """The event contract: one pydantic model per event type and version, grouped by
 the service that produces it. Integrators get it as JSON Schema (`crm schema`)."""
 from ..envelope import EventPayload
+from .audit import PersonalDataRead
 from .followup import (
                        ComplaintUpdated,
+                       ConsultantUpdated,
                        DealClosed,
                        DealItem,
                        FollowUpLogged,
@@ -13,19 +15,20 @@ from .followup import (
                        TaskScheduled,
 )
 from .grading import CustomerValued, ProspectGraded
-from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged, CustomerUpdated
+from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerErased, CustomerMerged, CustomerUpdated
 from .runtime import DeadLetter
 
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
-    ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged, CustomerUpdated,
+    ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged, CustomerUpdated, CustomerErased,
     ProspectGraded, CustomerValued,
     TaskScheduled, FollowUpLogged, TaskClosed, TaskEscalated, DealClosed, ProspectLost, ComplaintUpdated,
-    PaymentRecorded,
+    PaymentRecorded, ConsultantUpdated,
+    PersonalDataRead,
     DeadLetter,
 )
 
 __all__ = [
-    "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ContactReceived", "CustomerMerged",
-    "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "PaymentRecorded",
-    "ProspectGraded", "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
+    "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated", "ContactReceived",
+    "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged",
+    "PaymentRecorded", "PersonalDataRead", "ProspectGraded", "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

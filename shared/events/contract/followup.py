@@ -150,3 +150,26 @@ class ComplaintUpdated(EventPayload):
     resolve_due_at: AwareDatetime | None = None
     breached: ShortText | None = None  # which deadline, when escalated
     at: AwareDatetime
+
+
+class ConsultantUpdated(EventPayload):
+    """A roster member (销售顾问) was added or changed: their team and whether they take new work.
+
+    Other services keep who is in which team from these, so a manager's reach (their team)
+    is the same everywhere. The envelope's customer_id is the member's stable pseudo id
+    (`consultant_stream_id`), not a customer."""
+
+    EVENT_TYPE: ClassVar[str] = "consultant-updated"
+    VERSION: ClassVar[int] = 1
+
+    consultant_id: ShortText
+    team: ShortText | None = None
+    active: bool = True
+
+
+CONSULTANT_NAMESPACE = uuid.UUID("0f6c1d2e-3b4a-4c5d-8e9f-a1b2c3d4e5f6")
+
+
+def consultant_stream_id(consultant_id: str) -> uuid.UUID:
+    """The stable pseudo id a roster member's events carry in the envelope's customer_id."""
+    return uuid.uuid5(CONSULTANT_NAMESPACE, f"consultant:{consultant_id}")

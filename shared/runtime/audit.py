@@ -1,0 +1,23 @@
+"""Auditing a full read of personal data from a service other than intake: a
+`personal-data-read` event in the reading service's outbox, committed before the
+answer is sent, so the read is on intake's one audit trail even if this service
+dies right after answering."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from ..auth import Principal
+from ..events.contract import PersonalDataRead
+from ..events.envelope import new_event
+from .store import append
+
+
+async def audit_full_read(conn: asyncpg.Connection, principal: Principal, customer_id: uuid.UUID, what: str,
+                          now: datetime, producer: str = "analytics") -> None:
+    read = PersonalDataRead(subject=principal.subject, role=principal.role, what=what, read_at=now)
+    async with conn.transaction():
+        await append(conn, f"audit-{customer_id}", [new_event(read, customer_id=customer_id, producer=producer,
+                                                               occurred_at=now, now=now)])
