@@ -21,6 +21,7 @@ from shared.runtime.db import database_url_for, ensure_database
 from shared.settings import DEFAULT_PORTS
 
 SERVICES = tuple(DEFAULT_PORTS)
+VAULT_DATABASE = "crm_vault"  # one key per customer, shared by the four services (shared.runtime.vault)
 
 
 def _die_with_parent() -> None:
@@ -192,13 +193,14 @@ class Stack:
         for name in SERVICES:
             env = {**os.environ, **self.extra_env, "CRM_SERVICE": name, "CRM_AUTH_SECRET": secret,
                    "CRM_DATABASE_URL": database_url_for(admin, f"crm_{name}"),
+                   "CRM_VAULT_URL": database_url_for(admin, VAULT_DATABASE),
                    "CRM_KAFKA_BOOTSTRAP": self.broker.bootstrap, "CRM_HTTP_PORT": str(self.ports[name]),
                    "CRM_HTTP_HOST": "127.0.0.1"}
             self.services[name] = ServiceProcess(name, self.ports[name], env, self.root / "logs" / f"{name}.log")
 
     async def _create_databases(self, admin: str) -> None:
-        for name in SERVICES:
-            await ensure_database(admin, f"crm_{name}")
+        for name in (*(f"crm_{n}" for n in SERVICES), VAULT_DATABASE):
+            await ensure_database(admin, name)
 
     def restart_broker(self) -> None:
         """Stop and start Tansu: it comes back empty, as after a machine restart."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,8 +19,9 @@ from .events.topics import ALL_TOPICS
 from .logging import configure_logging, get_logger
 from .metrics import HTTP_LATENCY
 from .runtime import kafka
+from .runtime import vault as vaults
 from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
-from .runtime.db import UNAVAILABLE, create_pool, migrate
+from .runtime.db import UNAVAILABLE, VAULT, create_pool, migrate
 from .runtime.relay import OutboxRelay
 from .settings import Settings
 
@@ -49,7 +51,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings(service=spec.name)
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=_lifespan(spec, settings))
     app.state.settings, app.state.spec, app.state.clock = settings, spec, Clock(settings.clock_offset_file)
-    app.state.consumers, app.state.relay, app.state.tasks = [], None, []
+    app.state.consumers, app.state.relay, app.state.tasks, app.state.vault = [], None, [], None
     for router in spec.routers:
         app.include_router(router)
     _add_operational_routes(app)
@@ -65,7 +67,10 @@ def _lifespan(spec: ServiceSpec, settings: Settings):
         if len(settings.auth_secret.get_secret_value()) < 32:
             raise RuntimeError("CRM_AUTH_SECRET must be set to at least 32 characters")
         await migrate(settings.database_url, spec.name)
+        await migrate(settings.vault_url, VAULT)
         app.state.pool = await create_pool(settings.database_url)
+        app.state.vault = await vaults.Vault.open(settings.vault_url)
+        vaults.install(app.state.vault)  # store.append seals with it, consumers and projections open with it
         await _ensure_topics(settings)
         _start_background(app, spec, settings)
         for hook in spec.on_startup:
@@ -78,6 +83,8 @@ def _lifespan(spec: ServiceSpec, settings: Settings):
                 task.cancel()
             await asyncio.gather(*app.state.tasks, return_exceptions=True)
             await app.state.pool.close()
+            vaults.install(None)
+            await app.state.vault.close()
 
     return lifespan
 
@@ -101,7 +108,8 @@ def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> No
     tasks = [asyncio.create_task(relay.run(), name="relay")]
     for c in spec.consumers:
         consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
-                                 c.handlers, c.decoders, settings.consumer_batch, c.after_batch)
+                                 c.handlers, c.decoders, settings.consumer_batch, c.after_batch,
+                                 vault=app.state.vault)
         app.state.consumers.append(consumer)
         tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
     for interval, job in spec.periodic:
@@ -128,14 +136,16 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
-        """Readiness: the database answers and every consumer has its partitions."""
-        checks = {"database": False, "relay": app.state.relay is not None,
+        """Readiness: the database and the key vault answer and every consumer has its partitions."""
+        checks = {"database": False, "vault": False, "relay": app.state.relay is not None,
                   "consumers": all(c.assigned for c in app.state.consumers)}
         try:
             async with app.state.pool.acquire(timeout=2) as conn:
                 checks["database"] = await conn.fetchval("select true")
         except Exception:  # noqa: BLE001 - reported as not ready
             pass
+        with contextlib.suppress(Exception):  # reported as not ready
+            checks["vault"] = await app.state.vault.ping()
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     service: str = "intake"
     database_url: str = "postgresql://postgres@localhost:5432/crm_intake"
+    # The key vault (one key per customer; erasure destroys it): shared by every service.
+    vault_url: str = "postgresql://postgres@localhost:5432/crm_vault"
     kafka_bootstrap: str = "127.0.0.1:9092"
     auth_secret: SecretStr = Field(default=SecretStr(""), repr=False)
     http_host: str = "127.0.0.1"

@@ -4,6 +4,13 @@
 recomputed from the customer's whole history (plus the histories of customers
 merged into them) whenever one of their events arrives, so its content never
 depends on the order events arrived in.
+
+The log holds personal fields sealed (shared.pii_seal); `load_events` opens them
+with one key-vault query per call, so the pure fold sees plaintext — or, for an
+erased customer whose key is gone, erased values. A refresh or a replay after an
+erasure therefore yields no personal data. The log keeps each envelope at the
+version it was sent in; the fold upcasts the opened envelopes to the latest
+version (unseal first, upcast after: an upcaster reads plaintext fields).
 """
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ from typing import Any
 import asyncpg
 
 from shared.events.envelope import Envelope
+from shared.pii_seal import unseal_envelope
+from shared.runtime import vault as vaults
 
 from .domain.state import fold_customer
 
@@ -73,7 +82,18 @@ async def load_events(conn: asyncpg.Connection, ids: Iterable[str]) -> dict[str,
     out: dict[str, list[Envelope]] = defaultdict(list)
     for cid, text in rows:
         out[cid].append(Envelope.model_validate_json(text))
-    return out
+    return await _opened(out)
+
+
+async def _opened(events: dict[str, list[Envelope]]) -> dict[str, list[Envelope]]:
+    """The envelopes with their sealed fields opened: one vault query for every customer
+    concerned; a customer without a key (erased) gets erased values, never ciphertext."""
+    sealed = {e.customer_id for es in events.values() for e in es if e.sealed}
+    if not sealed:
+        return events
+    keys = await vaults.required().keys_for(sealed)
+    return {cid: [unseal_envelope(e, keys.get(e.customer_id), strict=False) for e in es]
+            for cid, es in events.items()}
 
 
 async def history(conn: asyncpg.Connection, customer_id: str) -> list[Envelope]:

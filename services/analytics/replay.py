@@ -4,6 +4,10 @@ The new rows are built into `customer_summary_rebuild`; then, in one
 transaction that briefly blocks new events (SHARE lock on event_log), the
 customers whose events arrived during the build are caught up and the tables
 swap names. Readers see either the old projection or the new one, never a mix.
+Personal fields are opened with the key vault as the rows are folded (projection
+.load_events): an erased customer's key is gone, so a replay after an erasure
+yields no personal data. Outside a service (`crm replay --database-url`) the
+vault comes from CRM_VAULT_URL.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 import asyncpg
 
 from shared.errors import Conflict
+from shared.runtime.vault import process_vault
 
 from .projection import COST_EVENT, SUMMARY, refresh, summary_ddl
 
@@ -29,6 +34,11 @@ class ReplayRunning(Conflict):
 
 
 async def rebuild(pool: asyncpg.Pool, progress: Progress | None = None, chunk: int = 200) -> dict[str, Any]:
+    async with process_vault():
+        return await _rebuild(pool, progress, chunk)
+
+
+async def _rebuild(pool: asyncpg.Pool, progress: Progress | None, chunk: int) -> dict[str, Any]:
     started = time.perf_counter()
     async with pool.acquire() as conn:
         if not await conn.fetchval("select pg_try_advisory_lock($1)", LOCK_KEY):

@@ -14,7 +14,7 @@ from shared.runtime.teams import team_of
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 
-from .domain.customer360 import build_360, masked_profile
+from .domain.customer360 import build_360, masked_view
 from .domain.value import tier_of
 from .projection import history, load_state
 from .replay import rebuild
@@ -67,7 +67,7 @@ async def customer_360(
         view = build_360(str(customer_id), events, as_of, tier=tier)
         owner = view["consultant_id"]
         if not sees_personal_data(principal, owner, await team_of(conn, owner)):
-            view.update(profile=masked_profile(view["profile"]), profile_masked=True)
+            view = masked_view(view)
         elif principal.is_person:
             await audit_full_read(conn, principal, customer_id, "customer 360", request.app.state.clock.now())
     return {"customer_id": customer_id, **view}

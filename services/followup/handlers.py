@@ -16,12 +16,14 @@ from shared.events.contract import (
     ComplaintFiled,
     ConsentChanged,
     ContactReceived,
+    CustomerErased,
     CustomerMerged,
     CustomerUpdated,
     CustomerValued,
     ProspectGraded,
 )
 from shared.events.enums import Channel
+from shared.runtime import vault as vaults
 from shared.runtime.consumer import Handler, Inbound
 
 from . import complaint_store, merging, prospects, roster, task_store
@@ -38,6 +40,8 @@ from .domain import (
 from .domain.tasks import TaskKind
 from .prospects import ACTIVE
 
+ERASED = "customer erased"
+
 
 class FollowUpHandlers:
     def __init__(self, policy: FollowUpPolicy, now: Callable[[], datetime]) -> None:
@@ -49,6 +53,7 @@ class FollowUpHandlers:
             topics.COMPLAINT_FILED: self.on_complaint, ConsentChanged.EVENT_TYPE: self.on_consent,
             CustomerMerged.EVENT_TYPE: merging.on_merged_handler(self.policy, self.now),
             CustomerValued.EVENT_TYPE: self.on_valued, CustomerUpdated.EVENT_TYPE: self.on_card_updated,
+            CustomerErased.EVENT_TYPE: self.on_erased,
         }
 
     async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
@@ -64,8 +69,7 @@ class FollowUpHandlers:
             fields["owner_id"] = owner
         if p.status != ACTIVE and (p.status_at is None or envelope.occurred_at > p.status_at):
             fields.update(status=ACTIVE, status_at=envelope.occurred_at)  # came back: a prospect again
-        await prospects.update(conn, customer_id, **fields)
-        p = await prospects.load(conn, customer_id)
+        p = await prospects.update(conn, customer_id, **fields)
         if p.status != ACTIVE:
             return  # an old contact delivered after the prospect was closed
         work = []
@@ -94,8 +98,7 @@ class FollowUpHandlers:
         fields: dict = {"grade": graded.grade.value}
         if graded.consultant_id and (not p.owner_id or p.owner_id == roster.UNASSIGNED):
             fields["owner_id"] = graded.consultant_id
-        await prospects.update(conn, customer_id, **fields)
-        await reconcile(conn, await prospects.load(conn, customer_id), self.policy, self.now(),
+        await reconcile(conn, await prospects.update(conn, customer_id, **fields), self.policy, self.now(),
                         previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
 
     async def on_consent(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
@@ -122,9 +125,10 @@ class FollowUpHandlers:
         customer_id = await merging.survivor_of(conn, envelope.customer_id)
         p = await prospects.load(conn, customer_id)
         owner = await roster.assign(conn, None, p.owner_id)
+        description = filed.description if await _still_readable(inbound) else None
         case = file_complaint(complaint_id=filed.complaint_id, customer_id=customer_id, severity=filed.severity,
                               owner_id=owner, filed_at=envelope.occurred_at, policy=self.policy,
-                              channel=filed.channel, description=filed.description, category=filed.category)
+                              channel=filed.channel, description=description, category=filed.category)
         await complaint_store.file(conn, case, self.now(), envelope)
 
     async def on_valued(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
@@ -150,7 +154,40 @@ class FollowUpHandlers:
             return
         customer_id = await merging.survivor_of(conn, inbound.envelope.customer_id)
         await prospects.load(conn, customer_id)
+        if not await _still_readable(inbound):
+            return
         await prospects.update(conn, customer_id, birthday=_date_or_none(updated.card["birthday"]))
+
+    async def on_erased(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """Erased (the right to be forgotten): the personal copies kept here go — the birthday, the
+        complaints' own words — and pending work is cancelled: with no name or phone left nobody
+        can call them, and work left open would go overdue and escalate for ever. Marketing stays
+        off. What was done (follow-up records, deals, complaint handling and its figures) stays,
+        as anonymous work of the consultants."""
+        erased: CustomerErased = inbound.payload  # type: ignore[assignment]
+        envelope, now = inbound.envelope, self.now()
+        survivor = await merging.survivor_of(conn, envelope.customer_id)
+        ids = list(dict.fromkeys([survivor, envelope.customer_id, *erased.merged_customer_ids]))
+        await prospects.load(conn, survivor, create=False)  # the lock every handler takes first
+        await conn.execute(
+            """update prospects set birthday = null, marketing_allowed = false,
+                      consent_at = greatest(consent_at, $2), updated_at = now()
+               where customer_id = any($1)""", ids, envelope.occurred_at)
+        await conn.execute(
+            """update complaint_cases set data = jsonb_set(data, '{description}', 'null')
+               where customer_id = any($1) and data->>'description' is not null""", ids)
+        pending = [t for cid in ids for t in await task_store.of_customer(conn, cid)]
+        await task_store.record_changes(conn, [t.cancel(ERASED, now) for t in pending], now, envelope)
+
+
+async def _still_readable(inbound: Inbound) -> bool:
+    """Is the customer's key still there? Checked after the prospect's row is locked: if the
+    customer was erased while this (sealed) event was on its way, its personal data must not be
+    kept; if not, the erasure's own handler waits for this lock and scrubs after."""
+    envelope = inbound.envelope
+    if envelope is None or not envelope.sealed:
+        return True
+    return await vaults.required().key_for(envelope.customer_id, create=False) is not None
 
 
 def _date_or_none(value) -> date | None:

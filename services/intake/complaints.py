@@ -48,6 +48,7 @@ async def _complainant(conn: asyncpg.Connection, complaint: ComplaintIn, now: da
         found = await registry.live_id(conn, complaint.customer_id)
         if found is None:
             raise DomainValidationError(f"customer {complaint.customer_id} not found", field="customer_id")
+        registry.check_not_erased(await registry.load(conn, found), location="body")
         return found, False
     keys = complaint.identity_keys()
     await registry.lock_keys(conn, [str(k) for k in keys])

@@ -13,7 +13,6 @@ import asyncpg
 
 from shared.errors import DomainError, DomainValidationError
 from shared.events.envelope import new_event
-from shared.runtime.store import append
 
 from . import registry
 from .domain.contacts import ContactIn, resolve_occurred_at, to_contact_received
@@ -39,8 +38,9 @@ def import_dedup_key(contact: ContactIn) -> str | None:
 
 
 async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: datetime, actor: Actor,
-                          dedup_key: str | None = None) -> ContactAccepted:
-    """Store one contact and its `contact-received` event in the caller's transaction."""
+                          dedup_key: str | None = None, outbox: registry.Outbox | None = None) -> ContactAccepted:
+    """Store one contact and its `contact-received` event in the caller's transaction (events held
+    in `outbox` when given: the batch seals and appends them together)."""
     occurred = resolve_occurred_at(contact, now)
     dedup_key = dedup_key or import_dedup_key(contact)
     keys = contact.identity_keys()
@@ -58,7 +58,8 @@ async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: dat
     else:
         row = await registry.load(conn, customer_id, for_update=True)
         current = registry.card_of(row)
-        await registry.save_card(conn, customer_id, current, merge_cards(current, card)[0], now, actor.subject)
+        await registry.save_card(conn, customer_id, current, merge_cards(current, card)[0], now, actor.subject,
+                                 outbox)
         await registry.assign_consultant(conn, customer_id, contact.consultant_id)
     await registry.claim_keys(conn, customer_id, resolution.keys_to_claim, now)
     if resolution.merge_candidate is not None:
@@ -75,7 +76,7 @@ async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: dat
                                   referrer_customer_id=referrer_id)
     event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=occurred,
                       correlation_id=actor.correlation_id, now=now)
-    await append(conn, registry.customer_stream(customer_id), [event])
+    await registry.emit(conn, customer_id, event, outbox)
     return ContactAccepted(contact_id=contact_id, customer_id=customer_id,
                            is_new_customer=resolution.is_new_customer,
                            matched_by=resolution.matched_by.value if resolution.matched_by else None)
@@ -85,18 +86,22 @@ async def receive_batch(conn: asyncpg.Connection, contacts: list[ContactIn], now
                         actor: Actor) -> list[ContactAccepted]:
     """All rows or none: every row is tried so that every rejected row is reported,
     then the caller's transaction rolls back if any was. (No savepoints needed: a
-    rule is always checked before the row writes anything.)"""
+    rule is always checked before the row writes anything.) The rows' events are
+    sealed together at the end: one key-vault query for the batch, not one per row."""
     seen = await _already_received_many(conn, [import_dedup_key(c) for c in contacts])
     accepted: list[ContactAccepted] = []
     problems: list[tuple[int, DomainError]] = []
+    outbox: registry.Outbox = []
     for index, contact in enumerate(contacts):
         key = import_dedup_key(contact)
         try:
-            accepted.append(seen[key] if key in seen else await receive_contact(conn, contact, now, actor))
+            accepted.append(seen[key] if key in seen else
+                            await receive_contact(conn, contact, now, actor, outbox=outbox))
         except DomainError as exc:
             problems.append((index, exc))
     if problems:
         raise BatchRejected(problems)
+    await registry.flush(conn, outbox)
     return accepted
 
 

@@ -27,11 +27,14 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 async def _live_row(conn: asyncpg.Connection, customer_id: uuid.UUID) -> asyncpg.Record:
-    """The row of the customer this id now is (a merged id leads to the survivor), locked."""
+    """The row of the customer this id now is (a merged id leads to the survivor), locked;
+    409 for an erased customer (nothing personal is recorded for them again)."""
     live = await registry.live_id(conn, customer_id)
     if live is None:
         raise NotFound(f"customer {customer_id} not found", field="customer_id", location="path")
-    return await registry.load(conn, live, for_update=True)
+    row = await registry.load(conn, live, for_update=True)
+    registry.check_not_erased(row)
+    return row
 
 
 async def update_card(conn: asyncpg.Connection, customer_id: uuid.UUID, patch: dict[str, Any], now: datetime,
@@ -126,6 +129,7 @@ async def merge(conn: asyncpg.Connection, survivor_id: uuid.UUID, merged_id: uui
     for cid, field in ((survivor_id, "customer_id"), (merged_id, "merged_customer_id")):
         if rows[cid]["merged_into"] is not None:
             raise Conflict(f"customer {cid} was already merged into {rows[cid]['merged_into']}", field=field)
+        registry.check_not_erased(rows[cid], field=field, location="path" if field == "customer_id" else "body")
     survivor, merged = rows[survivor_id], rows[merged_id]
     card, conflicts = merge_cards(registry.card_of(survivor), registry.card_of(merged))
     await registry.save_card(conn, survivor_id, registry.card_of(survivor), card, now, actor.subject)

@@ -12,10 +12,10 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.events.contract import CustomerUpdated
-from shared.events.envelope import new_event
-from shared.runtime.store import append
+from shared.events.envelope import Envelope, new_event
+from shared.runtime.store import append, seal
 
 from .domain.customers import CustomerCard, FieldChange, diff_card
 from .domain.identity import IdentityKey, KeyKind
@@ -26,6 +26,29 @@ SERVICE = "intake"
 
 def customer_stream(customer_id: uuid.UUID) -> str:
     return f"customer-{customer_id}"
+
+
+Outbox = list[tuple[str, Envelope]]  # events a batch holds back, to seal and append together
+
+
+async def emit(conn: asyncpg.Connection, customer_id: uuid.UUID, event: Envelope, outbox: Outbox | None = None) -> None:
+    """Append the event to the customer's stream now, or hold it in `outbox` (see `flush`)."""
+    if outbox is None:
+        await append(conn, customer_stream(customer_id), [event])
+    else:
+        outbox.append((customer_stream(customer_id), event))
+
+
+async def flush(conn: asyncpg.Connection, outbox: Outbox) -> None:
+    """Seal every held event with one key-vault query, then append them, each stream in order."""
+    if not outbox:
+        return
+    sealed = await seal([event for _, event in outbox])
+    streams: dict[str, list[Envelope]] = {}
+    for (stream, _), event in zip(outbox, sealed, strict=True):
+        streams.setdefault(stream, []).append(event)
+    for stream, events in streams.items():
+        await append(conn, stream, events)
 
 
 async def lock_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
@@ -76,6 +99,12 @@ async def load(conn: asyncpg.Connection, customer_id: uuid.UUID, *, for_update: 
     return row
 
 
+def check_not_erased(row: asyncpg.Record, *, field: str = "customer_id", location: str = "path") -> None:
+    """409 for an erased customer: nothing personal may be recorded for them again."""
+    if row["erased_at"] is not None:
+        raise Conflict(f"customer {row['customer_id']} was erased", field=field, location=location)
+
+
 async def live_id(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID | None:
     """The customer a (possibly merged) id now is; None when unknown."""
     row = await conn.fetchrow("select customer_id, merged_into from customers where customer_id = $1", customer_id)
@@ -102,7 +131,7 @@ async def create(conn: asyncpg.Connection, card: CustomerCard, *, consultant_id:
 
 
 async def save_card(conn: asyncpg.Connection, customer_id: uuid.UUID, old: CustomerCard, new: CustomerCard,
-                    now: datetime, by: str) -> list[FieldChange]:
+                    now: datetime, by: str, outbox: Outbox | None = None) -> list[FieldChange]:
     """Store a new card, its history and `customer-updated`; returns the changes."""
     changes = diff_card(old, new, at=now)
     if not changes:
@@ -110,7 +139,7 @@ async def save_card(conn: asyncpg.Connection, customer_id: uuid.UUID, old: Custo
     values = {c.field: c.to_json()["new"] for c in changes}
     event = new_event(CustomerUpdated(changed_fields=list(values), card=values), customer_id=customer_id,
                       producer=SERVICE, now=now)
-    await append(conn, customer_stream(customer_id), [event])
+    await emit(conn, customer_id, event, outbox)
     await conn.execute(
         """update customers set kind = $2, name = $3, phone = $4, email = $5, card = $6::jsonb, updated_at = $7
            where customer_id = $1""",

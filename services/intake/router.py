@@ -11,7 +11,7 @@ from shared.auth import Principal, require
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
-from . import complaints, contacts, customers, views
+from . import complaints, contacts, customers, erasure, views
 from .schemas import (
     ComplaintAccepted,
     ComplaintIn,
@@ -23,6 +23,7 @@ from .schemas import (
     ContactIn,
     CustomerList,
     CustomerOut,
+    ErasureOut,
     MergeIn,
     MergeOut,
 )
@@ -158,5 +159,22 @@ async def post_complaint(complaint: ComplaintIn, request: Request,
 
     async def work(conn):
         return 201, await complaints.file_complaint(conn, complaint, now, _actor(principal))
+
+    return await run_command(request, principal, key, work)
+
+
+@router.post("/customers/{customer_id}/erase", response_model=ErasureOut, responses=ERRORS)
+async def erase_customer(customer_id: uuid.UUID, request: Request,
+                         principal: Principal = Depends(require(Role.MANAGER, Role.OPS)),
+                         key: str | None = Depends(idempotency_key)) -> JSONResponse:
+    """Erase the customer — and every customer merged into them — for good (the right to be
+    forgotten): their keys are destroyed, so the personal fields of all their events, wherever
+    they are stored, can no longer be read; intake's copies are scrubbed. Ids, dates, grades,
+    deals, amounts and complaint figures stay. Emits `customer-erased`; erasing again changes
+    nothing (`changed: false`)."""
+    now = request.app.state.clock.now()
+
+    async def work(conn):
+        return 200, await erasure.erase(conn, customer_id, now, _actor(principal), request.app.state.vault)
 
     return await run_command(request, principal, key, work)

@@ -20,7 +20,8 @@ MAX_BATCH = 1000
 
 __all__ = [
     "ComplaintAccepted", "ComplaintIn", "ConsentIn", "ConsentOut", "ContactAccepted", "ContactBatchIn",
-    "ContactBatchOut", "ContactIn", "CustomerCard", "CustomerList", "CustomerOut", "MergeIn", "MergeOut",
+    "ContactBatchOut", "ContactIn", "CustomerCard", "CustomerList", "CustomerOut", "ErasureOut", "MergeIn",
+    "MergeOut",
 ]
 
 
@@ -73,6 +74,16 @@ class MergeOut(BaseModel):
     conflicts: list[dict[str, Any]] = Field(description="Fields set differently on both; the survivor's kept.")
 
 
+class ErasureOut(BaseModel):
+    """The customer was erased: their keys destroyed, intake's copies scrubbed."""
+
+    customer_id: uuid.UUID = Field(description="The customer erased (a merged id leads to its survivor).")
+    erased_customer_ids: list[uuid.UUID] = Field(description="It and every customer merged into it.")
+    erased: bool = True
+    erased_at: datetime
+    changed: bool = Field(description="false when the customer had already been erased")
+
+
 class CustomerOut(BaseModel):
     """The customer record; personal data masked unless the caller may see it."""
 
@@ -92,6 +103,8 @@ class CustomerOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     masked: bool
+    erased: bool = Field(default=False, description="erased (the right to be forgotten): no personal data left")
+    erased_at: datetime | None = None
     history: list[dict[str, Any]]
     contacts: list[dict[str, Any]]
     complaints: list[dict[str, Any]]

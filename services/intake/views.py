@@ -1,5 +1,5 @@
 """Reading customers: the record, masked for roles that may not see personal
-data (``domain.masking.can_see_full``), and an audit row for every full read
+data (``shared.access.sees_personal_data``: own customers, a manager's team), and an audit row for every full read
 by a person."""
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from typing import Any
 
 import asyncpg
 
+from shared.access import own_consultant_id, sees_personal_data
 from shared.auth import Principal
 from shared.errors import DomainValidationError
 from shared.events.enums import Role
+from shared.runtime.teams import team_of
 
 from . import registry
 from .domain.errors import DomainValidationError as FieldError
 from .domain.identity import IdentityKey, KeyKind, normalise_email, normalise_phone
-from .domain.masking import PII_FIELD_KINDS, can_see_full, mask_customer
+from .domain.masking import PII_FIELD_KINDS, mask_customer
 from .schemas import CustomerOut
 
 RECENT = 100
@@ -26,7 +28,7 @@ RECENT = 100
 async def customer_view(conn: asyncpg.Connection, customer_id: uuid.UUID, principal: Principal, now: datetime,
                         what: str = "customer record") -> CustomerOut:
     row = await registry.load(conn, customer_id)
-    full = can_see_full(principal.role, await _is_own(conn, row, principal))
+    full = await _sees_full(conn, row, principal)
     merged_ids = [r["customer_id"] for r in await conn.fetch(
         "select customer_id from customers where merged_into = $1 order by updated_at", customer_id)]
     ids = [customer_id, *merged_ids]
@@ -52,7 +54,8 @@ async def customer_view(conn: asyncpg.Connection, customer_id: uuid.UUID, princi
         consultant_id=row["consultant_id"], marketing_allowed=row["marketing_allowed"],
         consent_at=row["consent_at"], consent_source=row["consent_source"], merged_into=row["merged_into"],
         merged_customer_ids=merged_ids, created_at=row["created_at"], updated_at=row["updated_at"],
-        masked=not full, history=[_history_entry(h, full) for h in history],
+        masked=not full, erased=row["erased_at"] is not None, erased_at=row["erased_at"],
+        history=[_history_entry(h, full) for h in history],
         contacts=[dict(c) for c in contacts], complaints=[dict(c) for c in complaints],
     )
 
@@ -83,23 +86,24 @@ def search_keys(phone: str | None, email: str | None) -> list[IdentityKey]:
     return keys
 
 
-async def _is_own(conn: asyncpg.Connection, row: asyncpg.Record, principal: Principal) -> bool:
-    """A consultant's own customer: assigned to them, or one they took a contact from."""
-    if principal.role is not Role.CONSULTANT or not principal.consultant_id:
-        return False
-    if row["consultant_id"] == principal.consultant_id:
-        return True
-    return bool(await conn.fetchval(
-        "select exists (select 1 from contacts where customer_id = $1 and consultant_id = $2)",
-        row["customer_id"], principal.consultant_id))
+async def _sees_full(conn: asyncpg.Connection, row: asyncpg.Record, principal: Principal) -> bool:
+    """The shared rule (``shared.access``) on the customer's owner and the owner's team; a consultant's
+    own customers also include the ones they took a contact from."""
+    owner = row["consultant_id"]
+    mine = own_consultant_id(principal)
+    if principal.role is Role.CONSULTANT and owner != mine and await conn.fetchval(
+            "select exists (select 1 from contacts where customer_id = $1 and consultant_id = $2)",
+            row["customer_id"], mine):
+        owner = mine
+    return sees_personal_data(principal, owner, await team_of(conn, owner))
 
 
 def _mask(data: dict[str, Any], full: bool) -> dict[str, Any]:
-    return data if full else mask_customer(data, Role.OPS)
+    return data if full else mask_customer(data)
 
 
 def _mask_one(kind: str, value: Any, full: bool) -> Any:
-    return value if full else mask_customer({kind: value}, Role.OPS)[kind]
+    return value if full else mask_customer({kind: value})[kind]
 
 
 def _history_entry(h: asyncpg.Record, full: bool) -> dict[str, Any]:

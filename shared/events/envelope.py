@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -31,6 +31,11 @@ class Envelope(BaseModel):
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
     payload: dict[str, Any]
+    sealed: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50, exclude_if=lambda names: not names,
+        description="Payload fields whose values are ciphertext (`sealed:v1:...`), sealed with the customer's "
+                    "own key (shared.pii_seal); such a field does not follow the payload schema until opened, "
+                    "and reads as erased once the customer is erased. Absent: the payload is plaintext.")
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

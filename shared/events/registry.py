@@ -1,15 +1,25 @@
 """Decode an envelope's payload into its typed model, upcasting old versions.
 
 An upcaster turns the JSON of version N into the JSON of version N+1; decoding
-applies them in a chain, so a consumer only ever sees the latest model.
+applies them in a chain, so a consumer only ever sees the latest model. Every
+version below an event type's latest must have an upcaster (tests/unit check it).
+
+Policy by `schema_version`: older than the latest — checked against that version's
+model when the contract still has it (`PAST_PAYLOADS`), then upcast; newer than this
+code knows — refused (UnknownEvent naming `schema_version`), so a consumer
+dead-letters it rather than guess at fields it has never seen.
+
+Upcasting works on opened payloads: callers unseal an envelope first (shared.pii_seal)
+and decode or upcast it after.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from .contract import ALL_PAYLOADS
+from .contract import ALL_PAYLOADS, PAST_PAYLOADS
 from .envelope import Envelope, EventPayload
+from .upcasters import contact_received_v1_to_v2
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -19,8 +29,13 @@ class UnknownEvent(ValueError):
 
 
 LATEST: dict[str, type[EventPayload]] = {p.EVENT_TYPE: p for p in ALL_PAYLOADS}
+# Every model the contract has, by (event_type, version): the latest and the past ones kept.
+MODELS: dict[tuple[str, int], type[EventPayload]] = {
+    (p.EVENT_TYPE, p.VERSION): p for p in (*PAST_PAYLOADS, *ALL_PAYLOADS)}
 # (event_type, from_version) -> upcaster to from_version + 1
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("contact-received", 1): contact_received_v1_to_v2,
+}
 
 
 def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -31,17 +46,40 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaste
     return register
 
 
-def decode(envelope: Envelope) -> EventPayload:
-    """The typed, latest-version payload of an envelope (raises on bad data)."""
-    model = LATEST.get(envelope.event_type)
+def upcast(event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of `payload` (of `version`) at the latest version of its type; UnknownEvent for
+    an unknown type, a version newer than this code knows, or a gap in the upcaster chain."""
+    model = LATEST.get(event_type)
     if model is None:
-        raise UnknownEvent(f"event_type: unknown event type {envelope.event_type!r}")
-    version, data = envelope.schema_version, dict(envelope.payload)
+        raise UnknownEvent(f"event_type: unknown event type {event_type!r}")
     if version > model.VERSION:
         raise UnknownEvent(f"schema_version: {version} is newer than supported {model.VERSION}")
+    data = dict(payload)
     while version < model.VERSION:
-        step = UPCASTERS.get((envelope.event_type, version))
+        step = UPCASTERS.get((event_type, version))
         if step is None:
             raise UnknownEvent(f"schema_version: no upcaster from version {version}")
         data, version = step(data), version + 1
+    return data
+
+
+def decode(envelope: Envelope) -> EventPayload:
+    """The typed, latest-version payload of an (opened) envelope (raises on bad data)."""
+    data = upcast(envelope.event_type, envelope.schema_version, envelope.payload)
+    model = LATEST[envelope.event_type]
+    if envelope.schema_version < model.VERSION and (past := MODELS.get((model.EVENT_TYPE, envelope.schema_version))):
+        past.model_validate(envelope.payload)  # a valid old event, not a newer one under an old number
     return model.model_validate(data)
+
+
+def upcast_envelope(envelope: Envelope) -> Envelope:
+    """The (opened) envelope at its type's latest version, for readers of a stored log that fold
+    JSON rather than models. Unchanged when it is current or cannot be upcast (an unknown type)."""
+    model = LATEST.get(envelope.event_type)
+    if model is None or envelope.schema_version >= model.VERSION:
+        return envelope
+    try:
+        payload = upcast(envelope.event_type, envelope.schema_version, envelope.payload)
+    except UnknownEvent:
+        return envelope
+    return envelope.model_copy(update={"payload": payload, "schema_version": model.VERSION})

@@ -13,6 +13,13 @@ A consumer may also name an `after_batch` step, run once per batch in the same
 transaction with every message just applied: work that depends on the set of
 messages rather than on each (a projection refreshed once per customer per
 batch instead of once per event).
+
+Sealed personal fields (shared.pii_seal) are opened before the payload is
+decoded, with one key-vault query per batch for the customers whose envelopes
+carry sealed fields: a handler's `Inbound.payload` is the plaintext model
+(personal fields erased once the customer's key is destroyed), while
+`Inbound.envelope` stays the envelope as sent, sealed, so what a consumer
+stores of it holds ciphertext only.
 """
 from __future__ import annotations
 
@@ -33,7 +40,9 @@ from ..events.envelope import Envelope, EventPayload, new_event
 from ..events.registry import decode
 from ..logging import get_logger
 from ..metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from ..pii_seal import SealError, unseal_envelope
 from . import kafka
+from . import vault as vaults
 from .db import UNAVAILABLE
 from .store import append
 
@@ -66,21 +75,40 @@ AfterBatch = Callable[[asyncpg.Connection, list[Inbound]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Inbound]
 
 
-def decode_envelope(record: ConsumerRecord) -> Inbound:
-    """Default decoder: the canonical JSON envelope, upcast to the latest payload."""
+def read_envelope(record: ConsumerRecord) -> Envelope:
+    """The canonical JSON envelope of a record, sent on its own type's topic."""
     try:
         envelope = Envelope.from_json(record.value)
     except ValidationError as exc:
         raise PoisonMessage(_validation_reason(exc, "envelope")) from None
     if envelope.event_type != record.topic:
         raise PoisonMessage(f"event_type: {envelope.event_type!r} sent on topic {record.topic!r}")
+    return envelope
+
+
+def open_envelope(envelope: Envelope, keys: dict[uuid.UUID, bytes]) -> Inbound:
+    """Open the sealed fields with the customer's key (erased values when it is gone) and decode
+    the payload, upcast to the latest version; the Inbound keeps the envelope as sent."""
     try:
-        payload = decode(envelope)
+        plain = unseal_envelope(envelope, keys.get(envelope.customer_id))
+    except SealError as exc:
+        raise PoisonMessage(f"sealed: {exc}") from None
+    try:
+        payload = decode(plain)
     except ValidationError as exc:
         raise PoisonMessage(_validation_reason(exc, "payload")) from None
     except ValueError as exc:
         raise PoisonMessage(str(exc)) from None
     return Inbound(envelope.event_id, envelope.customer_id, envelope, payload)
+
+
+def decode_envelope(record: ConsumerRecord, keys: dict[uuid.UUID, bytes] | None = None) -> Inbound:
+    """Default decoder: the canonical JSON envelope, upcast to the latest payload; a sealed one
+    needs its customer's key in `keys` (EventConsumer fetches them per batch)."""
+    envelope = read_envelope(record)
+    if envelope.sealed and keys is None:
+        raise vaults.NoVault("a sealed envelope needs the customers' keys")
+    return open_envelope(envelope, keys or {})
 
 
 def _validation_reason(exc: ValidationError, prefix: str) -> str:
@@ -89,6 +117,11 @@ def _validation_reason(exc: ValidationError, prefix: str) -> str:
         loc = ".".join(str(p) for p in (prefix, *err["loc"]))
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text and jsonb cannot hold NUL: keep it visible as an escape instead."""
+    return text.replace("\x00", "\\u0000")
 
 
 def poison_id(record: ConsumerRecord) -> uuid.UUID:
@@ -109,6 +142,7 @@ class EventConsumer:
     decoders: dict[str, Decoder] = field(default_factory=dict)
     batch: int = 200
     after_batch: AfterBatch | None = None
+    vault: vaults.Vault | None = None  # default: the process's (shared.runtime.vault.installed)
     assigned: bool = False
     _consumer: AIOKafkaConsumer | None = None
 
@@ -152,23 +186,41 @@ class EventConsumer:
         """Fast path: claim every id in one statement, apply without savepoints. If a
         handler fails, roll the batch back and apply it again message by message."""
         flat = [r for tp_records in records.values() for r in tp_records]
+        decoded = await self._decode(flat)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                await self._apply_fast(conn, flat)
+                await self._apply_fast(conn, decoded)
             return
         except _Isolate:
             pass
         async with self.pool.acquire() as conn, conn.transaction():
-            for record in flat:
-                await self._apply_one(conn, record)
+            for record, inbound in decoded:
+                await self._apply_one(conn, record, inbound)
 
-    async def _apply_fast(self, conn: asyncpg.Connection, flat: list[ConsumerRecord]) -> None:
-        decoded: list[tuple[ConsumerRecord, Inbound | Exception]] = []
+    async def _decode(self, flat: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Inbound | Exception]]:
+        """Every record decoded (or the reason it cannot be); the keys of all sealed envelopes of the
+        batch in one vault query, before the service's transaction starts."""
+        read: list[tuple[ConsumerRecord, Inbound | Envelope | Exception]] = []
         for record in flat:
+            decoder = self.decoders.get(record.topic)
             try:
-                decoded.append((record, self.decoders.get(record.topic, decode_envelope)(record)))
+                read.append((record, decoder(record) if decoder else read_envelope(record)))
             except Exception as exc:  # noqa: BLE001 - a message that cannot be read
-                decoded.append((record, exc))
+                read.append((record, exc))
+        sealed = {item.customer_id for _, item in read if isinstance(item, Envelope) and item.sealed}
+        keys = await vaults.required(self.vault).keys_for(sealed) if sealed else {}
+        decoded: list[tuple[ConsumerRecord, Inbound | Exception]] = []
+        for record, item in read:
+            if isinstance(item, Envelope):
+                try:
+                    item = open_envelope(item, keys)
+                except Exception as exc:  # noqa: BLE001 - a payload that cannot be read
+                    item = exc
+            decoded.append((record, item))
+        return decoded
+
+    async def _apply_fast(self, conn: asyncpg.Connection,
+                          decoded: list[tuple[ConsumerRecord, Inbound | Exception]]) -> None:
         readable = [(r, i) for r, i in decoded if isinstance(i, Inbound)]
         applied: list[Inbound] = []
         fresh = {row[0] for row in await conn.fetch(
@@ -205,10 +257,12 @@ class EventConsumer:
         except Exception as exc:
             raise _Isolate from exc
 
-    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord) -> None:
+    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord,
+                         inbound: Inbound | Exception) -> None:
         try:
             async with conn.transaction():
-                inbound = self.decoders.get(record.topic, decode_envelope)(record)
+                if isinstance(inbound, Exception):
+                    raise inbound
                 if not await self._claim(conn, inbound.message_id, record, "applied"):
                     EVENTS_CONSUMED.labels(self.name, record.topic, "duplicate").inc()
                     return
@@ -238,10 +292,10 @@ class EventConsumer:
             pass
         if not await self._claim(conn, message_id, record, "dead-letter"):
             return
-        reason = str(exc) if isinstance(exc, PoisonMessage) else f"{type(exc).__name__}: {exc}"
+        reason = _storable(str(exc) if isinstance(exc, PoisonMessage) else f"{type(exc).__name__}: {exc}")
         letter = DeadLetter(
             consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
-            reason=reason[:2000], original=(record.value or b"").decode("utf-8", "replace")[:1_000_000],
+            reason=reason[:2000], original=_storable((record.value or b"").decode("utf-8", "replace"))[:1_000_000],
             failed_at=datetime.now(UTC),
         )
         event = new_event(letter, customer_id=customer_id, producer=self.service)

@@ -20,12 +20,16 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 SHARED_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+VAULT = "vault"  # the key vault's database has its own chain (shared/migrations/vault), no runtime tables
 
 
 def alembic_config(database_url: str, service: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(SHARED_MIGRATIONS))
-    locations = [SHARED_MIGRATIONS / "versions", SERVICES_DIR / service / "migrations"]
+    if service == VAULT:
+        locations = [SHARED_MIGRATIONS / "vault"]
+    else:
+        locations = [SHARED_MIGRATIONS / "versions", SERVICES_DIR / service / "migrations"]
     cfg.set_main_option("version_locations", " ".join(str(p) for p in locations if p.exists()))
     cfg.set_main_option("path_separator", "space")
     cfg.attributes["url"] = sqlalchemy_url(database_url)

@@ -4,9 +4,16 @@ Events are appended in the caller's transaction, next to the state change that
 caused them; the relay publishes them after commit. Each stream (one aggregate)
 has a version: appends state the version they expect, so concurrent writers to
 one aggregate cannot both win.
+
+Personal fields are sealed here, on the way in, with the customer's key from the
+key vault (shared.pii_seal, shared.runtime.vault): every producer seals the same
+way, and nothing personal reaches an outbox, a topic or a consumer's log in
+plaintext. Without a vault in the process (tests, benchmarks) events are stored
+as given.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import asyncpg
@@ -14,6 +21,8 @@ import asyncpg
 from ..errors import ConcurrencyConflict
 from ..events.envelope import Envelope
 from ..metrics import EVENTS_APPENDED
+from ..pii_seal import needs_sealing, personal_event_types, redact_envelope, seal_envelope
+from . import vault as vaults
 
 _BUMP_ANY = """
 insert into streams (stream_id, version) values ($1, $2)
@@ -33,15 +42,20 @@ async def append(
     stream_id: str,
     events: Sequence[Envelope],
     expected_version: int | None = None,
+    *,
+    vault: vaults.Vault | None = None,
 ) -> int:
     """Append `events` to a stream inside the caller's transaction; returns the new version.
 
     `expected_version=None` appends at the end whatever the version (for streams
     with a single writer, such as a consumer's output); otherwise a mismatch
     raises ConcurrencyConflict and the caller's transaction must roll back.
+    Personal fields are sealed with `vault` (default: the process's); an erased
+    customer raises CustomerErased (409) and the caller's transaction rolls back.
     """
     if not events:
         raise ValueError("append needs at least one event")
+    events = await seal(events, vault)
     n = len(events)
     if expected_version is None:
         version = await conn.fetchval(_BUMP_ANY, stream_id, n)
@@ -69,6 +83,16 @@ async def append(
     return version
 
 
+async def seal(events: Sequence[Envelope], vault: vaults.Vault | None = None) -> Sequence[Envelope]:
+    """The events with their personal fields sealed (one vault query for all their customers)."""
+    pending = {e.customer_id for e in events if needs_sealing(e)}
+    vault = vault or vaults.installed()
+    if not pending or vault is None:
+        return events
+    keys = await vault.keys_for_sealing(pending)
+    return [seal_envelope(e, keys[e.customer_id]) if e.customer_id in pending else e for e in events]
+
+
 async def stream_version(conn: asyncpg.Connection, stream_id: str) -> int:
     return await conn.fetchval("select version from streams where stream_id = $1", stream_id) or 0
 
@@ -78,3 +102,26 @@ async def read_stream(conn: asyncpg.Connection, stream_id: str) -> list[Envelope
         "select envelope from event_store where stream_id = $1 order by stream_version", stream_id
     )
     return [Envelope.model_validate_json(r["envelope"]) for r in rows]
+
+
+async def redact_plaintext(conn: asyncpg.Connection, customer_ids: Sequence[uuid.UUID],
+                           table: str = "event_store") -> int:
+    """Erase the personal fields of these customers' events stored *unsealed* (before sealing
+    existed) in `table` (an outbox, or a consumer's log with `event_id` and `envelope` columns);
+    sealed ones need nothing, their key is gone. Returns how many were rewritten."""
+    rows = await conn.fetch(
+        f"""select event_id, envelope::text as envelope from {table}
+            where customer_id = any($1::uuid[]) and event_type = any($2::text[]) and not (envelope ? 'sealed')""",
+        list(customer_ids), list(personal_event_types()))
+    changed = []
+    for row in rows:
+        try:
+            envelope = Envelope.model_validate_json(row["envelope"])
+        except ValueError:  # not an envelope this code can read: nothing it could redact either
+            continue
+        redacted = redact_envelope(envelope)
+        if redacted is not envelope:
+            changed.append((row["event_id"], redacted.model_dump_json()))
+    if changed:
+        await conn.executemany(f"update {table} set envelope = $2::jsonb where event_id = $1", changed)
+    return len(changed)

@@ -38,4 +38,4 @@ def test_compose_sets_exactly_the_settings_the_services_read():
         env = compose["services"][name]["environment"]
         keys = set(env) if isinstance(env, dict) else {item.split("=", 1)[0] for item in env}
         assert keys <= fields, f"{name} sets settings the code does not read: {keys - fields}"
-        assert {"CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP", "CRM_AUTH_SECRET", "CRM_SERVICE"} <= keys
+        assert {"CRM_DATABASE_URL", "CRM_VAULT_URL", "CRM_KAFKA_BOOTSTRAP", "CRM_AUTH_SECRET", "CRM_SERVICE"} <= keys

@@ -42,6 +42,7 @@ CRM_SERVICES = {"intake": 8001, "grading": 8002, "followup": 8003, "analytics": 
 CRM_SETTINGS = {
     "CRM_SERVICE",
     "CRM_DATABASE_URL",
+    "CRM_VAULT_URL",
     "CRM_KAFKA_BOOTSTRAP",
     "CRM_AUTH_SECRET",
     "CRM_HTTP_HOST",
@@ -326,6 +327,9 @@ def test_service_environment_is_exactly_the_crm_settings(services, name):
     assert url, env["CRM_DATABASE_URL"]
     assert url["db"] == f"crm_{name}" and url["user"] == f"crm_{name}"
     assert REQUIRED_VAR.match(url["pw"])
+    # One key vault for all four (shared.runtime.vault), its own database and role.
+    vault = re.fullmatch(r"postgresql://crm_vault:(?P<pw>\$\{[^}]+\})@postgres:5432/crm_vault", env["CRM_VAULT_URL"])
+    assert vault and REQUIRED_VAR.match(vault["pw"]), env["CRM_VAULT_URL"]
     # Published on its default port (the scale override replaces this).
     assert [str(p) for p in svc["ports"]] == [f"{port}:{port}"]
     assert depends_on(svc)["postgres"] == "service_healthy"
@@ -394,7 +398,7 @@ def test_postgres_is_16_and_creates_the_four_databases(services):
     scripts = sorted(init_dirs[0].glob("*.sh")) + sorted(init_dirs[0].glob("*.sql"))
     assert scripts
     text = "\n".join(s.read_text(encoding="utf-8") for s in scripts)
-    for name in CRM_SERVICES:
+    for name in (*CRM_SERVICES, "crm_vault"):
         assert name in text
     assert "CREATE DATABASE" in text and "CREATE ROLE" in text
     assert "CRM_DB_PASSWORD" in text and "CRM_DB_PASSWORD" in env_of(pg)

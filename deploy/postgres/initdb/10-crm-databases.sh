@@ -20,3 +20,15 @@ GRANT ALL ON DATABASE :"db" TO :"role";
 EOSQL
   echo "initdb: database crm_${service} owned by role crm_${service}"
 done
+
+# The key vault: one data key per customer (erasure deletes it), used by all four
+# services through CRM_VAULT_URL. Its own database and role, so its backups can be
+# kept shorter than the services' (a restored key would un-erase a customer).
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+     -v role="crm_vault" -v db="crm_vault" -v pw="$CRM_DB_PASSWORD" <<'EOSQL'
+CREATE ROLE :"role" LOGIN PASSWORD :'pw';
+CREATE DATABASE :"db" OWNER :"role" ENCODING 'UTF8' TEMPLATE template0;
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+GRANT ALL ON DATABASE :"db" TO :"role";
+EOSQL
+echo "initdb: database crm_vault owned by role crm_vault"

@@ -16,6 +16,7 @@ from shared.events.envelope import Envelope
 from .state import fold_customer
 
 PII_FIELDS = ("name", "phone", "email")
+CONTACT_PII_FIELDS = ("notes", "channel_details")  # free text and the channel's own fields of each contact
 
 
 def mask(field: str, value: str | None) -> str | None:
@@ -34,6 +35,17 @@ def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
     return {k: mask(k, v) if k in PII_FIELDS else v for k, v in profile.items()}
 
 
+def masked_contacts(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The contacts without what the person said or the channel recorded about them (a masked view)."""
+    return [{**c, **{k: None for k in CONTACT_PII_FIELDS if k in c}} for c in contacts]
+
+
+def masked_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A 360 for a reader who may not see this customer's personal data."""
+    return {**view, "profile": masked_profile(view["profile"]), "contacts": masked_contacts(view["contacts"]),
+            "profile_masked": True}
+
+
 def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None,
               *, full_profile: bool = True, tier: str | None = None) -> dict[str, Any]:
     s = fold_customer(customer_id, events, as_of)
@@ -43,10 +55,10 @@ def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | No
     value.setdefault("lifetime_profit", s["totals"]["gross_profit"])
     if tier and "pyramid_tier" not in s["value"]:
         value["pyramid_tier"] = tier
-    return {
+    view = {
         "as_of": as_of.isoformat() if as_of else None,
-        "profile": s["profile"] if full_profile else masked_profile(s["profile"]),
-        "profile_masked": not full_profile,
+        "profile": s["profile"],
+        "profile_masked": False,
         "customer_kind": s["customer_kind"],
         "origin": s["origin"], "first_contact_at": s["first_contact_at"],
         "consultant_id": s["consultant_id"], "contacts": s["contacts"],
@@ -61,4 +73,6 @@ def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | No
         "complaints": list(s["complaints"].values()),
         "marketing_allowed": s["marketing_allowed"], "consent_history": s["consent_history"],
         "merged_from": s["merged_from"], "event_count": s["event_count"],
+        "erased": s["erased"],
     }
+    return view if full_profile else masked_view(view)

@@ -3,6 +3,9 @@
 Pure: envelopes in, a JSON-ready dict out. Events are sorted by
 (occurred_at, event_id) first, so any delivery order across topics gives the
 same state; unknown event types are ignored (producers may add new ones).
+Events come in opened (projection.load_events unseals them) and each is upcast
+to its type's latest version here, so the fold reads one shape per type however
+old the stored envelope is (a `contact-received` v1 reads as v2).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.events.envelope import Envelope
+from shared.events.registry import upcast_envelope
 
 IGNORED_TYPES = frozenset({"dead-letters", "campaign-cost-recorded"})
 HOT_GRADES = ("O", "H")
@@ -25,7 +29,7 @@ def event_order(e: Envelope) -> tuple[datetime, str]:
 def fold_customer(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None) -> dict[str, Any]:
     """The state of one customer from their events (and those of customers merged into them)."""
     s = _empty(customer_id)
-    for event in sorted(events, key=event_order):
+    for event in sorted(map(upcast_envelope, events), key=event_order):
         if as_of is not None and event.occurred_at > as_of:
             break
         if event.event_type in IGNORED_TYPES:
@@ -44,7 +48,7 @@ def _empty(customer_id: str) -> dict[str, Any]:
         "consultant_id": None, "contacts": [], "grade": None, "first_grade": None,
         "grade_history": [], "tasks": {}, "deals": [], "losses": [], "lost": None,
         "complaints": {}, "marketing_allowed": True, "consent_history": [],
-        "value": {}, "merged_from": [],
+        "value": {}, "merged_from": [], "erased": None,
     }
 
 
@@ -77,7 +81,8 @@ def _contact(s: dict, p: dict, at: str, e: Envelope) -> None:
                "at": at, "consultant_id": p.get("consultant_id"), "initial_grade": p.get("initial_grade"),
                "purpose": p.get("purpose"), "product_interest": p.get("product_interest"),
                "purchase_timeframe": p.get("purchase_timeframe"), "is_new_customer": p.get("is_new_customer", True),
-               "referrer_customer_id": p.get("referrer_customer_id")}
+               "referrer_customer_id": p.get("referrer_customer_id"),
+               "notes": p.get("notes"), "channel_details": p.get("channel_details") or {}}
     s["contacts"].append(contact)
     if s["origin"] is None:
         s["origin"] = {"channel": p.get("channel"), "campaign": p.get("campaign"),
@@ -193,16 +198,25 @@ def _merged(s: dict, p: dict, at: str, e: Envelope) -> None:
         s["merged_from"].append(merged)
 
 
+def _erased(s: dict, p: dict, at: str, e: Envelope) -> None:
+    """Erased (the right to be forgotten): the business facts stay, nothing about the person."""
+    s["erased"] = {"at": _iso(p.get("erased_at")) or at, "requested_by": p.get("requested_by")}
+
+
 _HANDLERS = {
     "contact-received": _contact, "prospect-graded": _graded, "task-scheduled": _scheduled,
     "followup-logged": _logged, "task-closed": _closed, "deal-closed": _deal, "prospect-lost": _lost,
     "complaint-filed": _filed, "complaint-updated": _updated, "consent-changed": _consent,
-    "customer-valued": _valued, "customer-merged": _merged,
+    "customer-valued": _valued, "customer-merged": _merged, "customer-erased": _erased,
 }
 
 
 def _finish(s: dict[str, Any]) -> None:
     """Totals every report needs, derived once from the folded state."""
+    if s["erased"]:  # their events read as erased already; the profile goes whatever they said
+        s["profile"] = {}
+        for contact in s["contacts"]:
+            contact.update(notes=None, channel_details={})
     revenue = sum((Decimal(d["amount"]) for d in s["deals"]), Decimal(0))
     profit = sum((Decimal(d["gross_profit"]) for d in s["deals"]), Decimal(0))
     grades = {h["grade"] for h in s["grade_history"]}

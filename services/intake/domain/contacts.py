@@ -239,20 +239,19 @@ def to_contact_received(
     is_new_customer: bool,
     referrer_customer_id: uuid.UUID | None = None,
 ) -> ContactReceived:
-    """The canonical ``contact-received`` payload for an accepted contact.
+    """The canonical ``contact-received`` payload (version 2) for an accepted contact.
 
     ``referrer_customer_id`` is the referrer resolved by the runtime (from
-    ``referrer_phone``); it defaults to the id the contact gave. Fields that the
-    v1 event has no place for (company, referral kind, informant, ...) are
-    carried in ``notes`` as ``key: value`` lines so nothing is silently lost.
+    ``referrer_phone``); it defaults to the id the contact gave. The fields a
+    channel adds (company, referral kind, informant, call id, import row, ...)
+    go in ``channel_details``; ``notes`` is the free text alone. (Version 1 had
+    no place for them and appended them to ``notes`` as ``key: value`` lines;
+    shared.events.upcasters moves them back out for readers.) ``referrer_phone``
+    is never carried: it is always resolved into ``referrer_customer_id``, and
+    the referrer's phone (another person's data, sealed with this customer's
+    key) would outlive the referrer's own erasure.
     """
-    extras = _extras(contact)
-    notes = contact.notes
-    if extras:
-        block = "\n".join(f"{k}: {v}" for k, v in extras)
-        notes = f"{notes}\n{block}" if notes else block
-        if len(notes) > 2000:
-            notes = notes[:1999] + "…"
+    details = dict(_extras(contact))
     return ContactReceived(
         contact_id=contact_id,
         channel=contact.channel,
@@ -272,10 +271,13 @@ def to_contact_received(
         budget=contact.budget,
         campaign=contact.campaign,
         referrer_customer_id=referrer_customer_id or contact.referrer_customer_id,
-        notes=notes,
+        notes=contact.notes,
+        channel_details=details or None,
     )
 
 
+# The channel's own fields (``channel_details``). Version 1 appended these very fields to notes
+# in this order; shared.events.upcasters.CONTACT_V1_NOTE_FIELDS keeps that history frozen.
 _EXTRA_FIELDS = (
     "company",
     "job_title",
@@ -284,7 +286,6 @@ _EXTRA_FIELDS = (
     "prospecting_method",
     "target_segment",
     "referral_kind",
-    "referrer_phone",
     "informant_kind",
     "informant_name",
     "referring_staff_id",

@@ -1,5 +1,9 @@
 """The event contract: one pydantic model per event type and version, grouped by
-the service that produces it. Integrators get it as JSON Schema (`crm schema`)."""
+the service that produces it. Integrators get it as JSON Schema (`crm schema`).
+
+`ALL_PAYLOADS` holds the latest version of each event type (what producers send);
+`PAST_PAYLOADS` the versions that came before, still published and still readable
+(shared.events.registry upcasts them)."""
 from ..envelope import EventPayload
 from .audit import PersonalDataRead
 from .followup import (
@@ -15,7 +19,15 @@ from .followup import (
                        TaskScheduled,
 )
 from .grading import CustomerValued, ProspectGraded
-from .intake import ComplaintFiled, ConsentChanged, ContactReceived, CustomerErased, CustomerMerged, CustomerUpdated
+from .intake import (
+    ComplaintFiled,
+    ConsentChanged,
+    ContactReceived,
+    ContactReceivedV1,
+    CustomerErased,
+    CustomerMerged,
+    CustomerUpdated,
+)
 from .runtime import DeadLetter
 
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
@@ -26,9 +38,12 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     PersonalDataRead,
     DeadLetter,
 )
+# Earlier versions of event types, oldest first: readers upcast them (registry.UPCASTERS).
+PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1,)
 
 __all__ = [
-    "ALL_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated", "ContactReceived",
-    "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued", "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged",
-    "PaymentRecorded", "PersonalDataRead", "ProspectGraded", "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
+    "ALL_PAYLOADS", "PAST_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated",
+    "ContactReceived", "ContactReceivedV1", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
+    "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "PaymentRecorded", "PersonalDataRead", "ProspectGraded",
+    "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

@@ -33,12 +33,26 @@ async def count(api, sql: str, *args) -> int:
         await conn.close()
 
 
-async def events_of(api, customer_id: str, event_type: str) -> list[dict]:
-    import json
+async def events_of(api, customer_id: str, event_type: str, *, opened: bool = True) -> list[dict]:
+    """The customer's events of this type as intake stored them; `opened`: with the personal fields
+    (stored sealed, shared.pii_seal) opened with the customer's key from the vault."""
+    import asyncpg
+
+    from shared.events.envelope import Envelope
+    from shared.pii_seal import unseal_envelope
+
     conn = await api.db("intake")
     try:
         rows = await conn.fetch("select envelope::text from event_store where customer_id = $1 and event_type = $2 "
                                 "order by position", uuid.UUID(customer_id), event_type)
     finally:
         await conn.close()
-    return [json.loads(r[0]) for r in rows]
+    envelopes = [Envelope.model_validate_json(r[0]) for r in rows]
+    if opened and any(e.sealed for e in envelopes):
+        vault = await asyncpg.connect(api.stack.services["intake"].env["CRM_VAULT_URL"])
+        try:
+            key = await vault.fetchval("select key from customer_keys where customer_id = $1", uuid.UUID(customer_id))
+        finally:
+            await vault.close()
+        envelopes = [unseal_envelope(e, key) for e in envelopes]
+    return [e.model_dump(mode="json") for e in envelopes]

@@ -48,7 +48,7 @@ async def test_good_calls_become_contacts_and_bad_ones_dead_letters(api, stack):
     [event] = await events_of(api, customer_id, "contact-received")
     payload = event["payload"]
     assert payload["channel"] == "call_center" and payload["phone"] == phone
-    assert payload["receptionist"] == "A017" and f"call_id: C-{marker}" in payload["notes"]
+    assert payload["receptionist"] == "A017" and payload["channel_details"]["call_id"] == f"C-{marker}"
     assert datetime.fromisoformat(event["occurred_at"]) == datetime(2026, 5, 1, 1, 30, tzinfo=UTC)
 
     letters = [letter["payload"] for letter in await read_dead_letters(

@@ -44,9 +44,10 @@ async def test_every_channel_is_taken_in_with_the_traffic_log(api):
         assert {k: payload[k] for k in TRAFFIC_LOG} == TRAFFIC_LOG, channel
         if channel == "customer_referral":
             assert payload["referrer_customer_id"] == referrer_id
-        for key, value in extra.items():  # channel-specific fields travel in the event's notes
+        for key, value in extra.items():  # channel-specific fields travel in the event's channel_details
             if key not in ("campaign", "email", "referrer_phone"):
-                assert f"{key}: {value}" in payload["notes"], (channel, key)
+                assert payload["channel_details"][key] == value, (channel, key)
+        assert payload["notes"] == TRAFFIC_LOG.get("notes"), channel  # the free text alone
 
 
 async def test_channel_rules_give_422_naming_the_field_and_store_nothing(api):

@@ -229,11 +229,17 @@ def test_to_contact_received_keeps_everything():
                                 referrer_customer_id=rid)
     assert event.channel is Channel.CUSTOMER_REFERRAL and event.phone == "+8613800138000"
     assert event.referrer_customer_id == rid and event.is_new_customer is False
-    assert "referral_kind: additional_purchase" in event.notes
-    assert "company: 恒通贸易" in event.notes and event.notes.startswith("老客户")
+    assert event.notes == "老客户"  # the free text alone (version 2)
+    assert event.channel_details == {"referral_kind": "additional_purchase", "company": "恒通贸易"}
+    assert "13900139000" not in event.model_dump_json()  # the referrer is the id, not their phone
 
 
-def test_to_contact_received_bounds_notes():
-    c = ContactIn.model_validate({"channel": "walk_in", **BASE, "notes": "x" * 2000, "company": "c"})
+def test_to_contact_received_keeps_long_notes_whole_beside_the_channel_details():
+    c = ContactIn.model_validate({"channel": "bulk_import", **BASE, "notes": "x" * 2000, "company": "c",
+                                  "import_batch": "b-1", "source_row": 7})
     event = to_contact_received(c, contact_id=uuid.uuid4(), is_new_customer=True)
-    assert len(event.notes) == 2000
+    assert event.notes == "x" * 2000
+    assert event.channel_details == {"company": "c", "import_batch": "b-1", "source_row": 7}
+    plain = to_contact_received(ContactIn.model_validate({"channel": "walk_in", **BASE}), contact_id=uuid.uuid4(),
+                                is_new_customer=True)
+    assert plain.channel_details is None and plain.notes is None  # nothing to carry, nothing to seal
