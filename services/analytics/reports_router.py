@@ -14,6 +14,7 @@ from shared.auth import Principal, require
 from shared.errors import DomainValidationError
 from shared.events.enums import Channel, Role
 from shared.events.envelope import Envelope
+from shared.runtime.commands import idempotency_key, run_command
 
 from .domain.filters import Filters
 from .domain.reports import REPORTS, run, to_csv
@@ -80,24 +81,29 @@ CampaignName = Path(min_length=1, max_length=200, description="campaign name as 
 @router.post("/campaigns/{campaign}/costs", status_code=201)
 async def record_cost(
     request: Request, body: CampaignCostIn, campaign: str = CampaignName,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    key: str | None = Depends(idempotency_key),
     principal: Principal = Depends(require(Role.MANAGER, Role.OPS)),
-) -> dict:
-    """Record money spent on a campaign (for ROI against attributed gross profit)."""
+) -> JSONResponse:
+    """Record money spent on a campaign (for ROI against attributed gross profit). The same
+    Idempotency-Key returns the first answer; reused for another body it is refused (422)."""
     now = request.app.state.clock.now()
-    event_id = uuid.uuid5(cost_customer_id(campaign), idempotency_key) if idempotency_key else uuid.uuid4()
-    payload = {"campaign": campaign, "amount": str(body.amount), "spent_on": body.spent_on.isoformat(),
-               "channel": body.channel.value if body.channel else None, "note": body.note,
-               "recorded_by": principal.subject}
-    env = Envelope(event_id=event_id, event_type=COST_EVENT, schema_version=1,
-                   occurred_at=datetime.combine(body.spent_on, datetime.min.time(), tzinfo=now.tzinfo),
-                   recorded_at=now, producer="analytics", customer_id=cost_customer_id(campaign), payload=payload)
-    async with request.app.state.pool.acquire() as conn:
+
+    async def work(conn):
+        event_id = uuid.uuid4()
+        payload = {"campaign": campaign, "amount": str(body.amount), "spent_on": body.spent_on.isoformat(),
+                   "channel": body.channel.value if body.channel else None, "note": body.note,
+                   "recorded_by": principal.subject}
+        env = Envelope(event_id=event_id, event_type=COST_EVENT, schema_version=1,
+                       occurred_at=datetime.combine(body.spent_on, datetime.min.time(), tzinfo=now.tzinfo),
+                       recorded_at=now, producer="analytics", customer_id=cost_customer_id(campaign),
+                       payload=payload)
         await conn.execute(
             """insert into event_log (event_id, event_type, customer_id, occurred_at, envelope)
-               values ($1, $2, $3, $4, $5::jsonb) on conflict (event_id) do nothing""",
+               values ($1, $2, $3, $4, $5::jsonb)""",
             env.event_id, env.event_type, env.customer_id, env.occurred_at, env.model_dump_json())
-    return {"cost_id": event_id, **payload}
+        return 201, {"cost_id": str(event_id), **payload}
+
+    return await run_command(request, principal, key, work)
 
 
 @router.get("/campaigns/{campaign}/costs")

@@ -116,6 +116,8 @@ def parse_callcenter_message(raw: bytes | str) -> CallCenterMessage | CallCenter
         decoded = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return CallCenterRejection("", f"not valid UTF-8 JSON ({exc})")
+    except RecursionError:
+        return CallCenterRejection("", "nested too deeply to be a call record")
     if not isinstance(decoded, dict):
         return CallCenterRejection("", "must be a JSON object")
     try:
