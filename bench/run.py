@@ -68,13 +68,13 @@ async def measure(quick: bool, only: list[str], import_rows: tuple[int, ...] = (
     if not only or "http" in only:
         figures += await http_intake.run(quick)
     if not only or "import" in only:
-        figures += await bulk_import.run(import_rows or ((500, 2_000) if quick else (2_000, 10_000)))
+        figures += await bulk_import.run(import_rows or ((500, 2_000) if quick else (10_000, 100_000)))
     return figures
 
 
 @cli.command()
 def main(quick: bool = False, only: list[str] = typer.Option([], help="storage, messaging, replay, import, http"),
-         import_rows: list[int] = typer.Option([], help="bulk-import sizes (default 2,000 and 10,000)"),
+         import_rows: list[int] = typer.Option([], help="bulk-import sizes (default 10,000 and 100,000)"),
          write_docs: bool = True) -> None:
     started = time.perf_counter()
     figures = asyncio.run(measure(quick, only, tuple(import_rows)))

@@ -51,20 +51,26 @@ def _from_row(row: asyncpg.Record) -> Prospect:
 
 
 async def load(conn: asyncpg.Connection, customer_id: uuid.UUID, *, create: bool = True) -> Prospect | None:
-    """The prospect row, locked for the rest of the transaction (created empty if `create`)."""
-    if create:
-        await conn.execute("insert into prospects (customer_id) values ($1) on conflict do nothing", customer_id)
+    """The prospect row, locked for the rest of the transaction (created empty if `create`).
+    One round trip when it exists (the common case); a concurrent creator is waited for."""
     row = await conn.fetchrow("select * from prospects where customer_id = $1 for update", customer_id)
+    if row is None and create:
+        row = await conn.fetchrow("insert into prospects (customer_id) values ($1) on conflict do nothing "
+                                  "returning *", customer_id)
+        if row is None:  # created meanwhile by another transaction, now committed
+            row = await conn.fetchrow("select * from prospects where customer_id = $1 for update", customer_id)
     return None if row is None else _from_row(row)
 
 
-async def update(conn: asyncpg.Connection, customer_id: uuid.UUID, **fields) -> None:
+async def update(conn: asyncpg.Connection, customer_id: uuid.UUID, **fields) -> Prospect | None:
+    """Change fields; returns the prospect as it now is (None if there is no such prospect)."""
     if not fields:
-        return
+        return await load(conn, customer_id, create=False)
     names = list(fields)
     sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
-    await conn.execute(f"update prospects set {sets}, updated_at = now() where customer_id = $1",
-                       customer_id, *[fields[n] for n in names])
+    row = await conn.fetchrow(f"update prospects set {sets}, updated_at = now() where customer_id = $1 returning *",
+                              customer_id, *[fields[n] for n in names])
+    return None if row is None else _from_row(row)
 
 
 async def delete(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:

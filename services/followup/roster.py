@@ -58,11 +58,10 @@ async def is_active(conn: asyncpg.Connection, consultant_id: str) -> bool:
 
 
 async def loads(conn: asyncpg.Connection) -> tuple[list[str], dict[str, int]]:
-    """Active members and their pending work."""
-    team = [r["consultant_id"] for r in await conn.fetch("select consultant_id from consultants where active")]
-    rows = await conn.fetch("""select owner_id, count(*) as n from tasks
-                               where status in ('open', 'overdue') and owner_id = any($1) group by owner_id""", team)
-    return team, {r["owner_id"]: r["n"] for r in rows}
+    """Active members and their pending work (kept by a trigger in `owner_load`)."""
+    rows = await conn.fetch("""select c.consultant_id, coalesce(l.pending, 0) as n from consultants c
+                               left join owner_load l on l.owner_id = c.consultant_id where c.active""")
+    return [r["consultant_id"] for r in rows], {r["consultant_id"]: r["n"] for r in rows}
 
 
 async def assign(conn: asyncpg.Connection, named: str | None, owner: str | None = None) -> str:

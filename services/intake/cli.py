@@ -9,7 +9,9 @@ How it stays safe and bounded:
 
 - pass 1 reads the whole file (streaming) and refuses a broken file before
   anything is sent; pass 2 reads it again and sends accepted rows in chunks
-  (500 by default) to `POST /v1/contacts/batch`, one transaction per chunk;
+  (500 by default) to `POST /v1/contacts/batch`, one transaction per chunk,
+  two chunks in flight by default (`--parallel`): while intake stores one, the
+  next is on its way, so neither side waits on the other;
 - memory holds one chunk plus an 8-byte digest per identity key (the file's
   own dedup, in ``domain.cards_import``): 100,000 rows are fine;
 - every row carries the import batch (by default a digest of the file) and its
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -59,14 +63,16 @@ class Tally:
 
 
 class Importer:
-    """Sends chunks; writes the rejection report; counts."""
+    """Sends chunks (from several threads); writes the rejection report; counts."""
 
-    def __init__(self, client: httpx.Client, report: csv.writer, chunk: int) -> None:
+    def __init__(self, client: httpx.Client, report: csv.writer, chunk: int, parallel: int = 1) -> None:
         self.client, self.report, self.chunk, self.tally = client, report, chunk, Tally()
+        self.parallel, self._lock = parallel, threading.Lock()
 
     def reject(self, row: int, fieldname: str, reason: str) -> None:
-        self.report.writerow([row, fieldname, reason])
-        self.tally.rejected[fieldname or "row"] += 1
+        with self._lock:
+            self.report.writerow([row, fieldname, reason])
+            self.tally.rejected[fieldname or "row"] += 1
 
     def send(self, rows: list[ContactIn]) -> None:
         """One chunk; rows the server refuses are reported and the rest sent again."""
@@ -74,9 +80,10 @@ class Importer:
             response = _post(self.client, [r.model_dump(mode="json", exclude_none=True) for r in rows])
             if response.status_code == 201:
                 body = response.json()
-                self.tally.created += body["accepted"]
-                self.tally.new_customers += body["new_customers"]
-                self.tally.duplicates += body["duplicates"]
+                with self._lock:
+                    self.tally.created += body["accepted"]
+                    self.tally.new_customers += body["new_customers"]
+                    self.tally.duplicates += body["duplicates"]
                 return
             bad = _refused_rows(response, len(rows))
             for index, (fieldname, reason) in bad.items():
@@ -145,6 +152,7 @@ def import_command(
     batch: str | None = typer.Option(None, help="import batch id (default: digest of the file; re-runs skip rows)"),
     report: Path | None = typer.Option(None, help="rejection report CSV (default: FILE.rejected.csv)"),
     chunk: int = typer.Option(500, min=1, max=1000, help="rows per request / transaction"),
+    parallel: int = typer.Option(2, min=1, max=8, help="chunks in flight at once"),
 ) -> None:
     """Import business cards (CSV or Excel) as contacts, with dedup and a rejection report."""
     batch = batch or f"cards-{file_digest(file)}"
@@ -159,7 +167,7 @@ def import_command(
             open(report, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["row", "field", "reason"])
-        importer = Importer(client, writer, chunk)
+        importer = Importer(client, writer, chunk, parallel)
         try:
             _run(importer, _results(file, batch, channel, campaign), total)
         except ImportAborted as exc:
@@ -171,9 +179,23 @@ def import_command(
 
 
 def _run(importer: Importer, results: Iterator, total: int) -> None:
+    """Read rows, send full chunks with at most `parallel` in flight; the first failure stops it."""
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=False) as progress, \
+            ThreadPoolExecutor(importer.parallel, thread_name_prefix="import") as pool:
         task = progress.add_task("rows", total=total)
+        in_flight: set[Future] = set()
+
+        def submit(rows: list[ContactIn]) -> None:
+            while len(in_flight) >= importer.parallel:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    in_flight.discard(future)
+                    future.result()  # ImportAborted stops the import here
+            future = pool.submit(importer.send, rows)
+            future.add_done_callback(lambda _, n=len(rows): progress.advance(task, n))
+            in_flight.add(future)
+
         pending: list[ContactIn] = []
         for result in results:
             importer.tally.rows += 1
@@ -183,11 +205,12 @@ def _run(importer: Importer, results: Iterator, total: int) -> None:
                 continue
             pending.append(result)
             if len(pending) >= importer.chunk:
-                importer.send(pending)
-                progress.advance(task, len(pending))
+                submit(pending)
                 pending = []
         if pending:
-            importer.send(pending)
+            submit(pending)
+        for future in in_flight:
+            future.result()
         progress.update(task, completed=total)
 
 
