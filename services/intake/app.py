@@ -3,10 +3,11 @@ from shared.app import ServiceSpec, create_app
 
 from .callcenter_feed import consumer_spec
 from .router import router
+from .staff_feed import consumer_spec as staff_consumer_spec
 
 
 def build_app():
     spec = ServiceSpec(name="intake", title="CRM intake", routers=[router])
     app = create_app(spec)
-    spec.consumers.append(consumer_spec(app.state.clock))
+    spec.consumers += [consumer_spec(app.state.clock), staff_consumer_spec()]
     return app

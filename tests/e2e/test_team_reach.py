@@ -65,8 +65,17 @@ async def test_a_team_manager_reaches_their_team_only(api, reliability):
 
     assert await _eventually(lambda: _unmasked(view, ours)), "analytics never learnt the team from the roster"
     assert (await view(theirs))["profile_masked"] is True
-    reliability.record("a team manager's token on another team's tasks, prospects, roster and 360", 6,
-                       "403 or masked; their own team served in full")
+
+    async def record(customer_id):
+        return (await api.client.get(api.url("intake", f"/v1/customers/{customer_id}"), headers=manager)).json()
+
+    async def intake_unmasked():
+        return (await record(ours))["masked"] is False
+
+    assert await _eventually(intake_unmasked), "intake never learnt the team from the roster"
+    assert (await record(theirs))["masked"] is True
+    reliability.record("a team manager's token on another team's tasks, prospects, roster, 360 and customer record",
+                       7, "403 or masked; their own team served in full")
 
 
 async def _unmasked(view, customer_id) -> bool:
@@ -92,4 +101,12 @@ async def test_a_full_read_in_the_360_is_audited(api, reliability):
     finally:
         await conn.close()
     assert [r[0] for r in reads] == [subject]  # the masked read is not a full read
-    reliability.record("full and masked reads of the 360", 2, "the full read is audited, the masked one is not")
+
+    async def on_the_trail():
+        trail = (await api.get("intake", f"/v1/customers/{customer_id}/audit")).json()["reads"]
+        return [r for r in trail if r["subject"] == subject]
+
+    reads = await _eventually(on_the_trail)
+    assert len(reads) == 1 and reads[0]["what"] == "customer 360 (analytics)"
+    reliability.record("full and masked reads of the 360", 2,
+                       "the full read is on intake's one audit trail, the masked one is not")

@@ -20,23 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.events.enums import Role
 
 # Log redaction is shared.pii.redact_pii (one processor for the whole project);
 # re-exported here for the domain's callers.
 from shared.pii import REDACTED, is_pii_key, redact_pii, redact_text  # noqa: F401
 
 MASK = "*"
-
-
-def can_see_full(role: Role | str, is_own_customer: bool = False) -> bool:
-    """May this role see a customer's personal data unmasked?"""
-    role = Role(role)
-    if role is Role.MANAGER:
-        return True
-    if role is Role.CONSULTANT:
-        return is_own_customer
-    return False
 
 
 def mask_phone(phone: str) -> str:
@@ -182,20 +171,7 @@ def _mask_tree(value: Any) -> Any:
     return value
 
 
-def mask_customer(
-    data: Mapping[str, Any], role: Role | str, *, is_own_customer: bool = False
-) -> dict[str, Any]:
-    """A copy of ``data`` (card, 360 view, ...) fit for ``role``; masks nested PII keys."""
-    if can_see_full(role, is_own_customer):
-        return _copy_tree(data)
+def mask_customer(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A masked copy of ``data`` (card, 360 view, ...), nested PII keys included; who may see
+    it unmasked is decided by the caller with ``shared.access.sees_personal_data``."""
     return _mask_tree(data)
-
-
-def _copy_tree(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {k: _copy_tree(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_copy_tree(v) for v in value]
-    return value

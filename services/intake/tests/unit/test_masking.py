@@ -6,7 +6,6 @@ from pydantic import BaseModel
 
 from services.intake.domain.masking import (
     REDACTED,
-    can_see_full,
     mask_address,
     mask_birthday,
     mask_customer,
@@ -16,7 +15,6 @@ from services.intake.domain.masking import (
     mask_phone,
     redact_pii,
 )
-from shared.events.enums import Role
 
 
 def test_maskers():
@@ -35,23 +33,6 @@ def test_maskers():
     assert mask_birthday(date(1990, 5, 17)) == "1990-**-**"
 
 
-@pytest.mark.parametrize(
-    ("role", "own", "full"),
-    [
-        (Role.MANAGER, False, True),
-        (Role.MANAGER, True, True),
-        (Role.CONSULTANT, True, True),
-        (Role.CONSULTANT, False, False),
-        (Role.OPS, True, False),
-        (Role.OPS, False, False),
-        (Role.INTEGRATION, False, False),
-        ("manager", False, True),
-    ],
-)
-def test_can_see_full(role, own, full):
-    assert can_see_full(role, own) is full
-
-
 CUSTOMER = {
     "customer_id": "c-1",
     "name": "张三",
@@ -68,7 +49,7 @@ CUSTOMER = {
 
 
 def test_mask_customer_for_ops_masks_nested_pii():
-    out = mask_customer(CUSTOMER, Role.OPS)
+    out = mask_customer(CUSTOMER)
     assert out["name"] == "张*" and out["phone"] == "+86138****8000"
     assert out["email"] == "zh***@example.com" and out["id_number"] == "110105********002X"
     assert out["birthday"] == "1990-**-**" and out["home_postcode"] == "200***"
@@ -79,21 +60,12 @@ def test_mask_customer_for_ops_masks_nested_pii():
     assert CUSTOMER["phone"] == "+8613800138000"  # input untouched
 
 
-def test_mask_customer_full_for_manager_and_own_consultant_is_a_copy():
-    for role, own in ((Role.MANAGER, False), (Role.CONSULTANT, True)):
-        out = mask_customer(CUSTOMER, role, is_own_customer=own)
-        assert out == CUSTOMER and out is not CUSTOMER
-        out["contacts"][0]["phone"] = "changed"
-        assert CUSTOMER["contacts"][0]["phone"] == "+8613800138000"
-    assert mask_customer(CUSTOMER, Role.CONSULTANT)["phone"] == "+86138****8000"
-
-
 def test_mask_customer_accepts_models_and_odd_values():
     class Card(BaseModel):
         name: str
         phone: int
 
-    out = mask_customer({"card": Card(name="李四", phone=1), "name": None}, Role.OPS)
+    out = mask_customer({"card": Card(name="李四", phone=1), "name": None})
     assert out == {"card": {"name": "李*", "phone": REDACTED}, "name": None}
 
 
