@@ -1,6 +1,6 @@
 """Run the benchmarks and print one table; also written as JSON and into docs/benchmarks.md.
 
-    .venv/bin/python -m bench.run            # full sizes (about 10 minutes on 2 cores)
+    .venv/bin/python -m bench.run            # full sizes (about 14 minutes on 2 cores)
     .venv/bin/python -m bench.run --quick    # small sizes, to check the harness
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def measure(quick: bool, only: list[str], import_rows: tuple[int, ...] = (
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp, Infra(Path(tmp) / "infra") as infra:
         if not only or "storage" in only:
-            figures += await storage.run(infra, (10_000, 50_000) if not quick else (1_000, 3_000))
+            figures += await storage.run(infra, (5_000, 25_000) if not quick else (1_000, 3_000))
         if not only or "messaging" in only:
             figures += await messaging.run(infra, sizes)
         if not only or "replay" in only:
