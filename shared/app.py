@@ -176,16 +176,53 @@ def _add_error_handlers(app: FastAPI) -> None:
                             status_code=500)
 
 
+class _BodyLimit:
+    """A body without Content-Length (chunked) is read here first, counting bytes: past the
+    limit the answer is 413 at once, within it the app gets the body as usual. (A declared
+    length is checked from the header in `observe`, and the server holds the body to it.)"""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or any(k == b"content-length" for k, _ in scope["headers"]):
+            return await self.app(scope, receive, send)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending the whole body
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await _too_large(self.limit, ["body"])(scope, receive, send)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+def _too_large(limit: int, where: list[str]) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": where, "msg": f"body larger than {limit} bytes", "type": "too_large"}]},
+                        status_code=413)
+
+
 def _add_metrics_middleware(app: FastAPI) -> None:
     limit = app.state.settings.max_body_bytes
+    app.add_middleware(_BodyLimit, limit=limit)
 
     @app.middleware("http")
     async def observe(request: Request, call_next):
         declared = request.headers.get("content-length")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            return JSONResponse({"detail": [{"loc": ["header", "content-length"],
-                                             "msg": f"body larger than {limit} bytes", "type": "too_large"}]},
-                                status_code=413)
+            return _too_large(limit, ["header", "content-length"])
         start = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

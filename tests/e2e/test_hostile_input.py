@@ -91,3 +91,32 @@ async def _dashboard_shows_it_inertly(api, customer_id: str, reliability) -> Non
     reliability.record("stored script text opened in the dashboard and the 360 page", 2,
                        "rendered as text: no script ran")
 
+
+
+async def test_a_chunked_body_over_the_limit_gets_413_and_changes_nothing(api, reliability):
+    """No Content-Length (chunked transfer): the bytes are counted as they arrive."""
+    conn = await api.db("intake")
+    before = await conn.fetchval("select count(*) from contacts")
+
+    async def chunks():
+        yield json.dumps({"contacts": [contact()]})[:-2].encode()
+        for _ in range(300):
+            yield b" " * 8192  # JSON whitespace: 2.4 MiB in all
+        yield b"]}"
+
+    r = await api.client.post(api.url("intake", "/v1/contacts/batch"), content=chunks(),
+                              headers=api.headers(**{"Content-Type": "application/json"}))
+    assert r.status_code == 413 and r.json()["detail"][0]["loc"] == ["body"], r.text
+    small = await api.client.post(api.url("intake", "/v1/contacts"), content=_one(contact()),
+                                  headers=api.headers(**{"Content-Type": "application/json"}))
+    assert small.status_code == 201, small.text  # a chunked body within the limit is served
+    try:
+        assert await conn.fetchval("select count(*) from contacts") == before + 1  # the small one only
+    finally:
+        await conn.close()
+    reliability.record("chunked body (no Content-Length) over the 2 MiB limit", 1,
+                       "413 naming the body, nothing stored")
+
+
+async def _one(body: dict):
+    yield json.dumps(body).encode()
