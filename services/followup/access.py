@@ -11,6 +11,7 @@ from shared.access import in_reach, own_consultant_id
 from shared.auth import Principal
 from shared.events.enums import Role
 
+from . import roster
 from .domain import DEFAULT_POLICY, FollowUpPolicy
 
 
@@ -31,12 +32,6 @@ def is_team_manager(principal: Principal) -> bool:
     return principal.role is Role.MANAGER and principal.team is not None
 
 
-async def team_of(conn: asyncpg.Connection, consultant_id: str | None) -> str | None:
-    if not consultant_id:
-        return None
-    return await conn.fetchval("select team from consultants where consultant_id = $1", consultant_id)
-
-
 async def team_members(conn: asyncpg.Connection, principal: Principal) -> list[str] | None:
     """The consultants a team manager reaches; None for everyone else (no team filter)."""
     if not is_team_manager(principal):
@@ -48,7 +43,7 @@ async def check_owner(conn: asyncpg.Connection, principal: Principal, owner_id: 
                       what: str = "work tasks") -> None:
     if principal.role is Role.CONSULTANT and owner_id != me(principal):
         raise forbid(what)
-    if is_team_manager(principal) and not in_reach(principal, await team_of(conn, owner_id)):
+    if is_team_manager(principal) and not in_reach(principal, await roster.team_of(conn, owner_id)):
         raise forbid_team(what)
 
 
@@ -64,12 +59,13 @@ async def check_customer(conn: asyncpg.Connection, principal: Principal, custome
         if not mine:
             raise forbid("act on customers that are")
     elif is_team_manager(principal):
-        ours = await conn.fetchval(
-            """select true from consultants c where c.team = $2 and c.consultant_id in (
-                   select owner_id from prospects where customer_id = $1
-                   union all select owner_id from tasks where customer_id = $1 and status in ('open', 'overdue'))
-               limit 1""", customer_id, principal.team)
-        known = await conn.fetchval("select true from prospects where customer_id = $1", customer_id)
+        known, ours = await conn.fetchrow(
+            """select exists (select 1 from prospects where customer_id = $1),
+                      exists (select 1 from consultants c where c.team = $2 and c.consultant_id in (
+                          select owner_id from prospects where customer_id = $1
+                          union all select owner_id from tasks
+                                    where customer_id = $1 and status in ('open', 'overdue')))""",
+            customer_id, principal.team)
         if known and not ours:
             raise forbid_team("act on customers")
 

@@ -53,6 +53,13 @@ async def members(conn: asyncpg.Connection) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+async def team_of(conn: asyncpg.Connection, consultant_id: str | None) -> str | None:
+    """The consultant's team on the roster (this service owns it; others keep a copy)."""
+    if not consultant_id:
+        return None
+    return await conn.fetchval("select team from consultants where consultant_id = $1", consultant_id)
+
+
 async def is_active(conn: asyncpg.Connection, consultant_id: str) -> bool:
     return bool(await conn.fetchval("select active from consultants where consultant_id = $1", consultant_id))
 

@@ -13,7 +13,7 @@ from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import complaint_store, merging, prospects, roster, task_store
-from .access import check_customer, forbid_team, is_team_manager, team_of
+from .access import check_customer, forbid_team, is_team_manager
 from .domain import ComplaintStatus, FollowUpTask, reassign_customer, redistribute
 from .schemas import CareProfile, Consultant, Reassign
 from .task_routes import task_json
@@ -30,7 +30,7 @@ async def add_consultant(body: Consultant, request: Request, key: str | None = D
     async def work(conn):
         team = body.team
         if is_team_manager(principal):
-            current = await team_of(conn, body.consultant_id)
+            current = await roster.team_of(conn, body.consultant_id)
             if current is not None and current != principal.team or team not in (None, principal.team):
                 raise forbid_team("keep the roster")
             team = principal.team
@@ -86,7 +86,7 @@ async def reassign(customer_id: uuid.UUID, body: Reassign, request: Request,
         if exists is False:
             raise DomainValidationError(f"consultant {body.consultant_id} is inactive", field="consultant_id")
         await check_customer(conn, principal, cid)
-        if is_team_manager(principal) and not in_reach(principal, await team_of(conn, body.consultant_id)):
+        if is_team_manager(principal) and not in_reach(principal, await roster.team_of(conn, body.consultant_id)):
             raise DomainValidationError(f"consultant {body.consultant_id} is not in team {principal.team}",
                                         field="consultant_id")
         await roster.note_seen(conn, body.consultant_id)
