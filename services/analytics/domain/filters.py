@@ -17,6 +17,7 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     consultant: str | None = None
+    team: frozenset[str] | None = None  # a team manager's reports: their team's consultants only
     channel: str | None = None
     campaign: str | None = None
 
@@ -28,8 +29,13 @@ class Filters:
                (self.date_to is None or day <= self.date_to.isoformat())
 
     @property
+    def has_period(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
+    @property
     def reference(self) -> str:
-        """The instant 'overdue' and 'decline' are judged at: the end of `to`, or now."""
+        """The instant 'overdue' is judged at: the end of `to`, or now. (Decline is not judged here:
+        grading publishes it.)"""
         now = self.now.isoformat()
         if self.date_to is None:
             return now
@@ -42,7 +48,8 @@ class Filters:
                (self.campaign is None or origin.get("campaign") == self.campaign)
 
     def consultant_matches(self, consultant_id: str | None) -> bool:
-        return self.consultant is None or consultant_id == self.consultant
+        return (self.consultant is None or consultant_id == self.consultant) and \
+               (self.team is None or consultant_id in self.team)
 
     def customer_matches(self, state: dict[str, Any]) -> bool:
         return self.origin_matches(state) and self.consultant_matches(state.get("consultant_id"))

@@ -1,134 +1,178 @@
 """Customer value reports (pure): pyramid (顾客金字塔), Pareto (二八法则), lifecycle (客户生命周期).
 
-Pyramid cut (*default*, after the seed's 5/15/80 split): customers with deals in
-the period ranked by gross profit (ties by customer id); the first ceil(5%) are
-platinum, up to ceil(20%) gold, the rest with profit > 0 iron, profit <= 0 lead.
-Lifecycle: decline when the last 90 days' volume is below half the previous
-90 days', or no purchase for twice the customer's usual interval; otherwise
-exploration (1 deal), formation (2-3), stability (4 or more).
+Grading owns customer value (architecture: one owner per concept) and publishes it in
+`customer-valued`; the fold keeps each customer's latest one as `state["value"]`. These reports
+show and aggregate what grading published and decide none of it: no tier cut, no management
+class, no lifecycle or decline rule, no ranking of their own. The only order is the one value
+ranking of `shared/value_ranking.py`, on the published `gross_profit`.
+
+How the filters apply (docs/analytics.md says the same for users):
+
+- consultant, channel, campaign and the period choose WHICH customers are counted: the
+  customer's owner, origin channel and origin campaign, as in every report; with a period, only
+  customers with a deal closed in it (without one, every customer with a deal or a published
+  value);
+- tier, management class, lifecycle stage, decline and the ranking profit are always grading's
+  latest published values (its current, lifetime view): a period never re-tiers anyone;
+- money: the pyramid's revenue and gross profit are the counted customers' deals in the period
+  (all their deals without a period); the Pareto curve is the value ranking itself, so its
+  figures are lifetime ones (published gross profit, revenue of all the customer's deals);
+- a counted customer with no published value yet is shown as "not yet valued", never tiered or
+  staged here.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.value_ranking import ranking_key
+
 from .filters import Filters, active, money, ratio
 
+# Grading's vocabularies, for display order and labels only (an unknown published value still
+# gets its own row after these, labelled with its name).
 TIERS = ("platinum", "gold", "iron", "lead")
 TIER_LABELS = {"platinum": "铂金", "gold": "黄金", "iron": "钢铁", "lead": "重铅"}
+CLASSES = ("key", "suitable", "general", "one_off")
+CLASS_LABELS = {"key": "大客户", "suitable": "合适客户", "general": "一般客户", "one_off": "一次性客户"}
 STAGES = ("exploration", "formation", "stability", "decline")
 STAGE_LABELS = {"exploration": "考察期", "formation": "发展期", "stability": "稳定期", "decline": "衰退期"}
+NOT_YET_VALUED = "not_yet_valued"
+NOT_YET_VALUED_LABEL = "尚未评价"
+PARETO_TOP_SHARE = Decimal("0.2")  # the "20" of 二八法则: the first ceil(20% of n) customers listed
 
 
 def _period_deals(s: dict, f: Filters) -> list[dict]:
     return [d for d in s["deals"] if f.in_period(d["closed_on"])]
 
 
-def ranked(states: list[dict], f: Filters) -> list[dict[str, Any]]:
-    """Customers with deals in the period, highest gross profit first."""
+def _sum(deals: list[dict], field: str) -> Decimal:
+    return sum((Decimal(d[field]) for d in deals), Decimal(0))
+
+
+def _published(s: dict, field: str) -> Any:
+    """One field of the customer's latest `customer-valued`, or None when grading has not sent it."""
+    return (s.get("value") or {}).get(field)
+
+
+def _published_profit(s: dict) -> Decimal | None:
+    gp = _published(s, "gross_profit")
+    return None if gp is None else Decimal(str(gp))
+
+
+def counted(states: list[dict], f: Filters) -> list[tuple[dict, list[dict]]]:
+    """(state, the deals the money figures use) of every customer the filters choose.
+
+    Owner / origin channel / origin campaign as everywhere; with a period, customers with a deal
+    closed in it; without one, customers with a deal or a published value.
+    """
     out = []
     for s in active(states):
         if not f.customer_matches(s):
             continue
         deals = _period_deals(s, f)
-        if deals:
-            out.append({"customer_id": s["customer_id"], "consultant_id": s["consultant_id"], "deals": len(deals),
-                        "revenue": sum((Decimal(d["amount"]) for d in deals), Decimal(0)),
-                        "gross_profit": sum((Decimal(d["gross_profit"]) for d in deals), Decimal(0))})
-    out.sort(key=lambda r: (-r["gross_profit"], r["customer_id"]))
+        if deals or (not f.has_period and (s["deals"] or s.get("value"))):
+            out.append((s, deals))
     return out
 
 
-def tier_of(rank: int, n: int, profit: Decimal) -> str:
-    if profit <= 0:
-        return "lead"
-    if rank < math.ceil(n * 0.05):
-        return "platinum"
-    if rank < math.ceil(n * 0.20):
-        return "gold"
-    return "iron"
+def _ordered(keys: set, known: tuple[str, ...]) -> list[str]:
+    """The known values in their order, then any other published value (sorted), then 'not yet valued'."""
+    others = sorted(k for k in keys if k not in known and k != NOT_YET_VALUED)
+    return [*known, *others, *([NOT_YET_VALUED] if NOT_YET_VALUED in keys else [])]
 
 
-def tiers(states: list[dict], f: Filters) -> dict[str, str]:
-    rows = ranked(states, f)
-    return {r["customer_id"]: tier_of(i, len(rows), r["gross_profit"]) for i, r in enumerate(rows)}
+def _label(key: str, labels: dict[str, str]) -> str:
+    return NOT_YET_VALUED_LABEL if key == NOT_YET_VALUED else labels.get(key, key)
+
+
+def _breakdown(members: list[tuple[dict, list[dict]]], field: str, known: tuple[str, ...],
+               labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Counted customers grouped by one published field: customers, money of their deals, lifetime profit."""
+    agg: dict[str, dict[str, Any]] = {}
+    for s, deals in members:
+        key = _published(s, field) or NOT_YET_VALUED
+        a = agg.setdefault(key, {"customers": 0, "revenue": Decimal(0), "gross_profit": Decimal(0),
+                                 "lifetime": None})
+        a["customers"] += 1
+        a["revenue"] += _sum(deals, "amount")
+        a["gross_profit"] += _sum(deals, "gross_profit")
+        published = _published_profit(s)
+        if published is not None:
+            a["lifetime"] = (a["lifetime"] or Decimal(0)) + published
+    total = sum((a["gross_profit"] for a in agg.values()), Decimal(0))
+    empty = {"customers": 0, "revenue": Decimal(0), "gross_profit": Decimal(0), "lifetime": None}
+    rows = []
+    for key in _ordered(set(agg), known):
+        a = agg.get(key, empty)
+        rows.append({field: key, "label": _label(key, labels), "customers": a["customers"],
+                     "revenue": money(a["revenue"]), "gross_profit": money(a["gross_profit"]),
+                     "profit_share": ratio(a["gross_profit"], total),
+                     "lifetime_gross_profit": None if a["lifetime"] is None else money(a["lifetime"])})
+    return rows
 
 
 def pyramid(states: list[dict], f: Filters) -> dict[str, Any]:
-    rows = ranked(states, f)
-    agg = {t: {"customers": 0, "revenue": Decimal(0), "gross_profit": Decimal(0)} for t in TIERS}
-    for i, r in enumerate(rows):
-        a = agg[tier_of(i, len(rows), r["gross_profit"])]
-        a["customers"] += 1
-        a["revenue"] += r["revenue"]
-        a["gross_profit"] += r["gross_profit"]
-    total = sum((a["gross_profit"] for a in agg.values()), Decimal(0))
-    return {"rows": [{"tier": t, "label": TIER_LABELS[t], "customers": agg[t]["customers"],
-                      "revenue": money(agg[t]["revenue"]), "gross_profit": money(agg[t]["gross_profit"]),
-                      "profit_share": ratio(agg[t]["gross_profit"], total)} for t in TIERS],
-            "customers": len(rows)}
+    """Counted customers by grading's published pyramid tier (and management class), with the
+    revenue and gross profit of their deals in the period; unvalued ones in their own row."""
+    members = counted(states, f)
+    rows = [{"tier": r.pop("pyramid_tier"), **r}
+            for r in _breakdown(members, "pyramid_tier", TIERS, TIER_LABELS)]
+    classes = _breakdown(members, "management_class", CLASSES, CLASS_LABELS)
+    not_valued = sum(1 for s, _ in members if not _published(s, "pyramid_tier"))
+    return {"rows": rows, "management_classes": classes, "customers": len(members),
+            "valued": len(members) - not_valued, "not_yet_valued": not_valued}
 
 
 def pareto(states: list[dict], f: Filters) -> dict[str, Any]:
-    """The Pareto curve and the share of revenue and profit from the top 20% of customers."""
-    rows = ranked(states, f)
-    n = len(rows)
-    total_rev = sum((r["revenue"] for r in rows), Decimal(0))
-    total_gp = sum((r["gross_profit"] for r in rows), Decimal(0))
-    top = rows[:math.ceil(n * 0.2)] if n else []
+    """The Pareto curve in the one value ranking (grading's published gross profit, highest first,
+    ties by customer id) and the revenue and profit shares of its first 20%; lifetime figures."""
+    members = counted(states, f)
+    ranked = sorted(((s, _published_profit(s)) for s, _ in members if _published_profit(s) is not None),
+                    key=lambda r: ranking_key(r[1], r[0]["customer_id"]))
+    n = len(ranked)
+    revenue = [_sum(s["deals"], "amount") for s, _ in ranked]
+    total_rev = sum(revenue, Decimal(0))
+    total_gp = sum((gp for _, gp in ranked), Decimal(0))
+    top = math.ceil(n * PARETO_TOP_SHARE)
     out, cum_rev, cum_gp = [], Decimal(0), Decimal(0)
-    for i, r in enumerate(rows, 1):
-        cum_rev += r["revenue"]
-        cum_gp += r["gross_profit"]
-        out.append({"rank": i, "customer_id": r["customer_id"], "consultant_id": r["consultant_id"],
-                    "deals": r["deals"], "revenue": money(r["revenue"]), "gross_profit": money(r["gross_profit"]),
+    for i, ((s, gp), rev) in enumerate(zip(ranked, revenue, strict=True), 1):
+        cum_rev += rev
+        cum_gp += gp
+        out.append({"rank": i, "customer_id": s["customer_id"], "consultant_id": s["consultant_id"],
+                    "pyramid_tier": _published(s, "pyramid_tier"),
+                    "management_class": _published(s, "management_class"),
+                    "deals": len(s["deals"]), "revenue": money(rev), "gross_profit": money(gp),
                     "customer_share": ratio(i, n), "cumulative_revenue_share": ratio(cum_rev, total_rev),
                     "cumulative_profit_share": ratio(cum_gp, total_gp)})
-    return {"rows": out, "customers": n, "revenue": money(total_rev), "gross_profit": money(total_gp),
-            "top20_revenue_share": ratio(sum((r["revenue"] for r in top), Decimal(0)), total_rev),
-            "top20_profit_share": ratio(sum((r["gross_profit"] for r in top), Decimal(0)), total_gp)}
+    return {"rows": out, "customers": n, "not_yet_valued": len(members) - n,
+            "revenue": money(total_rev), "gross_profit": money(total_gp), "top20_customers": top,
+            "top20_revenue_share": ratio(sum(revenue[:top], Decimal(0)), total_rev),
+            "top20_profit_share": ratio(sum((gp for _, gp in ranked[:top]), Decimal(0)), total_gp)}
 
 
-def _volume(deals: list[dict], start: date, end: date) -> Decimal:
-    return sum((Decimal(d["amount"]) for d in deals if start < date.fromisoformat(d["closed_on"]) <= end),
-               Decimal(0))
-
-
-def stage_of(deals: list[dict], today: date) -> tuple[str, bool]:
-    """(stage, in decline) from the customer's deals up to `today`."""
-    days = sorted(date.fromisoformat(d["closed_on"]) for d in deals)
-    recent = _volume(deals, today - timedelta(days=90), today)
-    previous = _volume(deals, today - timedelta(days=180), today - timedelta(days=90))
-    declining = previous > 0 and recent < previous / 2
-    if len(days) >= 2:
-        usual = (days[-1] - days[0]).days / (len(days) - 1)
-        declining = declining or (usual > 0 and (today - days[-1]).days > 2 * usual)
-    if declining:
-        return "decline", True
-    return ("exploration" if len(days) == 1 else "formation" if len(days) <= 3 else "stability"), False
+def _ranking_or_last(s: dict) -> tuple[Decimal, str]:
+    """The value ranking's key; a customer without a published profit after every ranked one."""
+    gp = _published_profit(s)
+    return ranking_key(gp, s["customer_id"]) if gp is not None else (Decimal("Infinity"), str(s["customer_id"]))
 
 
 def lifecycle(states: list[dict], f: Filters) -> dict[str, Any]:
-    """Stage distribution of customers with deals (as of the reference day) and those in decline."""
-    today = date.fromisoformat(f.reference[:10])
-    counts: Counter = Counter()
-    declining = []
-    for s in active(states):
-        if not f.customer_matches(s):
-            continue
-        deals = [d for d in s["deals"] if d["closed_on"] and d["closed_on"] <= today.isoformat()]
-        if not deals:
-            continue
-        stage, decline = stage_of(deals, today)
-        counts[stage] += 1
-        if decline:
-            declining.append({"customer_id": s["customer_id"], "consultant_id": s["consultant_id"],
-                              "deals": len(deals), "last_deal_on": max(d["closed_on"] for d in deals),
-                              "graded_stage": s["value"].get("lifecycle_stage")})
+    """Counted customers by grading's published lifecycle stage, and those grading published as in
+    decline (with its signals), most valuable first in the value ranking."""
+    members = counted(states, f)
+    counts = Counter(_published(s, "lifecycle_stage") or NOT_YET_VALUED for s, _ in members)
     total = sum(counts.values())
-    rows = [{"stage": st, "label": STAGE_LABELS[st], "customers": counts.get(st, 0),
-             "share": ratio(counts.get(st, 0), total)} for st in STAGES]
-    return {"rows": rows, "in_decline": sorted(declining, key=lambda r: (r["last_deal_on"], r["customer_id"]))}
+    rows = [{"stage": st, "label": _label(st, STAGE_LABELS), "customers": counts.get(st, 0),
+             "share": ratio(counts.get(st, 0), total)} for st in _ordered(set(counts), STAGES)]
+    declining = sorted((s for s, _ in members if _published(s, "in_decline")), key=_ranking_or_last)
+    in_decline = [{"customer_id": s["customer_id"], "consultant_id": s["consultant_id"],
+                   "pyramid_tier": _published(s, "pyramid_tier"), "lifecycle_stage": _published(s, "lifecycle_stage"),
+                   "decline_signals": list(_published(s, "decline_signals") or []),
+                   "gross_profit": None if _published_profit(s) is None else money(_published_profit(s)),
+                   "deals": len(s["deals"]), "last_deal_on": s["totals"]["last_deal_on"],
+                   "valued_at": _published(s, "at")} for s in declining]
+    return {"rows": rows, "in_decline": in_decline, "customers": total,
+            "not_yet_valued": counts.get(NOT_YET_VALUED, 0)}

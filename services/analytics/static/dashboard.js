@@ -10,7 +10,8 @@ const I18N = {
        overdue_open: "逾期未完成", open_tasks: "未完成任务", ack: "受理及时率", resolve: "解决及时率",
        customers: "客户数", profit_share: "累计利润占比", revenue_share: "累计营收占比", customer: "客户",
        gross_profit: "毛利", top20: "前20%客户贡献利润", loading: "加载中…", loaded: "已更新", need_token: "请输入令牌",
-       last_deal: "最近成交", find: "客户ID", lang: "English"},
+       last_deal: "最近成交", find: "客户ID", lang: "English", tier: "金字塔层级", signals: "衰退信号",
+       volume_halved: "近90天量不足前90天一半", overdue_purchase: "超过惯常间隔两倍未购买"},
   en: {title: "CRM ops dashboard", token: "Token", from: "From", to: "To", consultant: "Consultant", channel: "Channel",
        campaign: "Campaign", apply: "Apply", funnel: "Funnel", grades: "Intent grade distribution", daily: "Daily activity",
        overdue: "Overdue work by consultant", complaints: "Complaints against deadlines", pyramid: "Value pyramid",
@@ -22,7 +23,8 @@ const I18N = {
        open_tasks: "Open tasks", ack: "Acknowledged on time", resolve: "Resolved on time", customers: "Customers",
        profit_share: "Cumulative profit share", revenue_share: "Cumulative revenue share", customer: "Customer",
        gross_profit: "Gross profit", top20: "Top 20% customers' profit share", loading: "Loading…", loaded: "Updated",
-       need_token: "Enter a token", last_deal: "Last deal", find: "Customer id", lang: "中文"},
+       need_token: "Enter a token", last_deal: "Last deal", find: "Customer id", lang: "中文", tier: "Tier",
+       signals: "Decline signals", volume_halved: "90-day volume halved", overdue_purchase: "Purchase overdue"},
 };
 const CHANNELS = ["walk_in", "phone", "web_form", "call_center", "exhibition", "targeted_prospecting", "area_campaign",
   "customer_referral", "vip_informant", "internal_referral", "service_station", "bulk_import"];
@@ -92,9 +94,11 @@ async function load() {
       {label: t("ack"), data: complaints.rows.map((r) => r.acknowledge_on_time_rate), backgroundColor: "#2f6fa7"},
       {label: t("resolve"), data: complaints.rows.map((r) => r.resolve_on_time_rate), backgroundColor: "#6aa84f"}],
       {scales: {y: {min: 0, max: 1}}});
-    draw("chart-pyramid", "bar", pyramid.rows.map((r) => (lang === "zh" ? r.label : r.tier)), [
+    // Tiers as grading published them; customers not valued yet in their own (last) bar.
+    draw("chart-pyramid", "bar", pyramid.rows.map((r) => (lang === "zh" ? r.label : r.tier.replace(/_/g, " "))), [
       {label: t("customers"), data: pyramid.rows.map((r) => r.customers),
-       backgroundColor: ["#9aa5b1", "#d4a017", "#5f6b73", "#3b3b3b"]}], {indexAxis: "y"});
+       backgroundColor: pyramid.rows.map((r) => ({platinum: "#9aa5b1", gold: "#d4a017", iron: "#5f6b73",
+         lead: "#3b3b3b", not_yet_valued: "#d9dde2"}[r.tier] || "#7b4fa0"))}], {indexAxis: "y"});
     const curve = (key) => [{x: 0, y: 0}, ...pareto.rows.map((r) => ({x: r.customer_share, y: r[key]}))];
     draw("chart-pareto", "line", [], [
       {label: t("profit_share"), data: curve("cumulative_profit_share"), borderColor: "#b8202f", pointRadius: 0},
@@ -106,8 +110,9 @@ async function load() {
       (pareto.top20_profit_share * 100).toFixed(1) + "%"}`;
     table("top-customers", [t("customer"), t("consultant"), t("deals"), t("gross_profit")],
       pareto.rows.slice(0, 10).map((r) => [cid(r.customer_id), esc(r.consultant_id), r.deals, r.gross_profit]));
-    table("decline-customers", [t("customer"), t("consultant"), t("deals"), t("last_deal")],
-      lifecycle.in_decline.slice(0, 20).map((r) => [cid(r.customer_id), esc(r.consultant_id), r.deals, r.last_deal_on]));
+    table("decline-customers", [t("customer"), t("consultant"), t("tier"), t("signals"), t("deals"), t("last_deal")],
+      lifecycle.in_decline.slice(0, 20).map((r) => [cid(r.customer_id), esc(r.consultant_id), esc(r.pyramid_tier),
+        esc(r.decline_signals.map(t).join(", ")), r.deals, r.last_deal_on]));
     $("status").textContent = `${t("loaded")} ${new Date().toLocaleTimeString()}`;
     window.dashboard.loaded = true;
   } catch (err) {

@@ -3,6 +3,7 @@ follow-ups, deals, losses, complaints, consent changes and a merge), as the
 envelopes the other services would publish. Test-only."""
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from shared.events.contract import (
     TaskScheduled,
 )
 from shared.events.envelope import Envelope, EventPayload, new_event
+from shared.value_ranking import ranking_key
 
 CONSULTANTS = ("c-001", "c-002", "c-003", "c-004")
 CHANNELS = (("walk_in", 30, None), ("phone", 20, None), ("exhibition", 12, "autoshow-2026"),
@@ -42,6 +44,7 @@ class History:
         for _ in range(customers):
             self._customer()
         self._merge()
+        self._publish_values()
 
     def _emit(self, customer: uuid.UUID, payload: EventPayload, at: datetime) -> Envelope:
         env = new_event(payload, customer_id=customer, producer="history", occurred_at=at,
@@ -112,9 +115,6 @@ class History:
                                        gross_profit=profit, closed_on=when.date(), channel=channel, campaign=campaign,
                                        items=[DealItem(product="sedan", quantity=1, unit_price=price)]), when)
             when += timedelta(days=r.randrange(20, 60))
-        if r.random() < 0.5:
-            self._emit(cid, CustomerValued(pyramid_tier="gold", credit_grade="good", loyalty_stage="follower",
-                                           lifecycle_stage="formation", policy_version="1"), when)
 
     def _complaint(self, cid: uuid.UUID, at: datetime) -> None:
         r, complaint = self.rng, self._id()
@@ -148,3 +148,56 @@ class History:
                                       items=[DealItem(product="suv", quantity=1, unit_price=Decimal(150000))]), t)
         self._emit(survivor, CustomerMerged(merged_customer_id=merged), t + timedelta(days=1))
         self.survivor, self.merged = str(survivor), str(merged)
+
+    def _publish_values(self) -> None:
+        """Grading's part: the `customer-valued` events it would publish for the customers with deals.
+
+        Tests read tiers, classes and stages back from these events and never recompute them. The
+        values are plausible, not what any rule in analytics would give: the tiers are cut over the
+        valued customers only (about one customer with deals in ten is left not yet valued), the
+        stages are drawn (single-purchase customers in decline by volume among them), and repeat
+        buyers first get an early valuation that a later one replaces. The merged record keeps the
+        valuation it had before the merge; the survivor is valued afterwards with both records' deals.
+        """
+        r, deals = self.rng, {}
+        for e in self.events:
+            if e.event_type == "deal-closed":
+                cid = self.survivor if str(e.customer_id) == self.merged else str(e.customer_id)
+                deals.setdefault(cid, []).append(e)
+        last = {}
+        for e in self.events:
+            cid = str(e.customer_id)
+            last[cid] = max(last.get(cid, e.occurred_at), e.occurred_at)
+        merged_deal = next(e for e in deals[self.survivor] if str(e.customer_id) == self.merged)
+        self._emit(uuid.UUID(self.merged), CustomerValued(
+            pyramid_tier="iron", management_class="one_off", lifecycle_stage="exploration", purchases=1,
+            gross_profit=merged_deal.payload["gross_profit"], policy_version="1"),
+            merged_deal.occurred_at + timedelta(hours=2))
+        valued = sorted(c for c in deals if c == self.survivor or r.random() >= 0.1)
+        profit = {c: sum((Decimal(e.payload["gross_profit"]) for e in deals[c]), Decimal(0)) for c in valued}
+        order = sorted(valued, key=lambda c: ranking_key(profit[c], c))
+        n = len(order)
+        for rank, c in enumerate(order):
+            mine = sorted(deals[c], key=lambda e: e.occurred_at)
+            first = Decimal(mine[0].payload["gross_profit"])
+            if len(mine) > 1:
+                self._emit(uuid.UUID(c), CustomerValued(
+                    pyramid_tier="iron" if first > 0 else "lead", management_class="one_off",
+                    lifecycle_stage="exploration", purchases=1, gross_profit=first, lifetime_profit=first,
+                    policy_version="1"), mine[0].occurred_at + timedelta(hours=2))
+            tier = ("lead" if profit[c] <= 0 else "platinum" if rank < math.ceil(n * 0.05)
+                    else "gold" if rank < math.ceil(n * 0.2) else "iron")
+            klass = ("one_off" if len(mine) == 1 else "key" if rank < math.ceil(n * 0.05)
+                     else "suitable" if rank < math.ceil(n * 0.2) else "general")
+            if len(mine) == 1:
+                stage = r.choice(["exploration", "exploration", "exploration", "decline"])
+                signals = ["volume_halved"] if stage == "decline" else []
+            else:
+                stage = r.choice(["formation", "stability", "decline"])
+                signals = r.choice([["volume_halved"], ["overdue_purchase"], ["volume_halved", "overdue_purchase"]]) \
+                    if stage == "decline" else []
+            self._emit(uuid.UUID(c), CustomerValued(
+                pyramid_tier=tier, management_class=klass, credit_grade="good", loyalty_stage="follower",
+                lifecycle_stage=stage, in_decline=stage == "decline", decline_signals=signals,
+                gross_profit=profit[c], lifetime_profit=(profit[c] * Decimal("0.92")).quantize(Decimal("0.01")),
+                purchases=len(mine), policy_version="1"), last[c] + timedelta(days=1, hours=r.randrange(1, 9)))

@@ -1,4 +1,5 @@
-"""Report figures checked against values computed here, independently, from the generated events."""
+"""Report figures checked against values computed here, independently, from the generated events; customer
+value (tier, class, stage, decline, ranking profit) is read from the `customer-valued` events grading published."""
 from __future__ import annotations
 
 import math
@@ -12,6 +13,7 @@ from services.analytics.domain.filters import Filters
 from services.analytics.domain.reports import run, to_csv
 from services.analytics.domain.state import fold_all
 from services.analytics.tests.history import History
+from shared.value_ranking import ranking_key
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -87,22 +89,84 @@ def profits(history):
     return gp, rev
 
 
-def test_pareto_and_pyramid_match_the_deals(history, states):
-    gp, rev = profits(history)
-    order = sorted(gp, key=lambda c: (-gp[c], c))
+def published(history) -> dict[str, dict]:
+    """Each customer's latest `customer-valued` payload, as grading published it (after the merge)."""
+    latest: dict[str, tuple] = {}
+    for e in of_type(history, "customer-valued"):
+        c = owner(history, e)
+        if c not in latest or (e.occurred_at, str(e.event_id)) > latest[c][0]:
+            latest[c] = ((e.occurred_at, str(e.event_id)), e.payload)
+    return {c: p for c, (_, p) in latest.items()}
+
+
+def test_pyramid_counts_the_published_tiers(history, states):
+    pub, (gp, rev) = published(history), profits(history)
+    customers = set(gp) | set(pub)
+    tier = {c: pub.get(c, {}).get("pyramid_tier") or "not_yet_valued" for c in customers}
+    assert "not_yet_valued" in tier.values()  # the history leaves some customers with deals unvalued
+    pyramid = report(states, "pyramid")
+    rows = {r["tier"]: r for r in pyramid["rows"]}
+    assert {t: r["customers"] for t, r in rows.items() if r["customers"]} == dict(Counter(tier.values()))
+    assert [r["tier"] for r in pyramid["rows"]] == ["platinum", "gold", "iron", "lead", "not_yet_valued"]
+    for t, row in rows.items():
+        mine = [c for c in customers if tier[c] == t]
+        assert Decimal(row["revenue"]) == sum((rev[c] for c in mine), Decimal(0))
+        assert Decimal(row["gross_profit"]) == sum((gp[c] for c in mine), Decimal(0))
+    assert rows["not_yet_valued"]["lifetime_gross_profit"] is None
+    assert Decimal(rows["gold"]["lifetime_gross_profit"]) == sum(
+        (Decimal(pub[c]["gross_profit"]) for c in customers if tier[c] == "gold"), Decimal(0))
+    assert pyramid["not_yet_valued"] == rows["not_yet_valued"]["customers"]
+    classes = {r["management_class"]: r["customers"] for r in pyramid["management_classes"] if r["customers"]}
+    assert classes == dict(Counter(pub.get(c, {}).get("management_class") or "not_yet_valued" for c in customers))
+
+
+def test_pareto_lists_the_published_profit_in_the_one_ranking(history, states):
+    pub, (gp, rev) = published(history), profits(history)
+    profit = {c: Decimal(p["gross_profit"]) for c, p in pub.items()}
+    order = sorted(profit, key=lambda c: ranking_key(profit[c], c))
     n, top = len(order), order[:math.ceil(len(order) * 0.2)]
     pareto = report(states, "pareto")
-    assert pareto["customers"] == n
+    assert pareto["customers"] == n and pareto["not_yet_valued"] == len(set(gp) - set(pub))
     assert [r["customer_id"] for r in pareto["rows"]] == order
-    assert pareto["top20_profit_share"] == r4(sum(gp[c] for c in top) / sum(gp.values()))
-    assert pareto["top20_revenue_share"] == r4(sum(rev[c] for c in top) / sum(rev.values()))
+    assert [Decimal(r["gross_profit"]) for r in pareto["rows"]] == [profit[c] for c in order]
+    assert [r["pyramid_tier"] for r in pareto["rows"]] == [pub[c]["pyramid_tier"] for c in order]
+    assert pareto["top20_profit_share"] == r4(sum(profit[c] for c in top) / sum(profit.values()))
+    assert pareto["top20_revenue_share"] == r4(sum(rev[c] for c in top) / sum(rev[c] for c in order))
     assert pareto["rows"][-1]["cumulative_profit_share"] == 1.0
-    pyramid = {r["tier"]: r for r in report(states, "pyramid")["rows"]}
-    lead = [c for c in order if gp[c] <= 0]
-    assert pyramid["lead"]["customers"] == len(lead)
-    assert pyramid["platinum"]["customers"] == len([c for c in order[:math.ceil(n * 0.05)] if gp[c] > 0])
-    assert sum(r["customers"] for r in pyramid.values()) == n
-    assert Decimal(pyramid["lead"]["gross_profit"]) == sum((gp[c] for c in lead), Decimal(0))
+
+
+def test_lifecycle_shows_the_published_stages_and_decline(history, states):
+    pub, (gp, _) = published(history), profits(history)
+    customers = set(gp) | set(pub)
+    stages = Counter(pub.get(c, {}).get("lifecycle_stage") or "not_yet_valued" for c in customers)
+    lifecycle = report(states, "lifecycle")
+    assert {r["stage"]: r["customers"] for r in lifecycle["rows"] if r["customers"]} == dict(stages)
+    declining = sorted((c for c in customers if pub.get(c, {}).get("in_decline")),
+                       key=lambda c: ranking_key(pub[c]["gross_profit"], c))
+    assert declining and [r["customer_id"] for r in lifecycle["in_decline"]] == declining
+    assert [r["decline_signals"] for r in lifecycle["in_decline"]] == [pub[c]["decline_signals"] for c in declining]
+    single = [c for c in declining if pub[c]["purchases"] == 1]
+    assert single  # single-purchase customers in decline by volume are shown as grading says
+
+
+def test_value_reports_count_the_period_s_buyers_at_their_published_tier(history, states):
+    lo, hi = date(2026, 4, 1), date(2026, 5, 31)
+    pub = published(history)
+    bought = defaultdict(list)
+    for e in of_type(history, "deal-closed"):
+        if lo.isoformat() <= e.payload["closed_on"] <= hi.isoformat():
+            bought[owner(history, e)].append(e)
+    pyramid = report(states, "pyramid", date_from=lo, date_to=hi)
+    tiers = Counter(pub.get(c, {}).get("pyramid_tier") or "not_yet_valued" for c in bought)
+    assert {r["tier"]: r["customers"] for r in pyramid["rows"] if r["customers"]} == dict(tiers)
+    assert sum(Decimal(r["revenue"]) for r in pyramid["rows"]) == sum(
+        Decimal(e.payload["amount"]) for es in bought.values() for e in es)
+    pareto = report(states, "pareto", date_from=lo, date_to=hi)
+    assert {r["customer_id"] for r in pareto["rows"]} == {c for c in bought if c in pub}
+    lifecycle = report(states, "lifecycle", date_from=lo, date_to=hi, consultant="c-002")
+    owners = {str(e.customer_id): e.payload["consultant_id"] for e in of_type(history, "contact-received")}
+    mine = [c for c in bought if owners[c] == "c-002"]
+    assert lifecycle["customers"] == len(mine)
 
 
 def test_funnel_losses_and_complaints_match_the_events(history, states):
