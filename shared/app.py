@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -154,10 +155,35 @@ def _add_operational_routes(app: FastAPI) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def _safe_text(value: object, limit: int) -> str:
+    """Text that always encodes as JSON (a lone surrogate becomes U+FFFD), at most `limit` characters."""
+    text = (value if isinstance(value, str) else str(value))[:limit]
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def validation_detail(errors: object) -> list[dict]:
+    """The 422 body's `detail` for schema errors: where (`loc`) and what (`msg`, `type`) of each,
+    never the rejected input (FastAPI echoes it by default; a NaN or a lone surrogate cannot
+    even be encoded as JSON, and it may be somebody's name)."""
+    out = []
+    for err in errors if isinstance(errors, list | tuple) else ():
+        err = err if isinstance(err, dict) else {}
+        loc = [p if isinstance(p, int) and not isinstance(p, bool) else _safe_text(p, 100)
+               for p in err.get("loc", ())]
+        out.append({"loc": loc, "msg": _safe_text(err.get("msg", "invalid"), 300),
+                    "type": _safe_text(err.get("type", "invalid"), 60)})
+    return out
+
+
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Not logged: the access log has the status; the body and the rejected values go nowhere.
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code, headers=exc.headers())
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The database is restarting or gone: nothing was committed; the client may retry.

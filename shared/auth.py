@@ -9,6 +9,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .access import Action, roles_for
 from .events.enums import Role
 
 ISSUER = "crm"
@@ -83,3 +84,9 @@ def require(*roles: Role) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+def require_action(action: Action) -> Callable[..., Principal]:
+    """Dependency: the caller's role may take `action` in some relation (shared.access.POLICY);
+    the route's use case then checks the relation to the customer."""
+    return require(*roles_for(action))

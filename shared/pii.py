@@ -1,5 +1,16 @@
 """Recognising and redacting personal data (pure: used by the log processors and by
-domains that mask data for people)."""
+domains that mask data for people).
+
+Logs never hold personal data, request bodies or rejected input: values under the keys of
+the masking catalogue (``shared.masking.PERSONAL_FIELDS``: names, phones, free text about a
+person, ...), under secrets' keys and under the keys that carry what a client sent
+(``input``, ``body``) are "[redacted]" at any depth, and phones, emails, resident ID numbers
+and pydantic's echo of a rejected value (``input_value=...``) are replaced inside free text.
+
+The masking for people (one catalogue, one rule) lives in ``shared.masking``; it is
+re-exported here for the services' domain packages, which import only the pure
+``shared.events``, ``shared.errors`` and ``shared.pii`` (tests/unit/test_domain_purity.py).
+"""
 from __future__ import annotations
 
 import re
@@ -7,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+
+from .masking import PERSONAL_FIELDS
 
 REDACTED = "[redacted]"
 
@@ -20,6 +33,8 @@ _LOG_PII_EXACT = frozenset(
         "date_of_birth", "postcode", "home_postcode", "work_postcode",
         # secrets
         "authorization", "auth_secret", "token", "password", "secret",
+        # what a client sent: a request body, a rejected value (pydantic's and FastAPI's `input`)
+        "input", "input_value", "body", "request_body", "raw_body",
     }
 )
 _LOG_PII_PARTS = ("phone", "mobile", "email", "address", "id_number")
@@ -32,6 +47,8 @@ _TEXT_PII = re.compile(
     r"|(?<![\w+])(?:\+|00)?(?:\(?\+?86\)?[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?![\w])"
     r"|(?<![\w])\+\d{8,15}(?![\w])"
 )
+# pydantic's text of a validation error echoes each rejected value: "[type=..., input_value=..., input_type=str]"
+_INPUT_ECHO = re.compile(r"input_value=.*?, input_type=", re.DOTALL)
 _LOG_PASSTHROUGH = frozenset({"exc_info", "stack_info", "level", "logger", "logger_name", "timestamp"})
 
 
@@ -40,11 +57,12 @@ def is_pii_key(key: str) -> bool:
     k = key.lower()
     if k in _LOG_SAFE_KEYS:
         return False
-    return k in _LOG_PII_EXACT or any(part in k for part in _LOG_PII_PARTS)
+    return k in _LOG_PII_EXACT or k in PERSONAL_FIELDS or any(part in k for part in _LOG_PII_PARTS)
 
 
 def redact_text(text: str) -> str:
-    """Replace phone numbers, emails and ID numbers inside free text."""
+    """Replace phone numbers, emails, ID numbers and echoed rejected values inside free text."""
+    text = _INPUT_ECHO.sub(f"input_value={REDACTED}, input_type=", text)
     return _TEXT_PII.sub(REDACTED, text)
 
 

@@ -1,7 +1,8 @@
 """Service settings, only from the environment (prefix CRM_)."""
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8001, "grading": 8002, "followup": 8003, "analytics": 8004}
@@ -17,6 +18,14 @@ class Settings(BaseSettings):
     # The key vault (one key per customer; erasure destroys it): shared by every service.
     vault_url: str = "postgresql://postgres@localhost:5432/crm_vault"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Kafka client security (shared.runtime.kafka.client_kwargs; deploy/README.md). The default
+    # PLAINTEXT is the embedded stack on loopback; production logs in with SASL/SCRAM as the
+    # service's own principal, which the broker's ACLs (deploy/kafka/acls.txt) hold to its topics.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str = ""
+    kafka_password: SecretStr = Field(default=SecretStr(""), repr=False)
+    kafka_ssl_cafile: str | None = None  # SASL_SSL: the CA that signed the broker's certificate (else the system's)
     auth_secret: SecretStr = Field(default=SecretStr(""), repr=False)
     http_host: str = "127.0.0.1"
     http_port: int = 0  # 0: the service's default port
@@ -24,6 +33,9 @@ class Settings(BaseSettings):
     topic_partitions: int = 4
     topic_replication: int = 1
     max_body_bytes: int = 2 * 1024 * 1024  # larger bodies get 413 (batch imports go in chunks)
+    # Lookups of customers by phone or email per person and minute (429 beyond): enough for a desk,
+    # too few to walk a phone book.
+    lookup_limit_per_minute: int = Field(default=30, ge=1)
     # Runtime tuning: bounded batches keep handlers well inside max_poll_interval.
     consumer_batch: int = 200
     relay_batch: int = 500
@@ -31,6 +43,14 @@ class Settings(BaseSettings):
     broker_check_seconds: float = 5.0
     # Tests move time with this offset (seconds) instead of sleeping; see shared.clock.
     clock_offset_file: str | None = None
+
+    @model_validator(mode="after")
+    def _kafka_login_is_complete(self) -> "Settings":
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+                self.kafka_username and self.kafka_password.get_secret_value()):
+            raise ValueError(f"CRM_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "CRM_KAFKA_USERNAME and CRM_KAFKA_PASSWORD")
+        return self
 
     @property
     def port(self) -> int:

@@ -1,10 +1,10 @@
 """The analytics service: projections, reports and dashboards."""
 from shared.app import ConsumerSpec, ServiceSpec, create_app
-from shared.events.topics import CONSULTANT_UPDATED, CUSTOMER_TOPICS
-from shared.runtime.teams import record_consultant
+from shared.events.topics import CONSULTANT_UPDATED, CUSTOMER_ASSIGNED, CUSTOMER_TOPICS
+from shared.runtime import ownership
 
 from .dashboard import router as dashboard_router
-from .handlers import record_event, refresh_customers
+from .handlers import record_assignment, record_event, refresh_customers
 from .replay import rebuild_if_empty
 from .reports_router import router as reports_router
 from .router import router
@@ -17,7 +17,8 @@ async def _rebuild_if_empty(app) -> None:
 SPEC = ServiceSpec(
     name="analytics", title="CRM analytics", routers=[router, reports_router, dashboard_router],
     consumers=[ConsumerSpec("analytics", {**{t: record_event for t in CUSTOMER_TOPICS},
-                                          CONSULTANT_UPDATED: record_consultant},
+                                          CONSULTANT_UPDATED: ownership.record_consultant,
+                                          CUSTOMER_ASSIGNED: record_assignment},
                             after_batch=refresh_customers)],
     on_startup=[_rebuild_if_empty],
 )

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 CONSULTANTS = ("c-001", "c-002", "c-003", "c-004", "c-005")
+TEAMS = {"c-001": "north", "c-002": "north", "c-003": "north", "c-004": "south", "c-005": "south"}
+ROSTER_WAIT = 15.0  # seconds for the roster to reach intake (follow-up publishes it as events)
 CHANNELS = (("walk_in", 30, None), ("phone", 20, None), ("exhibition", 12, "autoshow-2026"),
             ("web_form", 10, "spring-web"), ("customer_referral", 8, None), ("area_campaign", 8, "east-district"),
             ("call_center", 6, None), ("vip_informant", 3, None), ("service_station", 3, None))
@@ -81,6 +83,25 @@ class DemoClient:
         report.ok += 1
         return r.json() if r.content else {}
 
+    async def contact(self, step: str, body: dict, key: str) -> dict | None:
+        """POST a contact; while the roster is on its way to intake (a consultant it does not know
+        yet), wait and try again rather than fail."""
+        deadline = asyncio.get_running_loop().time() + ROSTER_WAIT
+        while True:
+            r = await self.client.post(self.urls["intake"] + "/v1/contacts", json=body, headers={
+                "Authorization": f"Bearer {self.token}", "Idempotency-Key": key})
+            if r.status_code != 422 or "not on the roster" not in r.text \
+                    or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        report = self.steps.setdefault(step, StepReport())
+        if r.status_code >= 400:
+            report.failed += 1
+            report.first_error = report.first_error or f"POST intake/v1/contacts: {r.status_code} {r.text[:300]}"
+            return None
+        report.ok += 1
+        return r.json()
+
     async def exists(self, service: str, path: str) -> bool:
         try:
             r = await self.client.get(self.urls[service] + path, headers={"Authorization": f"Bearer {self.token}"})
@@ -110,6 +131,7 @@ class Demo:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"crm-demo/{self.seed}/" + "/".join(map(str, parts))))
 
     async def run(self) -> dict[str, Any]:
+        await self._roster()
         plans = [self._plan(i) for i in range(self.n)]
         done = 0
         for i in range(0, len(plans), 16):
@@ -151,9 +173,8 @@ class Demo:
                     p["channel"] = body["channel"] = "walk_in"
             if p["channel"] == "call_center":
                 body["call_id"] = f"CC-{self.seed}-{p['i']:05d}"
-            accepted = await self.api.call("contact", "POST", "intake", "/v1/contacts",
-                                           {k: v for k, v in body.items() if v is not None},
-                                           self.key("contact", p["i"]))
+            accepted = await self.api.contact("contact", {k: v for k, v in body.items() if v is not None},
+                                              self.key("contact", p["i"]))
             if not accepted:  # a rule of intake's we do not know yet: record it, take them in as a walk-in
                 plain = {k: body[k] for k in ("occurred_at", "name", "phone", "purchase_timeframe", "consultant_id")}
                 accepted = await self.api.call("contact (walk-in fallback)", "POST", "intake", "/v1/contacts",
@@ -254,6 +275,12 @@ class Demo:
         await self.api.call("payment", "POST", "followup", f"/v1/deals/{deal_id}/payments",
                             {"amount": balance, "paid_on": paid_on.isoformat(), "note": "尾款 balance"},
                             self.key("payment", *key))
+
+    async def _roster(self) -> None:
+        """The dealership's consultants (销售顾问), in two teams: only roster members own customers."""
+        for consultant in CONSULTANTS:
+            await self.api.call("roster", "POST", "followup", "/v1/consultants",
+                                {"consultant_id": consultant, "team": TEAMS[consultant]}, self.key("roster", consultant))
 
     async def _campaign_costs(self) -> None:
         for campaign, (channel, amount) in CAMPAIGN_COSTS.items():

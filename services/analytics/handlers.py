@@ -13,6 +13,7 @@ import asyncpg
 
 from shared.events.contract import CustomerErased
 from shared.events.topics import CUSTOMER_TOPICS
+from shared.runtime import ownership
 from shared.runtime.consumer import Inbound
 from shared.runtime.store import redact_plaintext
 
@@ -28,6 +29,13 @@ async def record_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
     )
     if isinstance(inbound.payload, CustomerErased):
         await redact_plaintext(conn, [e.customer_id, *inbound.payload.merged_customer_ids], table="event_log")
+
+
+async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
+    """The owner follow-up decided: logged (the 360's owner and its history) and kept as the owner
+    every access decision here reads."""
+    await record_event(conn, inbound)
+    await ownership.record_assignment(conn, inbound)
 
 
 async def refresh_customers(conn: asyncpg.Connection, applied: list[Inbound]) -> None:

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import Principal, require
+from shared.access import Action, Owner, check
+from shared.auth import Principal, require, require_action
 from shared.errors import DomainValidationError
 from shared.events.enums import Channel, Role
+from shared.runtime import ownership
 from shared.events.envelope import Envelope
 from shared.runtime.commands import idempotency_key, run_command
 
@@ -26,28 +28,36 @@ ReportName = Literal["funnel", "daily", "channels", "grades", "lost-reasons", "p
 assert set(ReportName.__args__) == set(REPORTS)  # noqa: S101 - the catalogue and the route agree
 
 
-def report_filters(
+async def report_filters(
     request: Request,
     date_from: date | None = Query(default=None, alias="from", description="first day (UTC), inclusive"),
     date_to: date | None = Query(default=None, alias="to", description="last day (UTC), inclusive"),
-    consultant: str | None = Query(default=None, min_length=1, max_length=200),
+    consultant: str | None = Query(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
     channel: Channel | None = Query(default=None),
     campaign: str | None = Query(default=None, min_length=1, max_length=200),
-    principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS)),
+    principal: Principal = Depends(require_action(Action.REPORT)),
 ) -> Filters:
+    """The filters, cut by the access policy to what the caller may report on: a consultant their
+    own work, a team manager their team's consultants, operations and a head of sales everyone."""
     if date_from and date_to and date_from > date_to:
         raise DomainValidationError("from must not be after to", field="from", location="query")
-    if principal.role is Role.CONSULTANT:  # a consultant's reports are their own
-        own = principal.consultant_id or principal.subject
-        if consultant not in (None, own):
-            raise DomainValidationError("a consultant may only report on themselves", field="consultant",
-                                        location="query")
-        consultant = own
+    team = None
+    async with request.app.state.pool.acquire() as conn:
+        if principal.role is Role.CONSULTANT:
+            consultant = consultant or (principal.consultant_id or principal.subject)
+        if consultant is not None:
+            owner = Owner(consultant, await ownership.team_of(conn, consultant))
+            check(principal, Action.REPORT, await ownership.relation_to(conn, principal, owner), field="consultant",
+                  location="query")
+        elif principal.role is Role.MANAGER and principal.team is not None:
+            team = frozenset(await ownership.team_members(conn, principal.team))
     return Filters(now=request.app.state.clock.now(), date_from=date_from, date_to=date_to, consultant=consultant,
-                   channel=channel.value if channel else None, campaign=campaign)
+                   team=team, channel=channel.value if channel else None, campaign=campaign)
 
 
-@router.get("/reports/{name}")
+@router.get("/reports/{name}", responses={200: {
+    "description": "the report as JSON, or its rows as CSV (`format=csv` or `Accept: text/csv`)",
+    "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}})
 async def report(
     request: Request, name: ReportName = Path(description="which report"),
     filters: Filters = Depends(report_filters),

@@ -3,36 +3,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.access import sees_personal_data
-from shared.auth import Principal, require
-from shared.runtime.audit import audit_full_read
-from shared.runtime.teams import team_of
+from shared.access import Action, sees_personal_data
+from shared.auth import Principal, require, require_action
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
+from shared.runtime import ownership
+from shared.runtime.audit import audit_full_read
 
 from .domain.customer360 import build_360, masked_view
-from .domain.value import tier_of
-from .projection import history, load_state
+from .projection import history
 from .replay import rebuild
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
-
-
-async def _tier(conn, customer_id: uuid.UUID, state: dict | None) -> str | None:
-    """The customer's pyramid tier among all customers with deals (same cut as the pyramid report)."""
-    if not state or not state["totals"]["deals"]:
-        return None
-    mine = Decimal(state["totals"]["gross_profit"])
-    above, n = await conn.fetchrow(
-        """select count(*) filter (where (state->'totals'->>'gross_profit')::numeric > $2
-                  or ((state->'totals'->>'gross_profit')::numeric = $2 and customer_id::text < $1)),
-                  count(*)
-           from customer_summary where (state->'totals'->>'deals')::int > 0""", str(customer_id), mine)
-    return tier_of(above, n, mine)
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -54,19 +39,19 @@ async def customer_360(
     customer_id: uuid.UUID, request: Request,
     as_of: str | None = Query(default=None, max_length=40,
                               description="answer for this past moment: a date (end of that UTC day) or ISO 8601"),
-    principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS, Role.INTEGRATION)),
+    principal: Principal = Depends(require_action(Action.READ)),
 ) -> dict:
-    """Everything about one customer at one glance, with history; masked by role."""
+    """Everything about one customer at one glance, with history. Personal data is shown only to
+    readers the access policy lets see it, judged on the customer's owner now (also for a past
+    `as_of`: an owner who lost the customer no longer sees it, the new one sees it all); such a
+    read is audited."""
     as_of = parse_as_of(as_of)
     async with request.app.state.pool.acquire() as conn:
         events = await history(conn, str(customer_id))
-        state = await load_state(conn, customer_id)
-        tier = await _tier(conn, customer_id, state) if as_of is None else None
         if not events:
             raise NotFound(f"customer {customer_id} not found", field="customer_id", location="path")
-        view = build_360(str(customer_id), events, as_of, tier=tier)
-        owner = view["consultant_id"]
-        if not sees_personal_data(principal, owner, await team_of(conn, owner)):
+        view = build_360(str(customer_id), events, as_of)
+        if not sees_personal_data(principal, await ownership.relation(conn, principal, customer_id)):
             view = masked_view(view)
         elif principal.is_person:
             await audit_full_read(conn, principal, customer_id, "customer 360", request.app.state.clock.now())

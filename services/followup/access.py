@@ -1,18 +1,20 @@
-"""Who may do what: a consultant sees and works only their own tasks and customers; a
-manager whose token names a team, only their team's (shared.access has the rule)."""
+"""Follow-up's use of the one access policy (shared.access): the relation to a customer comes
+from its owner, the relation to a task or a complaint case from the item's owner; lists are
+cut to what the caller may see (a consultant their own work, a team manager their team's)."""
 from __future__ import annotations
 
 import uuid
 
 import asyncpg
-from fastapi import HTTPException, Request, status
+from fastapi import Request
 
-from shared.access import in_reach, own_consultant_id
+from shared.access import Action, Owner, Relation, check, own_consultant_id, relation_of, sees_personal_data
 from shared.auth import Principal
 from shared.events.enums import Role
+from shared.runtime import ownership
 
-from . import roster
 from .domain import DEFAULT_POLICY, FollowUpPolicy
+from .roster import UNASSIGNED
 
 
 def me(principal: Principal) -> str:
@@ -20,54 +22,42 @@ def me(principal: Principal) -> str:
     return own_consultant_id(principal)
 
 
-def forbid(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail=f"a consultant may only {what} their own")
+def by(principal: Principal) -> str:
+    """Who did it, as kept on records: a consultant's id, else the token's subject."""
+    return me(principal) if principal.role is Role.CONSULTANT else principal.subject
 
 
-def forbid_team(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail=f"a team manager may only {what} of their team")
+async def authorize(conn: asyncpg.Connection, principal: Principal, action: Action, customer_id: uuid.UUID, *,
+                    field: str = "customer_id", location: str = "path") -> Relation:
+    return await ownership.authorize(conn, principal, action, customer_id, field=field, location=location)
 
 
-def is_team_manager(principal: Principal) -> bool:
-    return principal.role is Role.MANAGER and principal.team is not None
+async def authorize_item(conn: asyncpg.Connection, principal: Principal, action: Action, owner_id: str, *,
+                         field: str, location: str = "path") -> Relation:
+    """The policy on a work item (task, complaint case), by the relation to the item's owner."""
+    owner = Owner(None) if owner_id == UNASSIGNED else Owner(owner_id, await ownership.team_of(conn, owner_id))
+    relation = await ownership.relation_to(conn, principal, owner)
+    check(principal, action, relation, field=field, location=location)
+    return relation
 
 
-async def team_members(conn: asyncpg.Connection, principal: Principal) -> list[str] | None:
-    """The consultants a team manager reaches; None for everyone else (no team filter)."""
-    if not is_team_manager(principal):
-        return None
-    return [r[0] for r in await conn.fetch("select consultant_id from consultants where team = $1", principal.team)]
+async def personal_visible(conn: asyncpg.Connection, principal: Principal,
+                           customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these customers, those whose personal data the caller may see unmasked."""
+    if not customer_ids or principal.role not in (Role.CONSULTANT, Role.MANAGER):
+        return set()
+    own_team = await ownership.team_of(conn, me(principal)) if principal.role is Role.CONSULTANT else None
+    owners = await ownership.owners_of(conn, sorted(customer_ids))
+    return {cid for cid, owner in owners.items() if sees_personal_data(principal, relation_of(principal, owner, own_team))}
 
 
-async def check_owner(conn: asyncpg.Connection, principal: Principal, owner_id: str,
-                      what: str = "work tasks") -> None:
-    if principal.role is Role.CONSULTANT and owner_id != me(principal):
-        raise forbid(what)
-    if is_team_manager(principal) and not in_reach(principal, await roster.team_of(conn, owner_id)):
-        raise forbid_team(what)
-
-
-async def check_customer(conn: asyncpg.Connection, principal: Principal, customer_id: uuid.UUID) -> None:
-    """A consultant acts on a customer they own or have pending work for; a team manager on a
-    customer owned by (or with pending work for) a member of their team."""
+async def visible_owners(conn: asyncpg.Connection, principal: Principal) -> list[str] | None:
+    """The owners whose work a list may show the caller; None: everybody's (ops, head of sales)."""
     if principal.role is Role.CONSULTANT:
-        mine = await conn.fetchval(
-            """select true from prospects where customer_id = $1 and owner_id = $2
-               union all select true from tasks where customer_id = $1 and owner_id = $2
-                                                and status in ('open', 'overdue') limit 1""",
-            customer_id, me(principal))
-        if not mine:
-            raise forbid("act on customers that are")
-    elif is_team_manager(principal):
-        known, ours = await conn.fetchrow(
-            """select exists (select 1 from prospects where customer_id = $1),
-                      exists (select 1 from consultants c where c.team = $2 and c.consultant_id in (
-                          select owner_id from prospects where customer_id = $1
-                          union all select owner_id from tasks
-                                    where customer_id = $1 and status in ('open', 'overdue')))""",
-            customer_id, principal.team)
-        if known and not ours:
-            raise forbid_team("act on customers")
+        return [me(principal)]
+    if principal.role is Role.MANAGER and principal.team is not None:
+        return [*await ownership.team_members(conn, principal.team), UNASSIGNED]
+    return None
 
 
 def policy_of(request: Request) -> FollowUpPolicy:

@@ -11,11 +11,20 @@ from .domain import DEFAULT_POLICY
 from .handlers import FollowUpHandlers
 from .jobs import check_overdue, schedule_care
 from .loss_routes import router as loss_router
+from .ownership import publish_missing
 from .task_routes import router as task_router
 from .team_routes import router as team_router
 
 OVERDUE_CHECK_SECONDS = 2.0
 CARE_CHECK_SECONDS = 300.0
+
+
+async def publish_owners(app: FastAPI) -> None:
+    """Owners decided before they were published reach every service (a no-op once done)."""
+    while True:
+        async with app.state.pool.acquire() as conn, conn.transaction():
+            if not await publish_missing(conn, app.state.clock.now()):
+                return
 
 
 def build_app() -> FastAPI:
@@ -27,6 +36,7 @@ def build_app() -> FastAPI:
         routers=[task_router, deal_router, loss_router, team_router, complaint_router],
         consumers=[ConsumerSpec("followup", handlers.handlers())],
         periodic=[(OVERDUE_CHECK_SECONDS, check_overdue), (CARE_CHECK_SECONDS, schedule_care)],
+        on_startup=[publish_owners],
     )
     app = create_app(spec)
     clock_ref["clock"] = app.state.clock

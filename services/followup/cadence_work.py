@@ -40,7 +40,7 @@ async def reconcile(conn: asyncpg.Connection, prospect: Prospect, policy: Follow
     delivering = any(t.kind == TaskKind.DELIVERY for t in pending)
     if first_pending and grade != IntentGrade.O and not delivering:
         return  # the first contact is the next follow-up; the cadence starts when it is done
-    owner = await roster.assign(conn, None, prospect.owner_id)
+    owner = prospect.owner_id or roster.UNASSIGNED
     plan = reschedule_on_grade_change(
         pending, grade, now, policy, customer_id=prospect.customer_id, owner_id=owner,
         last_contact_at=prospect.last_contact_at, previous_grade=previous_grade, status=prospect.cadence_status,

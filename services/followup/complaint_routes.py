@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.auth import Principal, require
+from shared.access import Action
+from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
-from shared.events.enums import ContactMethod, FollowUpOutcome, Role
+from shared.events.enums import ContactMethod, FollowUpOutcome
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import complaint_store, task_store
-from .access import check_owner, me, policy_of, team_members
+from .access import authorize_item, by, personal_visible, policy_of, visible_owners
 from .domain import (
     ComplaintCase,
     ComplaintStatus,
@@ -28,12 +29,7 @@ from .domain import (
 from .schemas import Acknowledge, Resolve, Survey
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
-WORKERS = (Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION)
 _ORDER = list(ComplaintStatus)
-
-
-def _by(principal: Principal) -> str:
-    return me(principal) if principal.role is Role.CONSULTANT else principal.subject
 
 
 async def _step(request: Request, principal: Principal, key: str | None, complaint_id: uuid.UUID,
@@ -45,9 +41,10 @@ async def _step(request: Request, principal: Principal, key: str | None, complai
         case = await complaint_store.get(conn, complaint_id, lock=True)
         if case is None:
             raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
-        await check_owner(conn, principal, case.owner_id, "handle complaints")
+        await authorize_item(conn, principal, Action.HANDLE_COMPLAINT, case.owner_id, field="complaint_id")
+        full = case.customer_id in await personal_visible(conn, principal, {case.customer_id})
         if _ORDER.index(case.status) >= _ORDER.index(target):
-            return 200, {**complaint_store.as_json(case, now), "changed": False}
+            return 200, {**complaint_store.as_json(case, now, full=full), "changed": False}
         try:
             moved = move(case, now)
         except InvalidTransition as exc:
@@ -55,7 +52,7 @@ async def _step(request: Request, principal: Principal, key: str | None, complai
         await complaint_store.record(conn, moved, now)
         if after is not None:
             await after(conn, moved, now)
-        return 200, {**complaint_store.as_json(moved, now), "changed": True}
+        return 200, {**complaint_store.as_json(moved, now, full=full), "changed": True}
 
     return await run_command(request, principal, key, work)
 
@@ -63,16 +60,16 @@ async def _step(request: Request, principal: Principal, key: str | None, complai
 @router.post("/complaints/{complaint_id}/acknowledge")
 async def acknowledge_complaint(complaint_id: uuid.UUID, request: Request, body: Acknowledge | None = None,
                                 key: str | None = Depends(idempotency_key),
-                                principal: Principal = Depends(require(*WORKERS))):
+                                principal: Principal = Depends(require_action(Action.HANDLE_COMPLAINT))):
     """Take it seriously and confirm it to the customer (认真对待并确认)."""
     return await _step(request, principal, key, complaint_id, ComplaintStatus.ACKNOWLEDGED,
-                       lambda case, now: acknowledge(case, by=_by(principal), now=now))
+                       lambda case, now: acknowledge(case, by=by(principal), now=now))
 
 
 @router.post("/complaints/{complaint_id}/resolve")
 async def resolve_complaint(complaint_id: uuid.UUID, body: Resolve, request: Request,
                             key: str | None = Depends(idempotency_key),
-                            principal: Principal = Depends(require(*WORKERS))):
+                            principal: Principal = Depends(require_action(Action.HANDLE_COMPLAINT))):
     """Record the root cause and the remedy; a satisfaction-survey task follows."""
     policy = policy_of(request)
 
@@ -81,13 +78,13 @@ async def resolve_complaint(complaint_id: uuid.UUID, body: Resolve, request: Req
 
     return await _step(request, principal, key, complaint_id, ComplaintStatus.RESOLVED,
                        lambda case, now: resolve(case, root_cause=body.root_cause, remedy=body.remedy,
-                                                 by=_by(principal), now=now), schedule_survey)
+                                                 by=by(principal), now=now), schedule_survey)
 
 
 @router.post("/complaints/{complaint_id}/survey")
 async def survey_complaint(complaint_id: uuid.UUID, body: Survey, request: Request,
                            key: str | None = Depends(idempotency_key),
-                           principal: Principal = Depends(require(*WORKERS))):
+                           principal: Principal = Depends(require_action(Action.HANDLE_COMPLAINT))):
     """The customer's satisfaction with the resolution (1-5); closes the survey task."""
 
     async def close_survey_task(conn, case, now):
@@ -95,7 +92,7 @@ async def survey_complaint(complaint_id: uuid.UUID, body: Survey, request: Reque
                                                       str(case.complaint_id)), lock=True)
         if task is None or not task.is_pending:
             return
-        record = FollowUpRecord(consultant_id=_by(principal), method=ContactMethod.PHONE,
+        record = FollowUpRecord(consultant_id=by(principal), method=ContactMethod.PHONE,
                                 outcome=FollowUpOutcome.REACHED,
                                 content=f"satisfaction {body.satisfaction}/5" + (f": {body.comment}"
                                                                                  if body.comment else ""))
@@ -111,30 +108,30 @@ async def list_complaints(request: Request, open_only: bool = Query(default=True
                           escalated: bool | None = Query(default=None),
                           owner_id: str | None = Query(default=None, max_length=200),
                           customer_id: uuid.UUID | None = Query(default=None),
-                          principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
+                          principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
     """Complaint cases; a consultant sees the ones they own, a team manager their team's.
     `escalated=true`: the manager's list."""
-    if principal.role is Role.CONSULTANT:
-        owner_id = me(principal)
     now = request.app.state.clock.now()
     async with request.app.state.pool.acquire() as conn:
-        team = await team_members(conn, principal)
+        owners = await visible_owners(conn, principal)
         rows = await conn.fetch(
             """select data::text as data from complaint_cases
                where (not $1 or status in ('filed', 'acknowledged')) and ($2::bool is null or escalated = $2)
                  and ($3::text is null or owner_id = $3) and ($4::uuid is null or customer_id = $4)
                  and ($5::text[] is null or owner_id = any($5))
-               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id, team)
-    return {"complaints": [complaint_store.as_json(ComplaintCase.model_validate_json(r["data"]), now)
-                           for r in rows]}
+               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id, owners)
+        cases = [ComplaintCase.model_validate_json(r["data"]) for r in rows]
+        full = await personal_visible(conn, principal, {c.customer_id for c in cases})
+    return {"complaints": [complaint_store.as_json(c, now, full=c.customer_id in full) for c in cases]}
 
 
 @router.get("/complaints/{complaint_id}")
 async def get_complaint(complaint_id: uuid.UUID, request: Request,
-                        principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
+                        principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
     async with request.app.state.pool.acquire() as conn:
         case = await complaint_store.get(conn, complaint_id)
         if case is None:
             raise NotFound(f"complaint {complaint_id} not found", field="complaint_id", location="path")
-        await check_owner(conn, principal, case.owner_id, "see complaints")
-    return complaint_store.as_json(case, request.app.state.clock.now())
+        await authorize_item(conn, principal, Action.SEE_WORK, case.owner_id, field="complaint_id")
+        full = case.customer_id in await personal_visible(conn, principal, {case.customer_id})
+    return complaint_store.as_json(case, request.app.state.clock.now(), full=full)

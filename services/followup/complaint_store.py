@@ -1,4 +1,8 @@
-"""Complaint cases in PostgreSQL; every step is published as `complaint-updated`."""
+"""Complaint cases in PostgreSQL; every step is published as `complaint-updated`.
+
+The remedy and the customer's survey comment are free text about the customer: the event
+carries the remedy sealed (shared.pii_seal), a masked view shows neither (shared.masking),
+and once the customer is erased neither is kept or published again."""
 from __future__ import annotations
 
 import uuid
@@ -7,6 +11,8 @@ from datetime import datetime
 import asyncpg
 
 from shared.events.envelope import Envelope
+from shared.masking import mask_personal
+from shared.runtime import vault as vaults
 
 from . import task_store
 from .domain import ComplaintCase, ComplaintStatus, Deadline, complaint_updated
@@ -44,7 +50,11 @@ async def save(conn: asyncpg.Connection, case: ComplaintCase) -> None:
 
 async def record(conn: asyncpg.Connection, case: ComplaintCase, now: datetime, *,
                  escalated: Deadline | None = None, causation: Envelope | None = None) -> None:
-    """Store the case and publish its step (or the escalation of a breached deadline)."""
+    """Store the case and publish its step (or the escalation of a breached deadline). An erased
+    customer's case goes on without its free text (the vault refuses to seal anything new for
+    them): the handling, its dates and figures are kept, the remedy's words and the comment are not."""
+    if (case.remedy is not None or case.survey_comment is not None) and await _erased(case.customer_id):
+        case = case.model_copy(update={"remedy": None, "survey_comment": None})
     await save(conn, case)
     await task_store.emit(conn, f"complaint-{case.complaint_id}", complaint_updated(case, now, escalated),
                           customer_id=case.customer_id, now=now, causation=causation)
@@ -58,9 +68,17 @@ async def file(conn: asyncpg.Connection, case: ComplaintCase, now: datetime, cau
     return True
 
 
-def as_json(case: ComplaintCase, now: datetime) -> dict:
+async def _erased(customer_id: uuid.UUID) -> bool:
+    vault = vaults.installed()  # none in a process without a vault (tests): nothing is sealed there either
+    return vault is not None and bool(await vault.erased([customer_id]))
+
+
+def as_json(case: ComplaintCase, now: datetime, *, full: bool = False) -> dict:
+    """The case as the API shows it (never the customer's own description); `full`: the reader may
+    see the customer's personal data (the caller's access decision), otherwise the free text about
+    them (remedy, survey comment) is masked (shared.masking)."""
     body = case.model_dump(mode="json", exclude={"description"})
     body["open"] = case.status in (ComplaintStatus.FILED, ComplaintStatus.ACKNOWLEDGED)
     body["breached"] = [d.value for d in Deadline
                         if (case.met_at(d) or now) > case.due(d)]
-    return body
+    return mask_personal(body, full=full)

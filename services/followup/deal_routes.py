@@ -5,14 +5,24 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from shared.auth import Principal, require
+from shared.access import Action, Relation, check
+from shared.auth import Principal, require_action
+from shared.business_time import business_instant
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 
-from . import merging, prospects, roster, task_store
-from .access import check_customer, me, policy_of
-from .domain import DealDraft, DealInvalid, TaskKind, delivery_tasks, on_deal_closed, validate_deal
+from . import merging, ownership, prospects, task_store
+from .access import authorize, me, policy_of
+from .domain import (
+    DealDraft,
+    DealInvalid,
+    TaskKind,
+    delivery_tasks,
+    on_deal_closed,
+    owner_when_needed,
+    validate_deal,
+)
 from .domain.payments import balance_of, payment_problems, payment_recorded
 from .prospects import CUSTOMER
 from .schemas import NewDeal, NewPayment
@@ -39,17 +49,19 @@ def _field_of(problem: str) -> str:
 
 @router.post("/deals", status_code=201)
 async def record_deal(body: NewDeal, request: Request, key: str | None = Depends(idempotency_key),
-                      principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION))):
-    """Record a deal: `deal-closed`, prospect work ends, delivery steps (unless delivered) and 新车3日DC."""
+                      principal: Principal = Depends(require_action(Action.RECORD_DEAL))):
+    """Record a deal: `deal-closed` (dated on its close day), prospect work ends, delivery steps (unless
+    delivered) and 新车3日DC. A consultant records their own deals; `consultant_id` must be an active
+    consultant on the roster. An unowned customer becomes the deal's consultant's."""
     policy = policy_of(request)
 
     async def work(conn):
         now = request.app.state.clock.now()
         customer_id = await merging.survivor_of(conn, body.customer_id)
-        await check_customer(conn, principal, customer_id)
+        await authorize(conn, principal, Action.RECORD_DEAL, customer_id, location="body")
         p = await prospects.load(conn, customer_id)
-        consultant = body.consultant_id or (me(principal) if principal.role is Role.CONSULTANT else None) \
-            or await roster.assign(conn, None, p.owner_id)
+        consultant = await _deal_consultant(conn, principal, body.consultant_id, p.owner_id)
+        p = await ownership.settle(conn, p, owner_when_needed(p.ownership, consultant), now)
         draft = DealDraft(deal_id=uuid.uuid4(), consultant_id=consultant, items=tuple(body.items), amount=body.amount,
                           gross_profit=body.gross_profit, deposit=body.deposit, closed_on=body.closed_on,
                           contact_id=body.contact_id, channel=body.channel, campaign=body.campaign,
@@ -64,7 +76,9 @@ async def record_deal(body: NewDeal, request: Request, key: str | None = Depends
                values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)""",
             deal.deal_id, customer_id, consultant, deal.amount, deal.gross_profit, deal.deposit, deal.closed_on,
             deal.model_dump_json(), now, deal.payment_due_on)
-        event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now)
+        closed_at = business_instant(deal.closed_on, now, policy.working_hours.zone)
+        event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now,
+                                      occurred_at=closed_at)
         pending = await task_store.of_customer(conn, customer_id)
         steps = []
         if body.delivered_at is None:
@@ -77,15 +91,26 @@ async def record_deal(body: NewDeal, request: Request, key: str | None = Depends
                                 now=now, policy=policy, cause_id=event.event_id)
         await task_store.record_changes(conn, follow.cancel, now, event)
         created = await task_store.schedule(conn, [*steps, follow.call], now, event)
-        await roster.note_seen(conn, consultant)
-        await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now,
-                               owner_id=p.owner_id if p.owner_id and p.owner_id != roster.UNASSIGNED else consultant)
+        await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now)
         return 201, {"deal": deal.model_dump(mode="json"), "customer_id": customer_id,
                      "deal_call_task_id": follow.call.task_id,
                      "tasks": [{"task_id": t.task_id, "kind": t.kind, "due_at": t.due_at} for t in created],
                      "cancelled": [c.task.task_id for c in follow.cancel]}
 
     return await run_command(request, principal, key, work)
+
+
+async def _deal_consultant(conn, principal: Principal, named: str | None, owner: str | None) -> str:
+    """Who made the deal: a consultant themselves; for others the named consultant, else the
+    customer's owner, else the least loaded. Only an active roster member can make a deal."""
+    if principal.role is Role.CONSULTANT and named not in (None, me(principal)):
+        check(principal, Action.NAME_CONSULTANT, Relation.OTHER_TEAM, field="consultant_id", location="body")
+    chosen = named or (me(principal) if principal.role is Role.CONSULTANT else owner) \
+        or await ownership.least_loaded_member(conn)
+    if chosen is None or await ownership.active_member(conn, chosen) is None:
+        raise DomainValidationError(f"consultant {chosen} is not an active consultant on the roster",
+                                    field="consultant_id")
+    return chosen
 
 
 class PaymentRejected(DomainValidationError):
@@ -102,7 +127,7 @@ class PaymentRejected(DomainValidationError):
 @router.post("/deals/{deal_id}/payments", status_code=201)
 async def record_payment(deal_id: uuid.UUID, body: NewPayment, request: Request,
                          key: str | None = Depends(idempotency_key),
-                         principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.INTEGRATION))):
+                         principal: Principal = Depends(require_action(Action.RECORD_PAYMENT))):
     """Record a payment against a deal (回款): `payment-recorded` with the balance still owed."""
     policy = policy_of(request)
 
@@ -114,7 +139,7 @@ async def record_payment(deal_id: uuid.UUID, body: NewPayment, request: Request,
         if deal is None:
             raise NotFound(f"deal {deal_id} not found", field="deal_id", location="path")
         customer_id = await merging.survivor_of(conn, deal["customer_id"])
-        await check_customer(conn, principal, customer_id)
+        await authorize(conn, principal, Action.RECORD_PAYMENT, customer_id, field="deal_id")
         paid = await conn.fetch("select amount from payments where deal_id = $1", deal_id)
         balance = balance_of(deal["amount"], deal["deposit"], (r["amount"] for r in paid))
         today = now.astimezone(policy.working_hours.zone).date()
@@ -130,7 +155,9 @@ async def record_payment(deal_id: uuid.UUID, body: NewPayment, request: Request,
                                      recorded_at) values ($1, $2, $3, $4, $5, $6, $7, $8)""",
             payment_id, deal_id, body.amount, body.paid_on, body.note, event_payload.balance_after,
             principal.subject, now)
-        await task_store.emit(conn, f"deal-{deal_id}", event_payload, customer_id=customer_id, now=now)
+        paid_at = business_instant(body.paid_on, now, policy.working_hours.zone)
+        await task_store.emit(conn, f"deal-{deal_id}", event_payload, customer_id=customer_id, now=now,
+                              occurred_at=paid_at)
         return 201, {"payment_id": payment_id, "customer_id": customer_id, "note": body.note,
                      **event_payload.model_dump(mode="json")}
 

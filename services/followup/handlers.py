@@ -25,8 +25,9 @@ from shared.events.contract import (
 from shared.events.enums import Channel
 from shared.runtime import vault as vaults
 from shared.runtime.consumer import Handler, Inbound
+from shared.runtime.store import redact_plaintext
 
-from . import complaint_store, merging, prospects, roster, task_store
+from . import complaint_store, merging, ownership, prospects, roster, task_store
 from .cadence_work import reconcile
 from .domain import (
     FollowUpPolicy,
@@ -34,6 +35,8 @@ from .domain import (
     decline_recovery_task,
     file_complaint,
     first_contact_task,
+    owner_on_contact,
+    owner_when_needed,
     permitted,
     service_call_task,
 )
@@ -57,16 +60,17 @@ class FollowUpHandlers:
         }
 
     async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """First contact after a contact (one task per contact id)."""
+        """First contact after a contact (one task per contact id), for the customer's owner: a contact
+        that names another consultant is theirs and tells the owner, it does not move the customer."""
         contact: ContactReceived = inbound.payload  # type: ignore[assignment]
         envelope, now = inbound.envelope, self.now()
-        await roster.note_seen(conn, contact.consultant_id)
         customer_id = await merging.survivor_of(conn, envelope.customer_id)
         p = await prospects.load(conn, customer_id)
-        owner = await roster.assign(conn, contact.consultant_id, p.owner_id)
+        named = await ownership.active_member(conn, contact.consultant_id)
+        p = await ownership.settle(conn, p, owner_on_contact(p.ownership, named, contact.is_new_customer), now,
+                                   envelope)
+        owner = p.owner_id or roster.UNASSIGNED
         fields: dict = {"contacted": True}
-        if not p.owner_id or p.owner_id == roster.UNASSIGNED:
-            fields["owner_id"] = owner
         if p.status != ACTIVE and (p.status_at is None or envelope.occurred_at > p.status_at):
             fields.update(status=ACTIVE, status_at=envelope.occurred_at)  # came back: a prospect again
         p = await prospects.update(conn, customer_id, **fields)
@@ -92,14 +96,10 @@ class FollowUpHandlers:
         """The cadence moves with the grade."""
         graded: ProspectGraded = inbound.payload  # type: ignore[assignment]
         envelope = inbound.envelope
-        await roster.note_seen(conn, graded.consultant_id)
         customer_id = await merging.survivor_of(conn, envelope.customer_id)
         p = await prospects.load(conn, customer_id)
-        fields: dict = {"grade": graded.grade.value}
-        if graded.consultant_id and (not p.owner_id or p.owner_id == roster.UNASSIGNED):
-            fields["owner_id"] = graded.consultant_id
-        await reconcile(conn, await prospects.update(conn, customer_id, **fields), self.policy, self.now(),
-                        previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
+        await reconcile(conn, await prospects.update(conn, customer_id, grade=graded.grade.value), self.policy,
+                        self.now(), previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
 
     async def on_consent(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """Refusal cancels marketing work at once; a later grant restarts the cadence."""
@@ -119,12 +119,15 @@ class FollowUpHandlers:
                             previous_grade=p.grade, cause_id=envelope.event_id, causation=envelope)
 
     async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """A case with deadlines by severity, owned by the customer's consultant (or the least loaded)."""
+        """A case with deadlines by severity, owned by the customer's owner; an unowned customer is given
+        to the least loaded (until the contact that created it, if one is on its way, names somebody:
+        the case then moves to them, see ownership.change_owner)."""
         filed: ComplaintFiled = inbound.payload  # type: ignore[assignment]
         envelope = inbound.envelope
         customer_id = await merging.survivor_of(conn, envelope.customer_id)
         p = await prospects.load(conn, customer_id)
-        owner = await roster.assign(conn, None, p.owner_id)
+        p = await ownership.settle(conn, p, owner_when_needed(p.ownership), self.now(), envelope)
+        owner = p.owner_id or roster.UNASSIGNED
         description = filed.description if await _still_readable(inbound) else None
         case = file_complaint(complaint_id=filed.complaint_id, customer_id=customer_id, severity=filed.severity,
                               owner_id=owner, filed_at=envelope.occurred_at, policy=self.policy,
@@ -139,7 +142,8 @@ class FollowUpHandlers:
         envelope, now = inbound.envelope, self.now()
         customer_id = await merging.survivor_of(conn, envelope.customer_id)
         p = await prospects.load(conn, customer_id)
-        owner = await roster.assign(conn, None, p.owner_id)
+        p = await ownership.settle(conn, p, owner_when_needed(p.ownership), now, envelope)
+        owner = p.owner_id or roster.UNASSIGNED
         pending = await task_store.of_customer(conn, customer_id)
         task = decline_recovery_task(customer_id=customer_id, owner_id=owner, detected_at=envelope.occurred_at,
                                      cause_id=envelope.event_id, now=now, policy=self.policy, existing=pending,
@@ -160,10 +164,12 @@ class FollowUpHandlers:
 
     async def on_erased(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """Erased (the right to be forgotten): the personal copies kept here go — the birthday, the
-        complaints' own words — and pending work is cancelled: with no name or phone left nobody
+        complaints' own words, and the free text written about the person: follow-up records'
+        content, loss notes, complaint remedies and survey comments (their events carry them
+        sealed, unreadable now) — and pending work is cancelled: with no name or phone left nobody
         can call them, and work left open would go overdue and escalate for ever. Marketing stays
-        off. What was done (follow-up records, deals, complaint handling and its figures) stays,
-        as anonymous work of the consultants."""
+        off. What was done (follow-up records without their words, deals, complaint handling and
+        its figures) stays, as anonymous work of the consultants."""
         erased: CustomerErased = inbound.payload  # type: ignore[assignment]
         envelope, now = inbound.envelope, self.now()
         survivor = await merging.survivor_of(conn, envelope.customer_id)
@@ -174,8 +180,30 @@ class FollowUpHandlers:
                       consent_at = greatest(consent_at, $2), updated_at = now()
                where customer_id = any($1)""", ids, envelope.occurred_at)
         await conn.execute(
-            """update complaint_cases set data = jsonb_set(data, '{description}', 'null')
-               where customer_id = any($1) and data->>'description' is not null""", ids)
+            """update complaint_cases
+               set data = data || '{"description": null, "remedy": null, "survey_comment": null}'::jsonb
+               where customer_id = any($1) and (data->>'description' is not null
+                     or data->>'remedy' is not null or data->>'survey_comment' is not null)""", ids)
+        await conn.execute(
+            """update tasks set data = jsonb_set(data, '{record,content}', 'null')
+               where customer_id = any($1) and data->'record'->>'content' is not null""", ids)
+        await conn.execute(
+            """update loss_proposals set data = data || '{"note": null, "decision_note": null}'::jsonb
+               where customer_id = any($1) and (data->>'note' is not null or data->>'decision_note' is not null)""",
+            ids)
+        await redact_plaintext(conn, ids)  # follow-up's own events stored before their free text was sealed
+        # stored answers to retried requests that echoed that free text replay as erased (as intake's do)
+        paths = [f"/v1/prospects/{cid}/lost" for cid in ids]
+        paths += [f"/v1/tasks/{r[0]}/complete"
+                  for r in await conn.fetch("select task_id from tasks where customer_id = any($1)", ids)]
+        paths += [f"/v1/complaints/{r[0]}/{step}" for r in await conn.fetch(
+            "select complaint_id from complaint_cases where customer_id = any($1)", ids)
+            for step in ("acknowledge", "resolve", "survey")]
+        paths += [f"/v1/losses/{r[0]}/{step}" for r in await conn.fetch(
+            "select proposal_id from loss_proposals where customer_id = any($1)", ids)
+            for step in ("approve", "reject")]
+        await conn.execute("""update idempotency_keys set response = '{"erased": true}'
+                              where path = any($1::text[]) and response is not null""", paths)
         pending = [t for cid in ids for t in await task_store.of_customer(conn, cid)]
         await task_store.record_changes(conn, [t.cancel(ERASED, now) for t in pending], now, envelope)
 

@@ -81,8 +81,8 @@ async def schedule_care(app: FastAPI) -> None:
                group by p.customer_id""")
         customers = []
         for r in rows:
-            owner = await roster.assign(conn, None, r["owner_id"])
-            customers.append(CareCustomer(customer_id=r["customer_id"], owner_id=owner, birthday=r["birthday"],
+            customers.append(CareCustomer(customer_id=r["customer_id"], owner_id=r["owner_id"] or roster.UNASSIGNED,
+                                          birthday=r["birthday"],
                                           purchase_dates=tuple(r["bought"]), marketing_allowed=r["marketing_allowed"]))
         wanted = care_tasks(customers, start, end, now, policy)
         wanted += base_maintenance_tasks(customers, today, (), now, policy)

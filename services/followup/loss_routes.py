@@ -6,13 +6,15 @@ import uuid
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.auth import Principal, require
+from shared.access import Action
+from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
-from shared.events.enums import IntentGrade, Role
+from shared.events.enums import IntentGrade
 from shared.runtime.commands import idempotency_key, run_command
+from shared.masking import mask_personal
 
 from . import merging, prospects, task_store
-from .access import check_customer, me, policy_of
+from .access import authorize, me, personal_visible, policy_of, visible_owners
 from .cadence_work import apply_plan
 from .domain import InvalidTransition, LossProposal, LossStatus, approve_loss, propose_loss, reject_loss
 from .prospects import ACTIVE, LOST
@@ -41,7 +43,7 @@ async def _save(conn: asyncpg.Connection, proposal: LossProposal) -> None:
 @router.post("/prospects/{customer_id}/lost", status_code=201)
 async def propose(customer_id: uuid.UUID, body: ProposeLoss, request: Request,
                   key: str | None = Depends(idempotency_key),
-                  principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER))):
+                  principal: Principal = Depends(require_action(Action.PROPOSE_LOSS))):
     """Propose closing the prospect as lost, with its reason; a manager decides."""
 
     async def work(conn):
@@ -50,7 +52,7 @@ async def propose(customer_id: uuid.UUID, body: ProposeLoss, request: Request,
         p = await prospects.load(conn, cid, create=False)
         if p is None:
             raise NotFound(f"prospect {customer_id} not found", field="customer_id", location="path")
-        await check_customer(conn, principal, cid)
+        await authorize(conn, principal, Action.PROPOSE_LOSS, cid)
         if p.status != ACTIVE:
             raise Conflict(f"prospect {customer_id} is {p.status}, not in follow-up", field="customer_id",
                            location="path")
@@ -75,12 +77,14 @@ async def propose(customer_id: uuid.UUID, body: ProposeLoss, request: Request,
 
 @router.post("/losses/{proposal_id}/approve")
 async def approve(proposal_id: uuid.UUID, request: Request, body: Decision | None = None,
-                  key: str | None = Depends(idempotency_key), principal: Principal = Depends(require(Role.MANAGER))):
+                  key: str | None = Depends(idempotency_key),
+                  principal: Principal = Depends(require_action(Action.DECIDE_LOSS))):
     """Close the prospect: its prospect work is cancelled and `prospect-lost` published."""
 
     async def work(conn):
         now = request.app.state.clock.now()
         proposal = await _load(conn, proposal_id)
+        await authorize(conn, principal, Action.DECIDE_LOSS, proposal.customer_id, field="proposal_id")
         p = await prospects.load(conn, proposal.customer_id)
         pending = await task_store.of_customer(conn, proposal.customer_id)
         try:
@@ -101,13 +105,15 @@ async def approve(proposal_id: uuid.UUID, request: Request, body: Decision | Non
 
 @router.post("/losses/{proposal_id}/reject")
 async def reject(proposal_id: uuid.UUID, request: Request, body: Decision | None = None,
-                 key: str | None = Depends(idempotency_key), principal: Principal = Depends(require(Role.MANAGER))):
+                 key: str | None = Depends(idempotency_key),
+                 principal: Principal = Depends(require_action(Action.DECIDE_LOSS))):
     """Back to follow-up: the cadence of the prospect's grade restarts from now."""
     policy = policy_of(request)
 
     async def work(conn):
         now = request.app.state.clock.now()
         proposal = await _load(conn, proposal_id)
+        await authorize(conn, principal, Action.DECIDE_LOSS, proposal.customer_id, field="proposal_id")
         p = await prospects.load(conn, proposal.customer_id)
         pending = await task_store.of_customer(conn, proposal.customer_id)
         try:
@@ -128,9 +134,16 @@ async def reject(proposal_id: uuid.UUID, request: Request, body: Decision | None
 
 @router.get("/losses")
 async def list_losses(request: Request, status: LossStatus | None = Query(default=LossStatus.PROPOSED),
-                      principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
-    """Loss proposals waiting for a decision (or of another status)."""
+                      principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
+    """Loss proposals waiting for a decision (or of another status): a consultant's own customers', a
+    team manager's team's."""
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch("select data::text as data from loss_proposals where status = $1 "
-                                "order by proposed_at limit 500", status.value)
-    return {"losses": [LossProposal.model_validate_json(r["data"]).model_dump(mode="json") for r in rows]}
+        owners = await visible_owners(conn, principal)
+        rows = await conn.fetch(
+            """select l.data::text as data from loss_proposals l left join prospects p using (customer_id)
+               where l.status = $1 and ($2::text[] is null or p.owner_id = any($2) or p.owner_id is null)
+               order by l.proposed_at limit 500""", status.value, owners)
+        proposals = [LossProposal.model_validate_json(r["data"]) for r in rows]
+        full = await personal_visible(conn, principal, {p.customer_id for p in proposals})
+    return {"losses": [p.model_dump(mode="json") if p.customer_id in full else mask_personal(p.model_dump(mode="json"))
+                       for p in proposals]}

@@ -14,9 +14,10 @@ import asyncpg
 from shared.events.contract import CustomerMerged
 from shared.runtime.consumer import Handler, Inbound
 
-from . import complaint_store, prospects, task_store
+from . import complaint_store, ownership, prospects, task_store
 from .cadence_work import reconcile
-from .domain import FollowUpPolicy, task_scheduled
+from .domain import FollowUpPolicy, OwnerBasis, reassign_customer, task_scheduled
+from .prospects import Prospect
 
 
 async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
@@ -45,14 +46,30 @@ async def merge(conn: asyncpg.Connection, merged: uuid.UUID, survivor: uuid.UUID
                            f"to_jsonb($3::text)) where customer_id = $1", merged, survivor, str(survivor))
     newer_consent = b.consent_at is not None and (a.consent_at is None or b.consent_at > a.consent_at)
     contacts = [t for t in (a.last_contact_at, b.last_contact_at) if t is not None]
-    await prospects.update(
-        conn, survivor, owner_id=a.owner_id or b.owner_id, grade=(a.grade or b.grade).value if (a.grade or b.grade)
+    p = await prospects.update(
+        conn, survivor, grade=(a.grade or b.grade).value if (a.grade or b.grade)
         else None, contacted=a.contacted or b.contacted, last_contact_at=max(contacts) if contacts else None,
         marketing_allowed=b.marketing_allowed if newer_consent else a.marketing_allowed,
         consent_at=b.consent_at if newer_consent else a.consent_at, birthday=a.birthday or b.birthday)
-    await prospects.update(conn, merged, merged_into=survivor, status="merged", status_at=now)
-    p = await prospects.load(conn, survivor)
+    b = await prospects.update(conn, merged, merged_into=survivor, status="merged", status_at=now)
+    p = await _one_owner(conn, p, b, now, causation)
     await reconcile(conn, p, policy, now, previous_grade=p.grade, causation=causation)  # one cadence, not two
+
+
+async def _one_owner(conn: asyncpg.Connection, survivor: Prospect, merged: Prospect, now: datetime,
+                     causation) -> Prospect:
+    """The survivor keeps its owner (or takes the merged record's when it had none); the work that
+    came with the merged record goes to that owner, and the merged id now leads to them too."""
+    owner = survivor.owner_id or merged.owner_id
+    if owner is None:
+        return survivor
+    if owner != survivor.owner_id:
+        survivor = (await ownership.change_owner(conn, survivor, owner, OwnerBasis.MERGED, now, causation))[0]
+    else:
+        pending = await task_store.of_customer(conn, survivor.customer_id)
+        await task_store.record_changes(conn, reassign_customer(pending, survivor.customer_id, owner), now, causation)
+    await ownership.change_owner(conn, merged, owner, OwnerBasis.MERGED, now, causation)
+    return survivor
 
 
 def on_merged_handler(policy: FollowUpPolicy, now: Callable[[], datetime]) -> Handler:

@@ -14,7 +14,7 @@ import asyncpg
 
 from shared.events.enums import IntentGrade
 
-from .domain import ProspectStatus
+from .domain import OwnerBasis, Ownership, ProspectStatus
 
 ACTIVE, LOST, CUSTOMER = "active", "lost", "customer"
 
@@ -31,6 +31,11 @@ class Prospect:
     marketing_allowed: bool
     consent_at: datetime | None
     birthday: date | None
+    owner_basis: OwnerBasis | None = None
+
+    @property
+    def ownership(self) -> Ownership:
+        return Ownership(self.owner_id, self.owner_basis)
 
     @property
     def cadence_status(self) -> ProspectStatus:
@@ -47,7 +52,8 @@ class Prospect:
 def _from_row(row: asyncpg.Record) -> Prospect:
     return Prospect(row["customer_id"], row["owner_id"], IntentGrade(row["grade"]) if row["grade"] else None,
                     row["status"], row["status_at"], row["contacted"], row["last_contact_at"],
-                    row["marketing_allowed"], row["consent_at"], row["birthday"])
+                    row["marketing_allowed"], row["consent_at"], row["birthday"],
+                    OwnerBasis(row["owner_basis"]) if row["owner_basis"] else None)
 
 
 async def load(conn: asyncpg.Connection, customer_id: uuid.UUID, *, create: bool = True) -> Prospect | None:

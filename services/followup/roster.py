@@ -1,11 +1,11 @@
-"""The team roster (销售顾问) and who gets new work.
+"""The team roster (销售顾问): who the consultants are, in which team, taking new work or not.
 
-Consultants come from two places: every consultant named on a contact or a
-grade joins the roster on first sight (source `seen`), and a manager keeps
-the roster with `POST /v1/consultants` (add, rename, move team, deactivate).
-Inactive consultants get no new work. New work goes to the consultant named
-at intake, else the customer's owner, else the least-loaded active member
-(pending tasks; ties by id); with an empty roster it waits as `unassigned`.
+A consultant exists when a manager (or the roster feed) registers them with
+`POST /v1/consultants`; being named on a contact, a deal or a grade makes nobody a
+consultant (domain §8). Inactive consultants get no new work; a consultant can be removed
+(a wrong entry): their pending work and customers are handed over first. Every change is
+published as `consultant-updated` and kept in the shared `consultant_teams` rows that
+access reads in every service.
 """
 from __future__ import annotations
 
@@ -15,17 +15,19 @@ import asyncpg
 
 from shared.events.contract.followup import ConsultantUpdated, consultant_stream_id
 from shared.events.envelope import new_event
+from shared.runtime import ownership as shared_ownership
 from shared.runtime.store import append
 
-from .domain import NoConsultantAvailable, choose_owner
-
-UNASSIGNED = "unassigned"
+UNASSIGNED = "unassigned"  # the owner of work nobody can take yet (an empty roster)
 
 
-async def note_seen(conn: asyncpg.Connection, consultant_id: str | None) -> None:
-    if consultant_id:
-        await conn.execute("insert into consultants (consultant_id, source) values ($1, 'seen') on conflict do nothing",
-                           consultant_id)
+async def _publish(conn: asyncpg.Connection, consultant_id: str, team: str | None, active: bool,
+                   now: datetime) -> None:
+    await shared_ownership.set_consultant(conn, consultant_id, team, active, now)
+    change = ConsultantUpdated(consultant_id=consultant_id, team=team, active=active)
+    await append(conn, f"consultant-{consultant_id}",
+                 [new_event(change, customer_id=consultant_stream_id(consultant_id), producer="followup",
+                            occurred_at=now, now=now)])
 
 
 async def upsert(conn: asyncpg.Connection, consultant_id: str, name: str | None, team: str | None,
@@ -36,48 +38,29 @@ async def upsert(conn: asyncpg.Connection, consultant_id: str, name: str | None,
            on conflict (consultant_id) do update set name = coalesce(excluded.name, consultants.name),
                team = coalesce(excluded.team, consultants.team), active = excluded.active, source = 'roster'
            returning consultant_id, name, team, active, source""", consultant_id, name, team, active)
-    change = ConsultantUpdated(consultant_id=consultant_id, team=row["team"], active=row["active"])
-    await append(conn, f"consultant-{consultant_id}",
-                 [new_event(change, customer_id=consultant_stream_id(consultant_id), producer="followup",
-                            occurred_at=now, now=now)])
+    await _publish(conn, consultant_id, row["team"], row["active"], now)
     return dict(row)
 
 
-async def members(conn: asyncpg.Connection) -> list[dict]:
+async def remove(conn: asyncpg.Connection, consultant_id: str, now: datetime) -> None:
+    """Take a member off the roster (after their work was handed over); published as inactive."""
+    await conn.execute("delete from consultants where consultant_id = $1", consultant_id)
+    await _publish(conn, consultant_id, None, False, now)
+
+
+async def get(conn: asyncpg.Connection, consultant_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("select consultant_id, name, team, active, source from consultants "
+                               "where consultant_id = $1 for update", consultant_id)
+
+
+async def members(conn: asyncpg.Connection, team: str | None = None) -> list[dict]:
+    """The roster (one team's when given) with each member's pending and overdue work. `source` is
+    `seen` for ids that joined by being named before the roster was explicit: check and remove."""
     rows = await conn.fetch(
         """select c.consultant_id, c.name, c.team, c.active, c.source,
                   count(t.task_id) filter (where t.status in ('open', 'overdue')) as pending,
                   count(t.task_id) filter (where t.status = 'overdue') as overdue
            from consultants c left join tasks t on t.owner_id = c.consultant_id
-           group by c.consultant_id order by c.consultant_id""")
+           where $1::text is null or c.team = $1
+           group by c.consultant_id order by c.consultant_id""", team)
     return [dict(r) for r in rows]
-
-
-async def team_of(conn: asyncpg.Connection, consultant_id: str | None) -> str | None:
-    """The consultant's team on the roster (this service owns it; others keep a copy)."""
-    if not consultant_id:
-        return None
-    return await conn.fetchval("select team from consultants where consultant_id = $1", consultant_id)
-
-
-async def is_active(conn: asyncpg.Connection, consultant_id: str) -> bool:
-    return bool(await conn.fetchval("select active from consultants where consultant_id = $1", consultant_id))
-
-
-async def loads(conn: asyncpg.Connection) -> tuple[list[str], dict[str, int]]:
-    """Active members and their pending work (kept by a trigger in `owner_load`)."""
-    rows = await conn.fetch("""select c.consultant_id, coalesce(l.pending, 0) as n from consultants c
-                               left join owner_load l on l.owner_id = c.consultant_id where c.active""")
-    return [r["consultant_id"] for r in rows], {r["consultant_id"]: r["n"] for r in rows}
-
-
-async def assign(conn: asyncpg.Connection, named: str | None, owner: str | None = None) -> str:
-    """The named consultant, else the current owner, else the least loaded; `unassigned` with nobody."""
-    preferred = named or (owner if owner and owner != UNASSIGNED else None)
-    if preferred:
-        return preferred
-    team, load = await loads(conn)
-    try:
-        return choose_owner(None, team, load)
-    except NoConsultantAvailable:
-        return UNASSIGNED

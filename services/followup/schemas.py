@@ -72,8 +72,10 @@ class Decision(_Body):
 
 
 class Reassign(_Body):
+    """A manager's reassignment (domain §8: with a reason, also when a consultant leaves)."""
+
     consultant_id: Identifier
-    reason: Text | None = None
+    reason: Annotated[Text, Field(min_length=1)]
 
 
 class Consultant(_Body):

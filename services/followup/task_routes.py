@@ -6,25 +6,28 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.auth import Principal, require
+from shared.access import Action
+from shared.auth import Principal, require_action
 from shared.errors import Conflict, DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
+from shared.masking import mask_personal
 
 from . import prospects, task_store
-from .access import check_owner, me, policy_of, team_members
+from .access import authorize_item, me, personal_visible, policy_of, visible_owners
 from .cadence_work import apply_plan
 from .domain import FollowUpRecord, FollowUpTask, InvalidTransition, TaskKind, TaskStatus, plan_after_follow_up
 from .schemas import CompleteTask
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
-READERS = (Role.CONSULTANT, Role.MANAGER, Role.OPS)
 
 
-def task_json(task: FollowUpTask, now: datetime) -> dict:
+def task_json(task: FollowUpTask, now: datetime, full: bool) -> dict:
+    """A task as the API shows it; the record's free text only to readers who may see the
+    customer's personal data."""
     body = task.model_dump(mode="json", exclude={"key"})
     body["late"] = task.is_late(now)
-    return body
+    return body if full else mask_personal(body)
 
 
 @router.get("/tasks")
@@ -35,7 +38,7 @@ async def list_tasks(
     status: TaskStatus | None = Query(default=None, description="list tasks of this status in `tasks`"),
     kind: TaskKind | None = Query(default=None),
     limit: int = Query(default=500, ge=1, le=2000),
-    principal: Principal = Depends(require(*READERS)),
+    principal: Principal = Depends(require_action(Action.SEE_WORK)),
 ) -> dict:
     """A consultant's work (their own only): due today, overdue, upcoming; a manager sees their team's
     (every team's when their token names none)."""
@@ -44,43 +47,47 @@ async def list_tasks(
     now = request.app.state.clock.now()
     statuses = [status.value] if status else ["open", "overdue"]
     async with request.app.state.pool.acquire() as conn:
-        team = await team_members(conn, principal)
+        team = await visible_owners(conn, principal)
         rows = await conn.fetch(
             """select data::text as data from tasks where status = any($1) and ($2::text is null or owner_id = $2)
                and ($3::uuid is null or customer_id = $3) and ($4::text is null or kind = $4)
                and ($6::text[] is null or owner_id = any($6))
                order by due_at, task_id limit $5""",
             statuses, owner_id, customer_id, kind.value if kind else None, limit, team)
-    tasks = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
+        tasks = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
+        full = await personal_visible(conn, principal, {t.customer_id for t in tasks})
     today = now.astimezone(policy_of(request).working_hours.zone).date()
     zone = policy_of(request).working_hours.zone
     pending = [t for t in tasks if t.is_pending]
+
+    def shown(t: FollowUpTask) -> dict:
+        return task_json(t, now, t.customer_id in full)
+
     return {
         "now": now, "owner_id": owner_id,
-        "overdue": [task_json(t, now) for t in pending if t.is_late(now)],
-        "due_today": [task_json(t, now) for t in pending
-                      if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
-        "upcoming": [task_json(t, now) for t in pending
-                     if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
-        "tasks": [task_json(t, now) for t in tasks],
+        "overdue": [shown(t) for t in pending if t.is_late(now)],
+        "due_today": [shown(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
+        "upcoming": [shown(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
+        "tasks": [shown(t) for t in tasks],
     }
 
 
 @router.get("/tasks/{task_id}")
 async def get_task(task_id: uuid.UUID, request: Request,
-                   principal: Principal = Depends(require(*READERS))) -> dict:
+                   principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
     async with request.app.state.pool.acquire() as conn:
         task = await task_store.get(conn, task_id)
         if task is None:
             raise NotFound(f"task {task_id} not found", field="task_id", location="path")
-        await check_owner(conn, principal, task.owner_id, "see tasks")
-    return task_json(task, request.app.state.clock.now())
+        await authorize_item(conn, principal, Action.SEE_WORK, task.owner_id, field="task_id")
+        full = task.customer_id in await personal_visible(conn, principal, {task.customer_id})
+    return task_json(task, request.app.state.clock.now(), full)
 
 
 @router.post("/tasks/{task_id}/complete")
 async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request,
                         key: str | None = Depends(idempotency_key),
-                        principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER))):
+                        principal: Principal = Depends(require_action(Action.WORK_TASK))):
     """Log the follow-up record and close the task (`followup-logged`); a done task stays as it was."""
     policy = policy_of(request)
 
@@ -91,7 +98,7 @@ async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request
             raise NotFound(f"task {task_id} not found", field="task_id", location="path")
         p = await prospects.load(conn, found.customer_id)  # the prospect first, as the consumers lock them
         task = await task_store.get(conn, task_id, lock=True)
-        await check_owner(conn, principal, task.owner_id)
+        await authorize_item(conn, principal, Action.WORK_TASK, task.owner_id, field="task_id")
         if task.kind == TaskKind.COMPLAINT_SURVEY and task.is_pending:
             raise Conflict("a complaint survey is recorded with POST /v1/complaints/{id}/survey", field="task_id",
                            location="path")
@@ -102,7 +109,7 @@ async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request
         except InvalidTransition as exc:
             raise DomainValidationError(str(exc), field="next_contact_at") from None
         if not change.changed:
-            return 200, {"task": task_json(task, now), "changed": False, "note": change.note}
+            return 200, {"task": task_json(task, now, True), "changed": False, "note": change.note}
         await task_store.record_changes(conn, [change], now)
         await prospects.update(conn, task.customer_id, last_contact_at=now)
         if p.grade is not None:
@@ -110,6 +117,6 @@ async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request
             plan = plan_after_follow_up(change.task, pending, p.grade, now, policy, status=p.cadence_status,
                                         marketing_allowed=p.marketing_allowed)
             await apply_plan(conn, plan, now)
-        return 200, {"task": task_json(change.task, now), "changed": True}
+        return 200, {"task": task_json(change.task, now, True), "changed": True}
 
     return await run_command(request, principal, key, work)

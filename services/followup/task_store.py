@@ -73,9 +73,11 @@ async def save(conn: asyncpg.Connection, task: FollowUpTask) -> None:
 
 
 async def emit(conn: asyncpg.Connection, stream: str, payload: EventPayload, *, customer_id: uuid.UUID,
-               now: datetime, causation: Envelope | None = None) -> Envelope:
-    """Append one event of follow-up's to the outbox (same transaction as the state change)."""
-    event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=now, causation=causation)
+               now: datetime, causation: Envelope | None = None, occurred_at: datetime | None = None) -> Envelope:
+    """Append one event of follow-up's to the outbox (same transaction as the state change);
+    `occurred_at`: when it happened in the business, when not now (a deal's close day)."""
+    event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=occurred_at or now,
+                      causation=causation, now=now)
     await append(conn, stream, [event])
     return event
 

@@ -6,15 +6,18 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from shared.access import in_reach
-from shared.auth import Principal, require
+from shared.access import Action, Owner, check, in_reach, relation_of
+from shared.auth import Principal, require, require_action
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
+from shared.runtime import ownership as shared_ownership
+from shared.runtime.audit import audit_full_read
 from shared.runtime.commands import idempotency_key, run_command
+from shared.masking import mask_personal
 
-from . import complaint_store, merging, prospects, roster, task_store
-from .access import check_customer, forbid_team, is_team_manager
-from .domain import ComplaintStatus, FollowUpTask, reassign_customer, redistribute
+from . import complaint_store, merging, ownership, prospects, roster, task_store
+from .access import authorize, by, personal_visible
+from .domain import FollowUpTask, OwnerBasis, redistribute
 from .schemas import CareProfile, Consultant, Reassign
 from .task_routes import task_json
 
@@ -23,58 +26,95 @@ router = APIRouter(prefix="/v1", tags=["team"])
 
 @router.post("/consultants")
 async def add_consultant(body: Consultant, request: Request, key: str | None = Depends(idempotency_key),
-                         principal: Principal = Depends(require(Role.MANAGER))):
-    """Add or change a roster member; an inactive consultant gets no new work. A team manager keeps
-    their own team only (members they add join it)."""
+                         principal: Principal = Depends(require_action(Action.KEEP_ROSTER))):
+    """Add or change a roster member (销售顾问); only members get work and own customers. A deactivated
+    member gets no new work, and their customers and pending work are handed over to the least-loaded
+    active members of their team. A team manager keeps their own team only (members they add join it)."""
 
     async def work(conn):
-        team = body.team
-        if is_team_manager(principal):
-            current = await roster.team_of(conn, body.consultant_id)
-            if current is not None and current != principal.team or team not in (None, principal.team):
-                raise forbid_team("keep the roster")
-            team = principal.team
-        member = await roster.upsert(conn, body.consultant_id, body.name, team, body.active,
-                                     request.app.state.clock.now())
-        moved = [] if body.active else await _hand_over(conn, body.consultant_id, request.app.state.clock.now())
-        return 200, {**member, "handed_over_tasks": moved}
+        now = request.app.state.clock.now()
+        current = await roster.get(conn, body.consultant_id)
+        team = await _team_in_reach(principal, body.team, current["team"] if current else None)
+        member = await roster.upsert(conn, body.consultant_id, body.name, team, body.active, now)
+        moved = ([], []) if body.active else await _hand_over(conn, body.consultant_id, member["team"], now, principal)
+        return 200, {**member, "handed_over_customers": moved[0], "handed_over_tasks": moved[1]}
 
     return await run_command(request, principal, key, work)
 
 
-async def _hand_over(conn, leaving: str, now) -> list[uuid.UUID]:
-    """A deactivated consultant's pending work goes to the team, one customer at a time (least loaded first)."""
-    team, _ = await roster.loads(conn)
-    if not team:
-        return []  # nobody to take it: it stays visible on the manager's list
+@router.delete("/consultants/{consultant_id:path}")
+async def remove_consultant(consultant_id: str, request: Request, key: str | None = Depends(idempotency_key),
+                            principal: Principal = Depends(require_action(Action.KEEP_ROSTER))):
+    """Take an entry off the roster (a wrong id, someone who never worked here): their customers and
+    pending work are handed over first, as when a member is deactivated."""
+
+    async def work(conn):
+        now = request.app.state.clock.now()
+        current = await roster.get(conn, consultant_id)
+        if current is None:
+            raise NotFound("no such consultant on the roster", field="consultant_id", location="path")
+        await _team_in_reach(principal, current["team"], current["team"])
+        customers, tasks = await _hand_over(conn, consultant_id, current["team"], now, principal)
+        await roster.remove(conn, consultant_id, now)
+        return 200, {"consultant_id": consultant_id, "removed": True, "handed_over_customers": customers,
+                     "handed_over_tasks": tasks}
+
+    return await run_command(request, principal, key, work)
+
+
+async def _team_in_reach(principal: Principal, wanted: str | None, current: str | None) -> str | None:
+    """The team a roster change may set: a team manager keeps only their own team's members (and
+    members they add join it); a manager without a team keeps every team."""
+    if principal.team is None:
+        return wanted if wanted is not None else current
+    for team in (current, wanted):
+        if team is not None:
+            check(principal, Action.KEEP_ROSTER, relation_of(principal, Owner("member", team)),
+                  field="team", location="body")
+    return principal.team
+
+
+async def _hand_over(conn, leaving: str, team: str | None, now, principal: Principal) -> tuple[list, list]:
+    """A leaving consultant's customers go, one at a time, to the least-loaded active member of their
+    team (of anyone, when the team has none left), with their pending work; pending work of other
+    customers is spread the same way. Nothing moves when nobody is left to take it: it stays visible
+    on the manager's lists."""
+    customers = [r["customer_id"] for r in await conn.fetch(
+        "select customer_id from prospects where owner_id = $1 and merged_into is null order by customer_id "
+        "for update", leaving)]
+    moved_customers = []
+    for customer_id in customers:
+        heir = await ownership.least_loaded_member(conn, team, exclude=leaving)
+        if heir is None:
+            break
+        p = await prospects.load(conn, customer_id, create=False)
+        await ownership.change_owner(conn, p, heir, OwnerBasis.HANDED_OVER, now, reason=f"{leaving} left",
+                                     by=by(principal))
+        moved_customers.append(customer_id)
     rows = await conn.fetch("select data::text as data from tasks where owner_id = $1 "
                             "and status in ('open', 'overdue') order by due_at for update", leaving)
-    team_tasks = await conn.fetch("select data::text as data from tasks where owner_id = any($1) "
-                                  "and status in ('open', 'overdue')", team)
-    mine = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
-    others = [FollowUpTask.model_validate_json(r["data"]) for r in team_tasks]
-    moved = await task_store.record_changes(conn, redistribute([*mine, *others], leaving, team), now)
-    for task in moved:
-        await conn.execute("update prospects set owner_id = $2 where customer_id = $1 and owner_id = $3",
-                           task.customer_id, task.owner_id, leaving)
-    return [t.task_id for t in moved]
+    leftovers = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
+    heirs = [h for h in [await ownership.least_loaded_member(conn, team, exclude=leaving)] if h]
+    moved = await task_store.record_changes(conn, redistribute(leftovers, leaving, heirs), now) if heirs else []
+    return moved_customers, [t.task_id for t in moved]
 
 
 @router.get("/consultants")
-async def list_consultants(request: Request, principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
+async def list_consultants(request: Request,
+                           principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
     """The roster with each member's pending and overdue work (a team manager: their team)."""
     async with request.app.state.pool.acquire() as conn:
-        members = await roster.members(conn)
-    if is_team_manager(principal):
-        members = [m for m in members if m["team"] == principal.team]
-    return {"consultants": members}
+        return {"consultants": await roster.members(conn, principal.team if principal.role is Role.MANAGER else None)}
 
 
 @router.post("/prospects/{customer_id}/reassign")
 async def reassign(customer_id: uuid.UUID, body: Reassign, request: Request,
-                   key: str | None = Depends(idempotency_key), principal: Principal = Depends(require(Role.MANAGER))):
-    """Give the customer to another consultant: open work and open complaints move; the history stays with
-    the customer (its done tasks and records are visible to the new owner)."""
+                   key: str | None = Depends(idempotency_key),
+                   principal: Principal = Depends(require_action(Action.REASSIGN))):
+    """Give the customer to another consultant, with the reason (domain §8): the new owner has
+    everything from now on (open work and open complaints move, the history stays with the customer)
+    and the old one no longer does, in every service. The consultant must be active on the roster
+    (and in a team manager's team)."""
 
     async def work(conn):
         now = request.app.state.clock.now()
@@ -82,56 +122,57 @@ async def reassign(customer_id: uuid.UUID, body: Reassign, request: Request,
         p = await prospects.load(conn, cid, create=False)
         if p is None:
             raise NotFound(f"prospect {customer_id} not found", field="customer_id", location="path")
-        exists = await conn.fetchval("select active from consultants where consultant_id = $1", body.consultant_id)
-        if exists is False:
-            raise DomainValidationError(f"consultant {body.consultant_id} is inactive", field="consultant_id")
-        await check_customer(conn, principal, cid)
-        if is_team_manager(principal) and not in_reach(principal, await roster.team_of(conn, body.consultant_id)):
+        await authorize(conn, principal, Action.REASSIGN, cid)
+        status = await shared_ownership.consultant_status(conn, body.consultant_id)
+        if not status:
+            raise DomainValidationError(f"consultant {body.consultant_id} is "
+                                        f"{'inactive' if status is False else 'not on the roster'}",
+                                        field="consultant_id")
+        if not in_reach(principal, await shared_ownership.team_of(conn, body.consultant_id)):
             raise DomainValidationError(f"consultant {body.consultant_id} is not in team {principal.team}",
                                         field="consultant_id")
-        await roster.note_seen(conn, body.consultant_id)
-        pending = await task_store.of_customer(conn, cid)
-        moved = await task_store.record_changes(conn, reassign_customer(pending, cid, body.consultant_id), now)
-        cases = []
-        for case in await complaint_store.of_customer(conn, cid):
-            if case.status in (ComplaintStatus.FILED, ComplaintStatus.ACKNOWLEDGED) and case.owner_id == p.owner_id:
-                await complaint_store.record(conn, case.model_copy(update={"owner_id": body.consultant_id}), now)
-                cases.append(case.complaint_id)
-        await prospects.update(conn, cid, owner_id=body.consultant_id)
-        return 200, {"customer_id": cid, "owner_id": body.consultant_id, "previous_owner_id": p.owner_id,
-                     "moved_tasks": [t.task_id for t in moved], "moved_complaints": cases}
+        previous = p.owner_id
+        _, tasks, cases = await ownership.change_owner(conn, p, body.consultant_id, OwnerBasis.REASSIGNED, now,
+                                                       reason=body.reason, by=by(principal))
+        return 200, {"customer_id": cid, "owner_id": body.consultant_id, "previous_owner_id": previous,
+                     "reason": body.reason, "moved_tasks": tasks, "moved_complaints": cases}
 
     return await run_command(request, principal, key, work)
 
 
 @router.put("/prospects/{customer_id}/care")
 async def set_care_profile(customer_id: uuid.UUID, body: CareProfile, request: Request,
-                           principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER))) -> dict:
+                           principal: Principal = Depends(require_action(Action.SET_CARE))) -> dict:
     """The customer's birthday (车主生日), for birthday care."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         cid = await merging.survivor_of(conn, customer_id)
         if await prospects.load(conn, cid, create=False) is None:
             raise NotFound(f"prospect {customer_id} not found", field="customer_id", location="path")
-        await check_customer(conn, principal, cid)
+        await authorize(conn, principal, Action.SET_CARE, cid)
         await prospects.update(conn, cid, birthday=body.birthday)
     return {"customer_id": cid, "birthday": body.birthday}
 
 
 @router.get("/prospects/{customer_id}")
 async def prospect_file(customer_id: uuid.UUID, request: Request,
-                        principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER, Role.OPS))) -> dict:
-    """Everything follow-up knows about one customer: owner, grade, every task with its record, cases, deals."""
+                        principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
+    """Everything follow-up knows about one customer: owner, grade, every task with its record, cases, deals.
+    Personal data (the birthday, what was said) only for readers who may see it; such a read is audited."""
     now = request.app.state.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         cid = await merging.survivor_of(conn, customer_id)
         p = await prospects.load(conn, cid, create=False)
         if p is None:
             raise NotFound(f"prospect {customer_id} not found", field="customer_id", location="path")
-        await check_customer(conn, principal, cid)
+        await authorize(conn, principal, Action.SEE_WORK, cid)
+        full = cid in await personal_visible(conn, principal, {cid})
         tasks = await task_store.of_customer(conn, cid, pending_only=False, lock=False)
         cases = await complaint_store.of_customer(conn, cid)
         deals = await conn.fetch("select data::text as data from deals where customer_id = $1 order by closed_on",
                                  cid)
-    return {**p.as_json(), "tasks": [task_json(t, now) for t in tasks],
-            "complaints": [complaint_store.as_json(c, now) for c in cases],
+        if full:
+            await audit_full_read(conn, principal, cid, "prospect file", now, producer="followup")
+    body = {**p.as_json(), "tasks": [task_json(t, now, full) for t in tasks],
+            "complaints": [complaint_store.as_json(c, now, full=full) for c in cases],
             "deals": [json.loads(r["data"]) for r in deals]}
+    return body if full else mask_personal(body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.app import ConsumerSpec, ServiceSpec, create_app
+from shared.business_time import business_day
+from shared.runtime import ownership
 
 from .handlers import GradingHandlers
 from .policy_source import load_policy, register_policy
@@ -18,7 +20,7 @@ def build_app() -> FastAPI:
     policy = load_policy()
     valuation = Valuation(policy)
     clock_ref: dict = {}
-    grading = GradingHandlers(policy, valuation, lambda: clock_ref["clock"].now().date())
+    grading = GradingHandlers(policy, valuation, lambda: business_day(clock_ref["clock"].now()))
 
     async def start(app: FastAPI) -> None:
         async with app.state.pool.acquire() as conn:
@@ -37,7 +39,7 @@ def build_app() -> FastAPI:
 
     spec = ServiceSpec(
         name="grading", title="CRM grading", routers=[router],
-        consumers=[ConsumerSpec("grading", grading.handlers())],
+        consumers=[ConsumerSpec("grading", {**grading.handlers(), **ownership.HANDLERS})],
         periodic=[(REVALUE_EVERY_SECONDS, revalue_due)],
         on_startup=[start],
     )

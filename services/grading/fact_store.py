@@ -65,17 +65,79 @@ async def fact_kinds(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[u
     return {r["fact_id"]: r["kind"] for r in rows}
 
 
-async def consultant_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> str | None:
-    """The consultant named by the latest fact that names one."""
-    return await conn.fetchval(
-        """select consultant_id from grading_facts where customer_id = $1 and consultant_id is not null
-           order by occurred_at desc, fact_id desc limit 1""", customer_id)
-
-
 async def purchases(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[PurchaseFact]:
-    rows = await conn.fetch("select data::text as data from grading_facts where customer_id = $1 and kind = $2",
-                            customer_id, PURCHASE)
+    return await purchases_of(conn, [customer_id])
+
+
+async def purchases_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> list[PurchaseFact]:
+    """The purchases of these customers (the facts of merged ids are already the survivor's)."""
+    if not customer_ids:
+        return []
+    rows = await conn.fetch(
+        "select data::text as data from grading_facts where customer_id = any($1::uuid[]) and kind = $2",
+        customer_ids, PURCHASE)
     return [PurchaseFact.model_validate_json(r["data"]) for r in rows]
+
+
+async def referred_customers(conn: asyncpg.Connection, referrer: uuid.UUID) -> set[uuid.UUID]:
+    """The customers `referrer` referred, each as the survivor it now is, never itself (a referral
+    between two records that were merged later is no referral)."""
+    rows = await conn.fetch(
+        "select distinct (data->>'referred_customer_id')::uuid as referred from grading_facts "
+        "where customer_id = $1 and kind = $2", referrer, REFERRAL)
+    return {await survivor_of(conn, r["referred"]) for r in rows} - {referrer}
+
+
+async def referrers_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[uuid.UUID]:
+    """Who referred this customer or any record merged into it (their referral gains follow its deals)."""
+    aliases = await conn.fetch(
+        """with recursive aliases (id) as (
+               select $1::uuid
+               union select m.merged_customer_id from merged_customers m join aliases a on m.survivor_id = a.id)
+           select id from aliases""", customer_id)
+    rows = await conn.fetch(  # kind spelled out: the partial index grading_facts_referrals
+        """select distinct customer_id from grading_facts
+           where kind = 'referral' and (data->>'referred_customer_id')::uuid = any($1::uuid[])
+             and customer_id <> $2 order by customer_id""", [r["id"] for r in aliases], customer_id)
+    return [r["customer_id"] for r in rows]
+
+
+# Every valued customer's ranking profit (its deals' gross profit plus its referral gains), purchase
+# count, from the facts alone: the SQL twin of customer_value.ranking_profit (same survivors, same
+# exclusion of self-referrals, same per-deal rounding: round() is half up for the non-negative gains).
+RANKING_PROFITS = """
+with recursive chain (merged, survivor, depth) as (
+    select merged_customer_id, survivor_id, 1 from merged_customers
+    union all
+    select c.merged, m.survivor_id, c.depth + 1
+    from chain c join merged_customers m on m.merged_customer_id = c.survivor
+    where c.depth < 64 and m.survivor_id <> c.merged
+),
+final as (select distinct on (merged) merged, survivor from chain order by merged, depth desc),
+own as (
+    select customer_id, sum((data->>'gross_profit')::numeric) as profit, count(*) as purchases
+    from grading_facts where kind = 'purchase' group by customer_id
+),
+referred as (
+    select distinct r.customer_id as referrer,
+           coalesce(f.survivor, (r.data->>'referred_customer_id')::uuid) as referred
+    from grading_facts r left join final f on f.merged = (r.data->>'referred_customer_id')::uuid
+    where r.kind = 'referral'
+),
+gains as (
+    select x.referrer, sum(round(greatest((p.data->>'gross_profit')::numeric, 0) * $1::numeric, 2)) as gains
+    from referred x join grading_facts p on p.customer_id = x.referred and p.kind = 'purchase'
+    where x.referred <> x.referrer
+    group by x.referrer
+)
+select o.customer_id, o.profit + coalesce(g.gains, 0) as profit, o.purchases
+from own o left join gains g on g.referrer = o.customer_id
+"""
+
+
+async def ranking_profits(conn: asyncpg.Connection, referral_gain_share) -> list[asyncpg.Record]:
+    """(customer_id, profit, purchases) of every customer with purchases, in one aggregate."""
+    return await conn.fetch(RANKING_PROFITS, referral_gain_share)
 
 
 async def payments_and_cards(conn: asyncpg.Connection,
@@ -89,12 +151,11 @@ async def payments_and_cards(conn: asyncpg.Connection,
 
 
 async def value_counts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> asyncpg.Record:
-    """complaints, referrals and the first contact's time of one customer."""
+    """complaints and the first contact's time of one customer (referrals: `referred_customers`)."""
     return await conn.fetchrow(
         """select count(*) filter (where kind = 'complaint_filed') as complaints,
-                  count(*) filter (where kind = $2) as referrals,
                   min(occurred_at) filter (where kind = 'contact_received') as first_contact_at
-           from grading_facts where customer_id = $1""", customer_id, REFERRAL)
+           from grading_facts where customer_id = $1""", customer_id)
 
 
 async def move_to_survivor(conn: asyncpg.Connection, merged: uuid.UUID, survivor: uuid.UUID,
@@ -104,3 +165,18 @@ async def move_to_survivor(conn: asyncpg.Connection, merged: uuid.UUID, survivor
         """insert into merged_customers (merged_customer_id, survivor_id, merged_at) values ($1, $2, $3)
            on conflict (merged_customer_id) do nothing""", merged, survivor, merged_at)
     await conn.execute("update grading_facts set customer_id = $2 where customer_id = $1", merged, survivor)
+
+
+async def erase_free_text(conn: asyncpg.Connection, customer_ids: list[uuid.UUID], erased: str) -> None:
+    """Overwrite the free text kept about these customers: override reasons and loss notes, in the
+    facts, the grade history and the current grade."""
+    await conn.execute(
+        """update grading_facts set data = case kind
+               when 'consultant_override' then jsonb_set(data, '{reason}', to_jsonb($2::text))
+               else data - 'note' end
+           where customer_id = any($1) and kind in ('consultant_override', 'loss_approved')""",
+        customer_ids, erased)
+    await conn.execute("update grade_history set reason = $2 where customer_id = any($1) and reason is not null",
+                       customer_ids, erased)
+    await conn.execute("update prospects set override_reason = $2 where customer_id = any($1) "
+                       "and override_reason is not null", customer_ids, erased)

@@ -13,6 +13,8 @@ import asyncpg
 
 from shared.events.enums import IntentGrade
 from shared.events.envelope import Envelope, new_event
+from shared.runtime import ownership
+from shared.runtime import vault as vaults
 from shared.runtime.store import append
 
 from . import fact_store
@@ -37,7 +39,7 @@ async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: Grad
         await forget(conn, customer_id)
         return None
     decision = result.decision
-    consultant = await fact_store.consultant_of(conn, customer_id)
+    consultant = (await ownership.owner_of(conn, customer_id)).owner_id  # the owner follow-up decided
     # The decision keeps the policy version of the change that made it (an older one when the
     # replay under the current policy agrees with what was decided before).
     version = await _save_history(conn, customer_id, result.history, await fact_store.fact_kinds(conn, customer_id))
@@ -61,10 +63,17 @@ async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: Grad
     if payload is None:
         return None
     payload = payload.model_copy(update={"previous_grade": IntentGrade(previous) if previous else None})
+    if payload.reason is not None and await _erased(customer_id):  # nothing personal is sealed for them again
+        payload = payload.model_copy(update={"reason": None})
     event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=decision.decided_at,
                       causation=causation, event_id=event_id)
     await append(conn, prospect_stream(customer_id), [event])
     return event
+
+
+async def _erased(customer_id: uuid.UUID) -> bool:
+    vault = vaults.installed()
+    return vault is not None and customer_id in await vault.erased([customer_id])
 
 
 async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:

@@ -3,6 +3,9 @@
 Every handler runs inside the consumer's batch transaction (see
 shared/runtime/consumer.py). The grade and the value are recomputed from the
 stored set of facts, so the order in which topics deliver does not matter.
+A referrer's value depends on the deals of the customers it referred (referral
+gains), so it is re-valued whenever either side moves: the referral (with the
+referred customer's deals so far), a deal of the referred customer, a merge.
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from datetime import date
 
 import asyncpg
 
-from shared.events.contract import ContactReceived
+from shared.events.contract import ContactReceived, CustomerErased
+from shared.pii_seal import ERASED_TEXT
+from shared.events.envelope import Envelope
 from shared.runtime.consumer import Handler, Inbound
 
 from . import fact_store, grades
@@ -32,7 +37,7 @@ class GradingHandlers:
             "deal-closed": self.on_deal, "complaint-filed": self.on_complaint,
             "prospect-lost": self.on_grading_fact, "consent-changed": self.on_consent,
             "customer-merged": self.on_merge, "payment-recorded": self.on_payment,
-            "customer-updated": self.on_card,
+            "customer-updated": self.on_card, "customer-erased": self.on_erased,
         }
 
     async def _store(self, conn: asyncpg.Connection, inbound: Inbound) -> uuid.UUID:
@@ -65,6 +70,12 @@ class GradingHandlers:
         await fact_store.record(conn, owner, purchase)
         await grades.regrade(conn, owner, self.policy, envelope)
         await self.valuation.revalue(conn, owner, self.today(), envelope)
+        await self._revalue_referrers(conn, owner, envelope)
+
+    async def _revalue_referrers(self, conn: asyncpg.Connection, customer_id: uuid.UUID, envelope: Envelope) -> None:
+        """The customer's deals are its referrers' referral gains (推荐收益)."""
+        for referrer in await fact_store.referrers_of(conn, customer_id):
+            await self.valuation.revalue(conn, referrer, self.today(), envelope)
 
     async def on_payment(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """A payment against a deal: a value fact (credit grade)."""
@@ -100,6 +111,16 @@ class GradingHandlers:
                      < (excluded.changed_at, excluded.event_id)""",
             owner, consent.marketing_allowed, envelope.occurred_at, envelope.event_id)  # type: ignore[attr-defined]
 
+    async def on_erased(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """Erased (the right to be forgotten): the free text grading keeps about the person goes (an
+        override's reason, a loss note kept before grading stopped keeping them); grades, their
+        history and the value stay, as anonymous figures."""
+        erased: CustomerErased = inbound.payload  # type: ignore[assignment]
+        ids = [inbound.envelope.customer_id, *erased.merged_customer_ids]
+        owner = await fact_store.survivor_of(conn, inbound.envelope.customer_id)
+        await fact_store.lock_customer(conn, owner)
+        await fact_store.erase_free_text(conn, list({owner, *ids}), ERASED_TEXT)
+
     async def on_merge(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """The merged customer's facts join the survivor's; both are regraded and revalued."""
         envelope, merge = inbound.envelope, inbound.payload
@@ -111,3 +132,5 @@ class GradingHandlers:
         for customer_id in (merged, survivor):
             await grades.regrade(conn, customer_id, self.policy, envelope)
             await self.valuation.revalue(conn, customer_id, self.today(), envelope)
+        # whoever referred either record now gains from the deals of both (referrals name the merged id too)
+        await self._revalue_referrers(conn, survivor, envelope)

@@ -5,20 +5,21 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import Principal, require
+from shared.access import Action
+from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
 from shared.events.contract import CustomerValued
-from shared.events.enums import IntentGrade, Role
+from shared.events.enums import IntentGrade
+from shared.runtime import ownership
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import fact_store, grades
 from .domain import ConsultantOverrideFact, GradingPolicy, ProspectStatus
 
 router = APIRouter(prefix="/v1", tags=["grading"])
-READERS = (Role.INTEGRATION, Role.CONSULTANT, Role.MANAGER, Role.OPS)
 _HISTORY_FIELDS = ("seq", "grade", "previous_grade", "status", "previous_status", "rule", "rules",
                    "cause_event_id", "cause_kind", "changed_by", "reason", "loss_reason", "policy_version",
                    "changed_at")
@@ -47,7 +48,7 @@ async def grade_view(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict:
     history = await conn.fetch("select * from grade_history where customer_id = $1 order by seq", customer_id)
     return {
         "customer_id": customer_id, "grade": row["grade"], "status": row["status"], "rule": row["rule"],
-        "consultant_id": row["consultant_id"], "policy_version": row["policy_version"],
+        "consultant_id": (await ownership.owner_of(conn, customer_id)).owner_id, "policy_version": row["policy_version"],
         "decided_at": row["updated_at"], "cause_event_id": row["cause_event_id"],
         "overridden_by": row["overridden_by"], "override_reason": row["override_reason"],
         "loss_reason": row["loss_reason"],
@@ -57,7 +58,7 @@ async def grade_view(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict:
 
 @router.get("/prospects/{customer_id}/grade")
 async def get_grade(customer_id: uuid.UUID, request: Request,
-                    principal: Principal = Depends(require(*READERS))) -> dict:
+                    principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """The prospect's current intent grade and every change (up or down) with its cause."""
     async with request.app.state.pool.acquire() as conn:
         return await grade_view(conn, customer_id)
@@ -65,24 +66,21 @@ async def get_grade(customer_id: uuid.UUID, request: Request,
 
 @router.post("/prospects/{customer_id}/grade-override")
 async def override_grade(customer_id: uuid.UUID, body: GradeOverride, request: Request,
-                         principal: Principal = Depends(require(Role.CONSULTANT, Role.MANAGER)),
+                         principal: Principal = Depends(require_action(Action.OVERRIDE_GRADE)),
                          key: str | None = Depends(idempotency_key)):
     """Set the grade by hand with a reason; it stands until new evidence changes the grade.
 
-    A consultant may override only the prospects assigned to them.
+    A consultant overrides only their own customers' grades, a team manager their team's.
     """
     policy: GradingPolicy = request.app.state.grading.policy
 
     async def work(conn: asyncpg.Connection):
         await fact_store.lock_customer(conn, customer_id)
-        row = await conn.fetchrow("select status, consultant_id from prospects where customer_id = $1 for update",
-                                  customer_id)
+        row = await conn.fetchrow("select status from prospects where customer_id = $1 for update", customer_id)
         if row is None:
             await _merged_into(conn, customer_id)
             raise NotFound(f"prospect {customer_id} not found", field="customer_id", location="path")
-        if principal.role == Role.CONSULTANT and (
-                principal.consultant_id is None or row["consultant_id"] != principal.consultant_id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="a consultant may override only their own prospects")
+        await ownership.authorize(conn, principal, Action.OVERRIDE_GRADE, customer_id)
         if row["status"] != ProspectStatus.ACTIVE.value:
             raise Conflict(f"prospect is {row['status']}: a new contact reopens it, not an override",
                            field="customer_id", location="path")
@@ -102,7 +100,7 @@ async def override_grade(customer_id: uuid.UUID, body: GradeOverride, request: R
 
 @router.get("/customers/{customer_id}/value")
 async def get_value(customer_id: uuid.UUID, request: Request,
-                    principal: Principal = Depends(require(*READERS))) -> dict:
+                    principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """The customer's value grading (customers with deals): tiers, classes, lifecycle, lifetime profit."""
     async with request.app.state.pool.acquire() as conn:
         row = await conn.fetchrow("select value::text as value, valued_on, updated_at from customer_values "
@@ -116,14 +114,14 @@ async def get_value(customer_id: uuid.UUID, request: Request,
 
 
 @router.get("/policy")
-async def get_policy(request: Request, principal: Principal = Depends(require(*READERS))) -> dict:
+async def get_policy(request: Request, principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """The grading policy in force (every threshold, with its version)."""
     return request.app.state.grading.policy.model_dump(mode="json")
 
 
 @router.get("/policy/{version}")
 async def get_policy_version(version: str, request: Request,
-                             principal: Principal = Depends(require(*READERS))) -> dict:
+                             principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """A policy by version: any policy that ever made a grade decision here."""
     async with request.app.state.pool.acquire() as conn:
         stored = await conn.fetchval("select policy::text from grading_policies where version = $1", version)

@@ -1,11 +1,21 @@
 """Persisting customer value: compute it from the facts, keep the profit ranking, emit changes.
 
 The profit ranking (pyramid tiers and management classes depend on rank) is
-kept in memory (`ProfitRanking`, O(log n) per move) and rebuilt from
-`customer_values` at startup. When one customer's profit moves, only the
-customers near a cut point can change tier; those are re-valued and compared
-with what is stored, so a change is never missed even after a rolled-back
-batch. `customer-valued` is emitted only when a customer's value changed.
+kept in memory (`ProfitRanking`, O(log n) per move). A customer's ranking
+profit is only ever taken from its stored facts: `value_one` computes it from
+the purchases (and referred deals) it loads and places the customer with it,
+and the whole ranking is rebuilt (at startup, and by the periodic `reconcile`)
+with one aggregate over `grading_facts`, never from `customer_values.profit`.
+The stored column is an output: a ranking read while another transaction had
+moved a profit but not committed it is stale, and writing such a profit back,
+then rebuilding from it, kept a customer in a tier its profit had left for
+good. Rebuilt from the facts, a stale entry lasts until the customer is next
+valued or the next reconcile.
+
+When one customer's profit moves, only the customers near a cut point can
+change tier; those are re-valued and compared with what is stored, so a
+change is never missed even after a rolled-back batch. `customer-valued` is
+emitted only when a customer's value changed.
 """
 from __future__ import annotations
 
@@ -42,16 +52,22 @@ class Valuation:
         self._busy = asyncio.Lock()  # one ranking user at a time in this process (consumer, periodic job)
 
     async def ensure_loaded(self, conn: asyncpg.Connection) -> None:
-        """Build the in-memory ranking from the stored values, once per process."""
+        """Build the in-memory ranking from the facts, once per process."""
         if self._loaded:
             return
         async with self._loading:
             if self._loaded:
                 return
-            ranking = ProfitRanking(self.policy)
-            for row in await conn.fetch("select customer_id, profit from customer_values"):
-                ranking.upsert(row["customer_id"], row["profit"])
-            self.ranking, self._loaded = ranking, True
+            await self._rebuild(conn)
+
+    async def _rebuild(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
+        """Replace the ranking with the facts' ranking profits; returns each customer's purchase count."""
+        ranking, counts = ProfitRanking(self.policy), {}
+        for row in await fact_store.ranking_profits(conn, self.policy.lifetime_profit.referral_gain_share):
+            ranking.upsert(row["customer_id"], row["profit"])
+            counts[row["customer_id"]] = row["purchases"]
+        self.ranking, self._loaded = ranking, True
+        return counts
 
     def _near_cuts(self) -> set[uuid.UUID]:
         return self.ranking.ids_near_cuts(self.policy.pyramid_cuts, self.policy.management.cuts)
@@ -65,33 +81,49 @@ class Valuation:
     async def _revalue(self, conn: asyncpg.Connection, customer_id: uuid.UUID, as_of: date,
                        causation: Envelope | None) -> list[Envelope]:
         await self.ensure_loaded(conn)
-        purchases = await fact_store.purchases(conn, customer_id)
-        if not purchases and customer_id not in self.ranking:
-            return []  # not a customer (yet): no value grading
-        touched = {customer_id} | self._near_cuts()
-        if purchases:
-            self.ranking.upsert(customer_id, ranking_profit(purchases))
-        elif customer_id in self.ranking:
-            self.ranking.remove(customer_id)
-        if not purchases:
-            await conn.execute("delete from customer_values where customer_id = $1", customer_id)
+        touched = self._near_cuts()
+        was_ranked = customer_id in self.ranking
+        subject = await self.value_one(conn, customer_id, as_of, causation)  # places it by its facts
+        if not was_ranked and customer_id not in self.ranking:
+            return []  # not a customer (yet): no value grading, nobody moved
+        events = [subject] if subject is not None else []
         touched |= self._near_cuts()
-        events = []
-        for cid in sorted(c for c in touched if c in self.ranking):
+        for cid in sorted(c for c in touched - {customer_id} if c in self.ranking):
             event = await self.value_one(conn, cid, as_of, causation)
             if event is not None:
                 events.append(event)
         return events
 
-    async def value_one(self, conn: asyncpg.Connection, customer_id: uuid.UUID, as_of: date,
-                        causation: Envelope | None = None) -> Envelope | None:
-        """Compute, store and (when changed) emit one ranked customer's value."""
+    async def _inputs(self, conn: asyncpg.Connection, customer_id: uuid.UUID) -> ValueInputs:
+        """Everything stored about the customer's value, its referred customers' deals included."""
         purchases = await fact_store.purchases(conn, customer_id)
+        if not purchases:
+            return ValueInputs()
         counts = await fact_store.value_counts(conn, customer_id)
         first = counts["first_contact_at"]
         payments, cards = await fact_store.payments_and_cards(conn, customer_id)
-        inputs = ValueInputs.of(purchases, counts["complaints"], counts["referrals"], first.date() if first else None,
-                                payments=payments, cards=cards)
+        referred = sorted(await fact_store.referred_customers(conn, customer_id))
+        return ValueInputs.of(purchases, counts["complaints"], len(referred), first.date() if first else None,
+                              payments=payments, cards=cards,
+                              referred_purchases=await fact_store.purchases_of(conn, referred))
+
+    async def value_one(self, conn: asyncpg.Connection, customer_id: uuid.UUID, as_of: date,
+                        causation: Envelope | None = None) -> Envelope | None:
+        """Compute, store and (when changed) emit one customer's value, placing it in the ranking by
+        the profit of its facts (a customer without purchases leaves the ranking and has no value).
+
+        The customer's lock first: a transaction that stored facts of it and has not committed yet
+        is waited for, so what is read here is never older than what that transaction wrote.
+        """
+        await fact_store.lock_customer(conn, customer_id)
+        inputs = await self._inputs(conn, customer_id)
+        if not inputs.purchases:
+            if customer_id in self.ranking:
+                self.ranking.remove(customer_id)
+            await conn.execute("delete from customer_values where customer_id = $1", customer_id)
+            return None
+        profit = ranking_profit(inputs.purchases, inputs.referred_purchases, self.policy)
+        self.ranking.upsert(customer_id, profit)
         rank, population = self.ranking.rank_of(customer_id), len(self.ranking)
         value = assess_customer_value(
             inputs, as_of, self.ranking.tier_of(customer_id),
@@ -107,7 +139,7 @@ class Valuation:
                set profit = excluded.profit, purchases = excluded.purchases, valued_on = excluded.valued_on,
                    value = case when $6 then excluded.value else customer_values.value end,
                    updated_at = case when $6 then now() else customer_values.updated_at end""",
-            customer_id, self.ranking.profit_of(customer_id), len(inputs.purchases), value.model_dump_json(),
+            customer_id, profit, len(inputs.purchases), value.model_dump_json(),
             as_of, changed,
         )
         if not changed:
@@ -117,31 +149,38 @@ class Valuation:
         return event
 
     async def reconcile(self, conn: asyncpg.Connection, as_of: date) -> int:
-        """Rebuild the ranking from the database and re-value every customer whose stored
-        rank-dependent class disagrees with it (O(n), periodic, not per event).
+        """Rebuild the ranking from the facts and re-value every customer whose stored value
+        disagrees with it: profit, tier or management class, or no stored value at all; drop
+        stored values of customers without purchases (O(n), periodic, not per event).
 
-        This heals what the in-memory ranking cannot see by itself: changes made by
-        another replica, or an update whose transaction was rolled back.
+        This heals what the in-memory ranking cannot see by itself: changes made by another
+        replica, an update whose transaction was rolled back, a ranking rebuilt while a
+        consumer's transaction was still open. Returns how many customers' values changed.
         """
         async with self._busy:
             return await self._reconcile(conn, as_of)
 
     async def _reconcile(self, conn: asyncpg.Connection, as_of: date) -> int:
-        ranking = ProfitRanking(self.policy)
-        rows = await conn.fetch(
-            """select customer_id, profit, purchases, value->>'pyramid_tier' as tier,
-                      value->>'management_class' as management_class from customer_values""")
-        for row in rows:
-            ranking.upsert(row["customer_id"], row["profit"])
-        self.ranking, self._loaded = ranking, True
-        tiers, population, fixed = ranking.tiers(), len(ranking), 0
-        for row in rows:
-            cid = row["customer_id"]
-            expected = management_class_for_rank(ranking.rank_of(cid), population, row["purchases"],
-                                                 self.policy.management)
-            if (tiers[cid].value, expected.value) != (row["tier"], row["management_class"]):
-                fixed += await self.value_one(conn, cid, as_of) is not None
+        counts = await self._rebuild(conn)
+        stored = {row["customer_id"]: row for row in await conn.fetch(
+            """select customer_id, profit, value->>'pyramid_tier' as tier,
+                      value->>'management_class' as management_class from customer_values""")}
+        expected = self._standings(counts)  # taken before value_one moves anyone
+        fixed = 0
+        for cid in sorted(set(stored) | set(expected)):
+            row = stored.get(cid)
+            if row is not None and (row["profit"], row["tier"], row["management_class"]) == expected.get(cid):
+                continue
+            fixed += await self.value_one(conn, cid, as_of) is not None
         return fixed
+
+    def _standings(self, purchase_counts: dict[uuid.UUID, int]) -> dict[uuid.UUID, tuple]:
+        """(profit, tier, management class) of every ranked customer, as the ranking stands."""
+        ranks, tiers, n = self.ranking.ranks(), self.ranking.tiers(), len(self.ranking)
+        rules = self.policy.management
+        return {cid: (self.ranking.profit_of(cid), tiers[cid].value,
+                      management_class_for_rank(rank, n, purchase_counts[cid], rules).value)
+                for cid, rank in ranks.items()}
 
     async def revalue_due(self, conn: asyncpg.Connection, as_of: date, limit: int = 200) -> int:
         """Re-value customers last valued before `as_of` (time alone moves lifecycle and size)."""
@@ -154,9 +193,5 @@ class Valuation:
             "select customer_id from customer_values where valued_on < $1 order by valued_on, customer_id limit $2",
             as_of, limit)
         for row in ids:
-            if row["customer_id"] in self.ranking:
-                await self.value_one(conn, row["customer_id"], as_of)
-            else:
-                await conn.execute("update customer_values set valued_on = $2 where customer_id = $1",
-                                   row["customer_id"], as_of)
+            await self.value_one(conn, row["customer_id"], as_of)  # no purchases left: its value goes
         return len(ids)

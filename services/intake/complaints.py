@@ -56,6 +56,6 @@ async def _complainant(conn: asyncpg.Connection, complaint: ComplaintIn, now: da
     customer_id = resolution.customer_id
     if customer_id is None:
         card = CustomerCard(name=complaint.name, phone=complaint.phone, email=complaint.email)
-        customer_id = await registry.create(conn, card, consultant_id=None, now=now, by=actor.subject)
+        customer_id = await registry.create(conn, card, now=now, by=actor.subject)
     await registry.claim_keys(conn, customer_id, resolution.keys_to_claim, now)
     return customer_id, resolution.is_new_customer

@@ -11,8 +11,12 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.errors import DomainError, DomainValidationError
+from shared.access import Action, Relation, check, own_consultant_id
+from shared.auth import Principal
+from shared.errors import DomainError, DomainValidationError, Forbidden
+from shared.events.enums import Role
 from shared.events.envelope import new_event
+from shared.runtime import ownership
 
 from . import registry
 from .domain.contacts import ContactIn, resolve_occurred_at, to_contact_received
@@ -30,6 +34,40 @@ class Actor:
     correlation_id: uuid.UUID | None = None
 
 
+def as_recorded_by(principal: Principal, contact: ContactIn) -> ContactIn:
+    """A consultant records their own contacts: the contact names them (named or not); only company
+    systems and managers name another consultant (shared.access, NAME_CONSULTANT)."""
+    if principal.role is not Role.CONSULTANT:
+        return contact
+    mine = own_consultant_id(principal)
+    if contact.consultant_id not in (None, mine):
+        check(principal, Action.NAME_CONSULTANT, Relation.OTHER_TEAM, field="consultant_id", location="body")
+    return contact if contact.consultant_id == mine else contact.model_copy(update={"consultant_id": mine})
+
+
+def rows_recorded_by(principal: Principal, rows: list[ContactIn]) -> list[ContactIn]:
+    """`as_recorded_by` for each row of a batch; a refusal names the row."""
+    out = []
+    for index, row in enumerate(rows):
+        try:
+            out.append(as_recorded_by(principal, row))
+        except Forbidden as exc:
+            raise Forbidden(exc.message, field=f"contacts.{index}.{exc.field}", location="body") from None
+    return out
+
+
+async def check_consultant(conn: asyncpg.Connection, contact: ContactIn) -> None:
+    """A consultant named on a contact is an active member of follow-up's roster (as this service
+    keeps it from `consultant-updated`): an unknown id is an error, never a new consultant."""
+    if not contact.consultant_id:
+        return
+    status = await ownership.consultant_status(conn, contact.consultant_id)
+    if not status:
+        raise DomainValidationError(
+            f"consultant {contact.consultant_id!r} is {'inactive' if status is False else 'not on the roster'}",
+            field="consultant_id")
+
+
 def import_dedup_key(contact: ContactIn) -> str | None:
     """Rows of an import are unique by (batch, row): a re-run creates nothing twice."""
     if contact.import_batch and contact.source_row:
@@ -43,6 +81,7 @@ async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: dat
     in `outbox` when given: the batch seals and appends them together)."""
     occurred = resolve_occurred_at(contact, now)
     dedup_key = dedup_key or import_dedup_key(contact)
+    await check_consultant(conn, contact)
     keys = contact.identity_keys()
     await registry.lock_keys(conn, [str(k) for k in keys])  # also serialises two copies of one row
     if dedup_key and (seen := await _already_received(conn, dedup_key)):
@@ -53,14 +92,12 @@ async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: dat
     referrer_id = await _referrer(conn, contact, customer_id)
     card = _card_from(contact, {k for k in keys if owned.get(k) in (None, customer_id)})
     if customer_id is None:
-        customer_id = await registry.create(conn, card, consultant_id=contact.consultant_id, now=now,
-                                            by=actor.subject)
+        customer_id = await registry.create(conn, card, now=now, by=actor.subject)
     else:
         row = await registry.load(conn, customer_id, for_update=True)
         current = registry.card_of(row)
         await registry.save_card(conn, customer_id, current, merge_cards(current, card)[0], now, actor.subject,
                                  outbox)
-        await registry.assign_consultant(conn, customer_id, contact.consultant_id)
     await registry.claim_keys(conn, customer_id, resolution.keys_to_claim, now)
     if resolution.merge_candidate is not None:
         await _flag_merge_candidate(conn, customer_id, resolution.merge_candidate, now)

@@ -26,6 +26,17 @@ from .schemas import ConsentOut, MergeOut
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
+async def live_or_404(conn: asyncpg.Connection, customer_id: uuid.UUID, *, field: str = "customer_id",
+                      location: str = "path") -> uuid.UUID:
+    """The customer this id now is (a merged id leads to the survivor). Unknown: 404 for the path's
+    customer, 422 for one a body names (the request is what is wrong), naming `field` either way."""
+    live = await registry.live_id(conn, customer_id)
+    if live is None:
+        error = NotFound if location == "path" else DomainValidationError
+        raise error(f"customer {customer_id} not found", field=field, location=location)
+    return live
+
+
 async def _live_row(conn: asyncpg.Connection, customer_id: uuid.UUID) -> asyncpg.Record:
     """The row of the customer this id now is (a merged id leads to the survivor), locked;
     409 for an erased customer (nothing personal is recorded for them again)."""
@@ -133,7 +144,7 @@ async def merge(conn: asyncpg.Connection, survivor_id: uuid.UUID, merged_id: uui
     survivor, merged = rows[survivor_id], rows[merged_id]
     card, conflicts = merge_cards(registry.card_of(survivor), registry.card_of(merged))
     await registry.save_card(conn, survivor_id, registry.card_of(survivor), card, now, actor.subject)
-    await _carry_over(conn, survivor_id, merged_id, merged["consultant_id"], now)
+    await _carry_over(conn, survivor_id, merged_id, now)
     conflict_docs = [{"field": c.field, "kept": _plain(c.kept), "discarded": _plain(c.discarded)}
                      for c in conflicts]
     await conn.execute(
@@ -149,7 +160,7 @@ async def merge(conn: asyncpg.Connection, survivor_id: uuid.UUID, merged_id: uui
 
 
 async def _carry_over(conn: asyncpg.Connection, survivor_id: uuid.UUID, merged_id: uuid.UUID,
-                      merged_consultant: str | None, now: datetime) -> None:
+                      now: datetime) -> None:
     """Both histories stay: the merged record's is copied, tagged with where it came from."""
     await conn.execute(
         """insert into customer_history (customer_id, field, old, new, changed_at, source_customer_id, changed_by)
@@ -159,7 +170,6 @@ async def _carry_over(conn: asyncpg.Connection, survivor_id: uuid.UUID, merged_i
     await conn.execute(
         "update customers set merged_into = $1, updated_at = $3 where customer_id = $2 or merged_into = $2",
         survivor_id, merged_id, now)
-    await registry.assign_consultant(conn, survivor_id, merged_consultant)
     await conn.execute(
         "delete from merge_candidates where (customer_a, customer_b) in (($1, $2), ($2, $1))", survivor_id, merged_id)
 

@@ -5,9 +5,10 @@ when it was stored (shared.runtime.store); erasure destroys the keys of the
 customer and of every customer merged into them (the same person), so each
 copy — outboxes, analytics' log, Kafka, backups — stays ciphertext nobody
 can open. Intake's own query tables keep plaintext to serve reads; they are
-scrubbed here (``domain.erasure`` says what stays). A ``customer-erased``
-event per record erased tells the other services to drop the personal copies
-they keep.
+scrubbed here (``domain.erasure`` says what stays: a stored contact keeps the
+sale's facts, not its free text — notes, purpose, region, receptionist — nor
+the people named). A ``customer-erased`` event per record erased tells the
+other services to drop the personal copies they keep.
 
 One transaction in intake's database; the keys are destroyed last, just
 before it commits (the vault is another database): if the commit then fails,

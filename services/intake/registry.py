@@ -117,14 +117,14 @@ def card_of(row: asyncpg.Record) -> CustomerCard:
     return CustomerCard.model_validate_json(row["card"])
 
 
-async def create(conn: asyncpg.Connection, card: CustomerCard, *, consultant_id: str | None, now: datetime,
-                 by: str) -> uuid.UUID:
+async def create(conn: asyncpg.Connection, card: CustomerCard, *, now: datetime, by: str) -> uuid.UUID:
+    """A new customer record; who owns it is follow-up's decision (it learns of the customer from the
+    event that created it), kept here in `customer_owners` like everywhere else."""
     customer_id = uuid.uuid4()
     await conn.execute(
-        """insert into customers (customer_id, kind, name, phone, email, card, consultant_id, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $8)""",
-        customer_id, card.kind.value, card.name, card.phone, card.email, card.model_dump_json(),
-        consultant_id, now,
+        """insert into customers (customer_id, kind, name, phone, email, card, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $7)""",
+        customer_id, card.kind.value, card.name, card.phone, card.email, card.model_dump_json(), now,
     )
     await record_changes(conn, customer_id, diff_card(None, card, at=now), by)
     return customer_id
@@ -161,10 +161,3 @@ async def record_changes(conn: asyncpg.Connection, customer_id: uuid.UUID, chang
         customer_id, [c.field for c in changes], [json.dumps(d["old"]) for d in docs],
         [json.dumps(d["new"]) for d in docs], [c.changed_at for c in changes],
         [c.source_customer_id for c in changes], by)
-
-
-async def assign_consultant(conn: asyncpg.Connection, customer_id: uuid.UUID, consultant_id: str | None) -> None:
-    """The first consultant named for a customer becomes theirs (reassignment is follow-up's)."""
-    if consultant_id:
-        await conn.execute("update customers set consultant_id = $2 where customer_id = $1 and consultant_id is null",
-                           customer_id, consultant_id)

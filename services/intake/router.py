@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from shared.auth import Principal, require
+from shared.access import Action
+from shared.auth import Principal, require, require_action
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
+from shared.runtime.ownership import authorize
 
 from . import complaints, contacts, customers, erasure, views
 from .schemas import (
@@ -29,8 +31,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["intake"])
-WRITERS = (Role.INTEGRATION, Role.CONSULTANT, Role.MANAGER)
-READERS = (Role.INTEGRATION, Role.CONSULTANT, Role.MANAGER, Role.OPS)
 ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "concurrent change or conflicting record"}}
 
 
@@ -39,11 +39,15 @@ def _actor(principal: Principal) -> contacts.Actor:
 
 
 @router.post("/contacts", status_code=201, response_model=ContactAccepted, responses=ERRORS)
-async def post_contact(contact: ContactIn, request: Request, principal: Principal = Depends(require(*WRITERS)),
+async def post_contact(contact: ContactIn, request: Request,
+                       principal: Principal = Depends(require_action(Action.RECORD_CONTACT)),
                        key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Take in one contact from any channel; a known phone or email attaches it to that
-    customer. Emits `contact-received`."""
+    customer. Emits `contact-received`. `consultant_id` must be an active consultant on the roster;
+    a consultant's own contacts name them. A contact naming another consultant than the
+    customer's owner is that consultant's contact: the owner is told, the customer does not move."""
     now = request.app.state.clock.now()
+    contact = contacts.as_recorded_by(principal, contact)
 
     async def work(conn):
         return 201, await contacts.receive_contact(conn, contact, now, _actor(principal))
@@ -53,16 +57,17 @@ async def post_contact(contact: ContactIn, request: Request, principal: Principa
 
 @router.post("/contacts/batch", status_code=201, response_model=ContactBatchOut, responses=ERRORS)
 async def post_contact_batch(batch: ContactBatchIn, request: Request,
-                             principal: Principal = Depends(require(*WRITERS)),
+                             principal: Principal = Depends(require_action(Action.RECORD_CONTACT)),
                              key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Up to 1,000 contacts, **all or nothing**: if any row is invalid the answer is 422
     naming every bad row as `contacts.N.field` and nothing is stored. Rows carrying
     `import_batch` and `source_row` are taken in once: a re-sent row is reported as
     `duplicate` and creates nothing."""
     now = request.app.state.clock.now()
+    rows = contacts.rows_recorded_by(principal, batch.contacts)
 
     async def work(conn):
-        results = await contacts.receive_batch(conn, batch.contacts, now, _actor(principal))
+        results = await contacts.receive_batch(conn, rows, now, _actor(principal))
         fresh = [r for r in results if not r.duplicate]
         return 201, ContactBatchOut(accepted=len(fresh), new_customers=sum(r.is_new_customer for r in fresh),
                                     duplicates=len(results) - len(fresh), results=results)
@@ -73,16 +78,19 @@ async def post_contact_batch(batch: ContactBatchIn, request: Request,
 @router.get("/customers", response_model=CustomerList)
 async def find_customers(request: Request, phone: str | None = Query(default=None, max_length=40),
                          email: str | None = Query(default=None, max_length=254),
-                         principal: Principal = Depends(require(*READERS))) -> CustomerList:
-    """The customer(s) with this phone (any spelling) and/or email."""
+                         principal: Principal = Depends(require_action(Action.LOOK_UP))) -> CustomerList:
+    """The customer(s) with this phone (any spelling) and/or email, masked unless the caller may see
+    them. Every lookup is audited; a caller gets at most `CRM_LOOKUP_LIMIT_PER_MINUTE` a minute
+    (429 with Retry-After beyond)."""
+    limit = request.app.state.settings.lookup_limit_per_minute
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        found = await views.find_customers(conn, phone, email, principal, request.app.state.clock.now())
+        found = await views.find_customers(conn, phone, email, principal, request.app.state.clock.now(), limit)
     return CustomerList(customers=found)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
 async def get_customer(customer_id: uuid.UUID, request: Request,
-                       principal: Principal = Depends(require(*READERS))) -> CustomerOut:
+                       principal: Principal = Depends(require_action(Action.READ))) -> CustomerOut:
     """The customer record with its card, history, contacts and complaints; personal data
     masked unless the caller may see it (a full read by a person is audited)."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -92,9 +100,10 @@ async def get_customer(customer_id: uuid.UUID, request: Request,
 @router.get("/customers/{customer_id}/audit")
 async def get_audit_trail(customer_id: uuid.UUID, request: Request, limit: int = Query(default=100, ge=1, le=1000),
                           principal: Principal = Depends(require(Role.MANAGER))) -> dict:
-    """Who read this customer's full (unmasked) record, and when: the audit trail."""
+    """Who read this customer's full (unmasked) record, and who found them by phone or email, and when."""
     async with request.app.state.pool.acquire() as conn:
-        return {"customer_id": customer_id, "reads": await views.audit_trail(conn, customer_id, limit)}
+        return {"customer_id": customer_id, "reads": await views.audit_trail(conn, customer_id, limit),
+                "lookups": await views.lookup_trail(conn, customer_id, limit)}
 
 
 @router.get("/merge-candidates")
@@ -108,13 +117,14 @@ async def get_merge_candidates(request: Request, limit: int = Query(default=100,
 @router.patch("/customers/{customer_id}", responses=ERRORS)
 async def patch_customer_card(customer_id: uuid.UUID, request: Request,
                               card: dict[str, Any] = Body(..., examples=[{"occupation": "teacher"}]),
-                              principal: Principal = Depends(require(*WRITERS)),
+                              principal: Principal = Depends(require_action(Action.CHANGE_CARD)),
                               key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Change fields of the customer information card (fields of `CustomerCard`); each
-    change is kept in the history."""
+    change is kept in the history. Only who may see the customer's personal data may change it."""
     now = request.app.state.clock.now()
 
     async def work(conn):
+        await authorize(conn, principal, Action.CHANGE_CARD, await customers.live_or_404(conn, customer_id))
         changes = await customers.update_card(conn, customer_id, card, now, _actor(principal))
         return 200, {"customer_id": customer_id, "changes": changes}
 
@@ -123,13 +133,14 @@ async def patch_customer_card(customer_id: uuid.UUID, request: Request,
 
 @router.put("/customers/{customer_id}/consent", response_model=ConsentOut, responses=ERRORS)
 async def put_consent(customer_id: uuid.UUID, body: ConsentIn, request: Request,
-                      principal: Principal = Depends(require(*WRITERS)),
+                      principal: Principal = Depends(require_action(Action.CHANGE_CONSENT)),
                       key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Record the customer's permission or refusal of marketing; emits `consent-changed`
     when the decision is the latest (by `occurred_at`)."""
     now = request.app.state.clock.now()
 
     async def work(conn):
+        await authorize(conn, principal, Action.CHANGE_CONSENT, await customers.live_or_404(conn, customer_id))
         return 200, await customers.change_consent(conn, customer_id, body, now, _actor(principal))
 
     return await run_command(request, principal, key, work)
@@ -137,13 +148,18 @@ async def put_consent(customer_id: uuid.UUID, body: ConsentIn, request: Request,
 
 @router.post("/customers/{customer_id}/merge", response_model=MergeOut, responses=ERRORS)
 async def merge_customers(customer_id: uuid.UUID, body: MergeIn, request: Request,
-                          principal: Principal = Depends(require(Role.MANAGER)),
+                          principal: Principal = Depends(require_action(Action.MERGE)),
                           key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Join `merged_customer_id` into this customer: keys, contacts, history and consent
-    follow; both histories are kept. Emits `customer-merged`."""
+    follow; both histories are kept. Emits `customer-merged`. Both must be within the
+    manager's reach."""
     now = request.app.state.clock.now()
 
     async def work(conn):
+        await authorize(conn, principal, Action.MERGE, await customers.live_or_404(conn, customer_id))
+        merged = await customers.live_or_404(conn, body.merged_customer_id, field="merged_customer_id",
+                                             location="body")
+        await authorize(conn, principal, Action.MERGE, merged, field="merged_customer_id", location="body")
         return 200, await customers.merge(conn, customer_id, body.merged_customer_id, now, _actor(principal))
 
     return await run_command(request, principal, key, work)
@@ -151,7 +167,7 @@ async def merge_customers(customer_id: uuid.UUID, body: MergeIn, request: Reques
 
 @router.post("/complaints", status_code=201, response_model=ComplaintAccepted, responses=ERRORS)
 async def post_complaint(complaint: ComplaintIn, request: Request,
-                         principal: Principal = Depends(require(*WRITERS)),
+                         principal: Principal = Depends(require_action(Action.FILE_COMPLAINT)),
                          key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """File a complaint from any channel for a known customer or one found by phone/email;
     emits `complaint-filed`."""
@@ -165,7 +181,7 @@ async def post_complaint(complaint: ComplaintIn, request: Request,
 
 @router.post("/customers/{customer_id}/erase", response_model=ErasureOut, responses=ERRORS)
 async def erase_customer(customer_id: uuid.UUID, request: Request,
-                         principal: Principal = Depends(require(Role.MANAGER, Role.OPS)),
+                         principal: Principal = Depends(require_action(Action.ERASE)),
                          key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Erase the customer — and every customer merged into them — for good (the right to be
     forgotten): their keys are destroyed, so the personal fields of all their events, wherever
@@ -175,6 +191,7 @@ async def erase_customer(customer_id: uuid.UUID, request: Request,
     now = request.app.state.clock.now()
 
     async def work(conn):
+        await authorize(conn, principal, Action.ERASE, await customers.live_or_404(conn, customer_id))
         return 200, await erasure.erase(conn, customer_id, now, _actor(principal), request.app.state.vault)
 
     return await run_command(request, principal, key, work)

@@ -1,7 +1,8 @@
 """What intake learns from other services about the people who use it:
 
-- ``consultant-updated`` (follow-up's roster): each consultant's team, so a
-  manager's reach over customer records is the same here as everywhere;
+- ``consultant-updated`` and ``customer-assigned`` (follow-up's roster and assignment):
+  each consultant's team and each customer's owner, so that access to customer records
+  is decided here on the same owner as everywhere;
 - ``personal-data-read`` (a full read of a customer's personal data served by
   another service, e.g. the 360 view): written into intake's one audit trail.
 """
@@ -11,9 +12,9 @@ import asyncpg
 
 from shared.app import ConsumerSpec
 from shared.events.contract import PersonalDataRead
-from shared.events.topics import CONSULTANT_UPDATED, PERSONAL_DATA_READ
+from shared.events.topics import PERSONAL_DATA_READ
+from shared.runtime import ownership
 from shared.runtime.consumer import Inbound
-from shared.runtime.teams import record_consultant
 
 CONSUMER_GROUP = "intake-staff"
 
@@ -27,5 +28,4 @@ async def record_read(conn: asyncpg.Connection, inbound: Inbound) -> None:
 
 
 def consumer_spec() -> ConsumerSpec:
-    return ConsumerSpec(group=CONSUMER_GROUP, handlers={CONSULTANT_UPDATED: record_consultant,
-                                                        PERSONAL_DATA_READ: record_read})
+    return ConsumerSpec(group=CONSUMER_GROUP, handlers={**ownership.HANDLERS, PERSONAL_DATA_READ: record_read})

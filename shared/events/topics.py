@@ -8,6 +8,7 @@ COMPLAINT_FILED = "complaint-filed"
 DEAD_LETTERS = "dead-letters"
 CALLCENTER_CONTACTS = "callcenter-contacts"  # raw inbound feed from call centers
 CONSULTANT_UPDATED = "consultant-updated"
+CUSTOMER_ASSIGNED = "customer-assigned"
 PERSONAL_DATA_READ = "personal-data-read"
 
 EVENT_TOPICS: tuple[str, ...] = tuple(p.EVENT_TYPE for p in ALL_PAYLOADS)

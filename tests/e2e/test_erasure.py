@@ -128,6 +128,7 @@ async def test_erasure_leaves_no_personal_data_anywhere_and_keeps_the_figures(ap
     p = person(token)
     needles = [p["name"], p["phone"], p["email"], p["notes"], p["complaint"], p["address"], p["birthday"]]
     campaign, consultant = f"erasure-{token[:10]}", f"c-er{token[:6]}"
+    await api.join_roster({consultant: None})
 
     # --- a customer with everything personal, consent, a complaint and a deal
     r = await api.post("intake", "/v1/contacts", {

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from crm.stack import SERVICES, ServiceProcess, free_port
+from shared.events.enums import Role
 from shared.events.topics import CALLCENTER_CONTACTS
 from shared.runtime import kafka
 from tests.support.reliability import APPLIED_ONCE
@@ -89,7 +90,8 @@ async def customers_of_calls(api, twin: ServiceProcess, phones: list[str]) -> li
     ids: list[str] = []
     for phone in phones:
         async def found(phone=phone):
-            r = await api.client.get(f"{twin.url}/v1/customers", params={"phone": phone}, headers=api.headers())
+            r = await api.client.get(f"{twin.url}/v1/customers", params={"phone": phone},
+                                     headers=api.headers(Role.INTEGRATION))
             assert r.status_code == 200, r.text
             return r.json()["customers"]
 

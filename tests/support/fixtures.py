@@ -124,10 +124,42 @@ class Api:
     async def db(self, service: str) -> asyncpg.Connection:
         return await asyncpg.connect(self.stack.services[service].env["CRM_DATABASE_URL"])
 
+    async def join_roster(self, members: dict[str, str | None], active: bool = True, timeout: float = 30.0) -> None:
+        """Register consultants (id -> team) with follow-up's roster and wait until every service has
+        learnt them (a contact naming a consultant intake does not know yet is refused)."""
+        for consultant_id, team in members.items():
+            r = await self.post("followup", "/v1/consultants",
+                                {"consultant_id": consultant_id, "team": team, "active": active})
+            assert r.status_code == 200, r.text
+        deadline = asyncio.get_running_loop().time() + timeout
+        for service in ("intake", "grading", "analytics"):
+            conn = await self.db(service)
+            try:
+                while True:
+                    rows = await conn.fetch("select consultant_id, team, active from consultant_teams "
+                                            "where consultant_id = any($1)", list(members))
+                    if {(r["consultant_id"], r["team"], r["active"]) for r in rows} == \
+                            {(c, t, active) for c, t in members.items()}:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, f"{service} never learnt the roster"
+                    await asyncio.sleep(0.05)
+            finally:
+                await conn.close()
+
+
+# The consultants the tests name, registered once per session (a consultant exists only on the roster).
+ROSTER: dict[str, str | None] = {
+    "c-001": "north", "c-002": "north", "c-003": "south", "c-007": "south", "c-009": "south",
+    "c-1": None, "c-3": None, "c-7": None, "c-fu-1": "fu", "c-fu-2": "fu", "c-fu-load": "fu",
+    "c-v1": None, "c-042": None, "c-777": None, "c-audited": None, "c-alice": None, "c-other": None, "c-fuzz": None, "alice": None,
+    **{f"c-{i:03d}": "bench" for i in range(20)},
+}
+
 
 @pytest.fixture(scope="session")
 async def api(stack: Stack) -> AsyncIterator[Api]:
     a = Api(stack)
+    await a.join_roster(ROSTER)
     yield a
     await a.client.aclose()
 

@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared import pii_seal as ps
-from shared.events.contract import ALL_PAYLOADS, ComplaintFiled, ContactReceived, CustomerUpdated
+from shared.events.contract import (
+    ALL_PAYLOADS,
+    ComplaintFiled,
+    ComplaintUpdated,
+    ContactReceived,
+    ContactReceivedV1,
+    CustomerUpdated,
+    FollowUpLogged,
+    ProspectLost,
+)
 from shared.events.envelope import Envelope, new_event
 from shared.events.registry import LATEST, decode
 from shared.events.schema_export import contract_schemas
@@ -68,13 +77,13 @@ def test_a_destroyed_key_reads_as_erased_never_as_the_plaintext(name, phone, not
     event = new_event(ContactReceived(contact_id=uuid.uuid4(), channel="walk_in", name=name.strip()[:200],
                                       phone=phone, notes=notes, region="上海"), customer_id=customer, producer="t")
     sealed = ps.seal_envelope(event, key)
-    assert sealed.sealed == ["name", "phone", "notes"]  # email was empty: nothing to seal
+    assert sealed.sealed == ["name", "phone", "region", "notes"]  # email was empty: nothing to seal
     text = sealed.model_dump_json()
-    assert phone not in text and phone[3:] not in text
+    assert phone not in text and phone[3:] not in text and "上海" not in text
     erased = ps.unseal_envelope(Envelope.from_json(text), None)
-    assert {k: erased.payload[k] for k in ("name", "phone", "email", "notes")} == dict.fromkeys(
-        ("name", "phone", "email", "notes"))
-    assert erased.payload["region"] == "上海" and erased.payload["contact_id"] == event.payload["contact_id"]
+    assert {k: erased.payload[k] for k in ("name", "phone", "email", "region", "notes")} == dict.fromkeys(
+        ("name", "phone", "email", "region", "notes"))
+    assert erased.payload["contact_id"] == event.payload["contact_id"]
     assert decode(erased).channel.value == "walk_in"  # still a valid payload
     assert ps.unseal_envelope(Envelope.from_json(text), key).payload == event.payload
 
@@ -98,12 +107,21 @@ def test_tampered_swapped_or_malformed_values_are_refused():
 
 
 def test_personal_fields_come_from_the_contract_and_each_has_an_erased_form():
-    assert ps.pii_fields(ContactReceived) == ("name", "phone", "email", "notes", "channel_details")
+    assert ps.pii_fields(ContactReceived) == ("name", "phone", "email", "region", "purpose", "receptionist", "notes",
+                                              "channel_details")
+    assert ps.pii_fields(ContactReceivedV1) == ("name", "phone", "email", "region", "purpose", "receptionist",
+                                                "notes")
     assert ps.pii_fields(CustomerUpdated) == ("card",)
     assert ps.pii_fields(ComplaintFiled) == ("description",)
+    # free text about the person that follow-up writes (records, loss notes, remedies)
+    assert ps.pii_fields(FollowUpLogged) == ("content",)
+    assert ps.pii_fields(ProspectLost) == ("note",)
+    assert ps.pii_fields(ComplaintUpdated) == ("remedy",)
     assert ps.erased_values(CustomerUpdated) == {"card": {}}
     assert ps.erased_values(ComplaintFiled) == {"description": ps.ERASED_TEXT}
-    assert set(ps.personal_event_types()) == {"contact-received", "customer-updated", "complaint-filed"}
+    assert ps.erased_values(FollowUpLogged) == {"content": None}
+    assert set(ps.personal_event_types()) == {"contact-received", "customer-updated", "complaint-filed",
+                                              "followup-logged", "prospect-lost", "complaint-updated"}
     for model in ALL_PAYLOADS:
         assert ps.erased_values(model).keys() == set(ps.pii_fields(model))
 
@@ -125,6 +143,32 @@ def test_every_sealed_event_still_decodes_once_erased():
         assert "李雷" not in repr(erased) and "1990" not in repr(erased) and "13800138000" not in repr(erased)
 
 
+def test_free_text_about_the_person_is_sealed_with_the_customers_key_and_reads_as_erased():
+    """Follow-up's records, loss notes and remedies, and a contact's purpose, region and receptionist."""
+    from datetime import UTC, datetime
+
+    key, customer, at = ps.new_key(), uuid.uuid4(), datetime(2026, 3, 1, tzinfo=UTC)
+    secret = "客户说下周带太太来看七座车 planted-7f3a"
+    cases = [
+        (FollowUpLogged(task_id=uuid.uuid4(), kind="first_contact", consultant_id="c-1", method="phone",
+                        outcome="reached", content=secret, completed_at=at), "content"),
+        (ProspectLost(reason="price", note=secret, approved_by="m-1"), "note"),
+        (ComplaintUpdated(complaint_id=uuid.uuid4(), status="resolved", remedy=secret, at=at), "remedy"),
+        (ContactReceived(contact_id=uuid.uuid4(), channel="walk_in", purpose=secret, region="浦东 planted",
+                         receptionist="前台 planted", party_size=2), "purpose"),
+    ]
+    for payload, field in cases:
+        event = new_event(payload, customer_id=customer, producer="followup")
+        sealed = ps.seal_envelope(event, key)
+        assert field in sealed.sealed and secret not in sealed.model_dump_json() and "planted" not in \
+            sealed.model_dump_json()
+        assert open_envelope(sealed, {customer: key}).payload == payload  # a consumer reads it back
+        assert getattr(open_envelope(sealed, {}).payload, field) is None  # erased: the key is gone
+        other = uuid.uuid4()
+        with pytest.raises(PoisonMessage):  # bound to this customer: moved to another one, it does not open
+            open_envelope(sealed.model_copy(update={"customer_id": other}), {other: key})
+
+
 def test_the_consumer_opens_with_the_batch_keys_and_refuses_what_does_not_open():
     key, customer = ps.new_key(), uuid.uuid4()
     event = new_event(ContactReceived(contact_id=uuid.uuid4(), channel="web_form", name="Ann", email="a@b.cn"),
@@ -141,7 +185,7 @@ def test_the_consumer_opens_with_the_batch_keys_and_refuses_what_does_not_open()
 
 
 def test_plaintext_envelopes_are_unchanged_on_the_wire():
-    event = new_event(ContactReceived(contact_id=uuid.uuid4(), channel="walk_in", region="北京"),
+    event = new_event(ContactReceived(contact_id=uuid.uuid4(), channel="walk_in", party_size=2, campaign="spring"),
                       customer_id=uuid.uuid4(), producer="t")
     assert not ps.needs_sealing(event) and ps.seal_envelope(event, ps.new_key()) is event
     assert '"sealed"' not in event.model_dump_json()  # old readers see the envelope they know
@@ -151,10 +195,10 @@ def test_plaintext_envelopes_are_unchanged_on_the_wire():
 
 def test_events_stored_before_sealing_are_redacted_on_erasure():
     event = new_event(ContactReceived(contact_id=uuid.uuid4(), channel="walk_in", name="Zhang", phone="+8613800138000",
-                                      region="北京"), customer_id=uuid.uuid4(), producer="t")
+                                      region="北京", campaign="spring"), customer_id=uuid.uuid4(), producer="t")
     redacted = ps.redact_envelope(event)
     assert redacted.payload["name"] is None and redacted.payload["phone"] is None
-    assert redacted.payload["region"] == "北京" and decode(redacted)
+    assert redacted.payload["region"] is None and redacted.payload["campaign"] == "spring" and decode(redacted)
 
 
 def test_published_schemas_are_current():

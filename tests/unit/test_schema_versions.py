@@ -76,6 +76,8 @@ SAMPLES: dict[tuple[str, int], dict] = {
     ("payment-recorded", 1): {"deal_id": U, "amount": "50000.00", "paid_on": "2026-03-02", "due_on": "2026-03-01",
                               "balance_after": "108000.00"},
     ("consultant-updated", 1): {"consultant_id": "c-007"},
+    ("customer-assigned", 1): {"owner_id": "c-007", "previous_owner_id": "c-001", "basis": "reassigned",
+                               "reason": "c-001 moved to fleet sales", "assigned_by": "m-01"},
     ("personal-data-read", 1): {"subject": "m-01", "role": "manager", "what": "customer 360", "read_at": T},
     ("dead-letters", 1): {"consumer": "grading", "topic": "contact-received", "partition": 0, "offset": 7,
                           "reason": "payload.channel: bad", "original": "{}", "failed_at": T},

@@ -29,7 +29,7 @@ def daily(states: list[dict], f: Filters) -> dict[str, Any]:
 
     def add(at: str | None, consultant: str | None, column: str) -> None:
         consultant = consultant or UNASSIGNED
-        if f.in_period(at) and (f.consultant is None or consultant == f.consultant):
+        if f.in_period(at) and f.consultant_matches(consultant):
             rows[(at[:10], consultant)][column] += 1
 
     for s in active(states):

@@ -12,38 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from shared.events.envelope import Envelope
+from shared.masking import mask_personal
 
 from .state import fold_customer
 
-PII_FIELDS = ("name", "phone", "email")
-CONTACT_PII_FIELDS = ("notes", "channel_details")  # free text and the channel's own fields of each contact
-
-
-def mask(field: str, value: str | None) -> str | None:
-    if not value:
-        return value
-    if field == "phone":
-        digits = value.strip()
-        return digits[:3] + "*" * max(0, len(digits) - 7) + digits[-4:] if len(digits) > 7 else "*" * len(digits)
-    if field == "email":
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return value[:1] + "*" * max(1, len(value) - 1)
-
-
-def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask(k, v) if k in PII_FIELDS else v for k, v in profile.items()}
-
-
-def masked_contacts(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The contacts without what the person said or the channel recorded about them (a masked view)."""
-    return [{**c, **{k: None for k in CONTACT_PII_FIELDS if k in c}} for c in contacts]
-
 
 def masked_view(view: dict[str, Any]) -> dict[str, Any]:
-    """A 360 for a reader who may not see this customer's personal data."""
-    return {**view, "profile": masked_profile(view["profile"]), "contacts": masked_contacts(view["contacts"]),
-            "profile_masked": True}
+    """A 360 for a reader who may not see this customer's personal data: every personal key at
+    any depth masked by the one masking (profile, contacts' free text and channel details,
+    complaints' descriptions and remedies, follow-up records' content, loss notes)."""
+    return {**mask_personal(view), "profile_masked": True}
 
 
 def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None,

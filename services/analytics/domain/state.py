@@ -45,7 +45,7 @@ def _empty(customer_id: str) -> dict[str, Any]:
     return {
         "customer_id": customer_id, "event_count": 0, "last_event_at": None,
         "profile": {}, "customer_kind": None, "origin": None, "first_contact_at": None,
-        "consultant_id": None, "contacts": [], "grade": None, "first_grade": None,
+        "consultant_id": None, "owner_history": [], "contacts": [], "grade": None, "first_grade": None,
         "grade_history": [], "tasks": {}, "deals": [], "losses": [], "lost": None,
         "complaints": {}, "marketing_allowed": True, "consent_history": [],
         "value": {}, "merged_from": [], "erased": None,
@@ -90,7 +90,6 @@ def _contact(s: dict, p: dict, at: str, e: Envelope) -> None:
         s["first_contact_at"] = at
     s["profile"].update({k: p[k] for k in ("name", "phone", "email", "region") if p.get(k)})
     s["customer_kind"] = p.get("customer_kind") or s["customer_kind"]
-    s["consultant_id"] = p.get("consultant_id") or s["consultant_id"]
 
 
 def _graded(s: dict, p: dict, at: str, e: Envelope) -> None:
@@ -103,7 +102,13 @@ def _graded(s: dict, p: dict, at: str, e: Envelope) -> None:
                                "overridden_by": p.get("overridden_by"), "reason": p.get("reason"),
                                "consultant_id": p.get("consultant_id") or s["consultant_id"],
                                "cause_event_id": p.get("cause_event_id")})
-    s["consultant_id"] = p.get("consultant_id") or s["consultant_id"]
+
+
+def _assigned(s: dict, p: dict, at: str, e: Envelope) -> None:
+    """The owner follow-up decided (客户归属): the customer's consultant from then on."""
+    s["consultant_id"] = p.get("owner_id")
+    s["owner_history"].append({"owner_id": p.get("owner_id"), "previous_owner_id": p.get("previous_owner_id"),
+                               "basis": p.get("basis"), "reason": p.get("reason"), "at": at})
 
 
 def _task(s: dict, task_id: str) -> dict:
@@ -208,6 +213,7 @@ _HANDLERS = {
     "followup-logged": _logged, "task-closed": _closed, "deal-closed": _deal, "prospect-lost": _lost,
     "complaint-filed": _filed, "complaint-updated": _updated, "consent-changed": _consent,
     "customer-valued": _valued, "customer-merged": _merged, "customer-erased": _erased,
+    "customer-assigned": _assigned,
 }
 
 

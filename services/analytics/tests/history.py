@@ -14,6 +14,7 @@ from shared.events.contract import (
     ComplaintUpdated,
     ConsentChanged,
     ContactReceived,
+    CustomerAssigned,
     CustomerMerged,
     CustomerValued,
     DealClosed,
@@ -65,6 +66,7 @@ class History:
                                         consultant_id=consultant, name=f"客户{r.randrange(10**4)}",
                                         phone=f"+86139{r.randrange(10**8):08d}", purchase_timeframe=timeframe,
                                         region=r.choice(["东区", "西区", "南区"])), t0)
+        self._emit(cid, CustomerAssigned(owner_id=consultant, basis="named"), t0 + timedelta(seconds=1))
         grade = TIMEFRAME_GRADE[timeframe]
         self._emit(cid, ProspectGraded(grade=grade, rule="timeframe", policy_version="1", consultant_id=consultant),
                    t0 + timedelta(minutes=1))
@@ -142,6 +144,7 @@ class History:
         for cid, channel in ((survivor, "walk_in"), (merged, "phone")):
             self._emit(cid, ContactReceived(contact_id=self._id(), channel=channel, consultant_id="c-001",
                                             name="王芳", phone="+8613800138000"), t)
+            self._emit(cid, CustomerAssigned(owner_id="c-001", basis="named"), t + timedelta(seconds=1))
             t += timedelta(hours=r.randrange(1, 5))
         self._emit(merged, DealClosed(deal_id=self._id(), consultant_id="c-001", amount=Decimal(150000),
                                       gross_profit=Decimal(12000), closed_on=t.date(),

@@ -11,7 +11,18 @@
 - events: payloads of the shared event contract
 """
 from .aftercare import deal_call_task, service_call_task
-from .assignment import choose_owner, least_loaded, reassign_customer, redistribute, workload
+from .assignment import (
+    BY_LOAD,
+    OwnerBasis,
+    Ownership,
+    choose_owner,
+    least_loaded,
+    owner_on_contact,
+    owner_when_needed,
+    reassign_customer,
+    redistribute,
+    workload,
+)
 from .cadence import (
     CadencePlan,
     ProspectStatus,
@@ -78,6 +89,7 @@ from .working_hours import add_working_hours, add_working_time, is_working_time,
 
 __all__ = [
     "Action",
+    "BY_LOAD",
     "Breach",
     "CadencePlan",
     "CareCustomer",
@@ -106,6 +118,8 @@ __all__ = [
     "MARKETING_KINDS",
     "MarkTaskOverdue",
     "NoConsultantAvailable",
+    "OwnerBasis",
+    "Ownership",
     "ProspectStatus",
     "SERVICE_KINDS",
     "TaskChange",
@@ -138,6 +152,8 @@ __all__ = [
     "is_suppressed",
     "is_working_time",
     "least_loaded",
+    "owner_on_contact",
+    "owner_when_needed",
     "mark_escalated",
     "missing_tasks",
     "needs_base_maintenance",

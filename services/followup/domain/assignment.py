@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 
 from .errors import NoConsultantAvailable
 from .tasks import FollowUpTask, TaskChange
@@ -72,3 +74,49 @@ def redistribute(tasks: Iterable[FollowUpTask], leaving: str, team: Iterable[str
         loads[owner] += len(moved)
         changes.extend(moved)
     return changes
+
+
+class OwnerBasis(StrEnum):
+    """Why the customer's owner (客户归属) is who it is (the `basis` of `customer-assigned`)."""
+
+    NAMED = "named"  # the consultant named when the customer came in (说明指定销售顾问)
+    LOAD = "load"  # nobody named: the least-loaded active consultant
+    DEAL = "deal"  # nobody owned the customer when a consultant recorded a deal with them
+    REASSIGNED = "reassigned"  # a manager moved the customer
+    HANDED_OVER = "handed_over"  # the owner left the roster
+    MERGED = "merged"  # the customer was merged into another: the survivor's owner
+
+    @property
+    def provisional(self) -> bool:
+        """Chosen before the contact that created the customer was seen (its event may arrive
+        after a complaint's or a deal's): that contact's named consultant still takes over."""
+        return self in (OwnerBasis.LOAD, OwnerBasis.DEAL)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    owner_id: str | None = None
+    basis: OwnerBasis | None = None
+
+
+BY_LOAD = Ownership(basis=OwnerBasis.LOAD)  # "give the customer to the least-loaded consultant"
+
+
+def owner_on_contact(current: Ownership, named: str | None, new_customer: bool) -> Ownership | None:
+    """Domain §8: a new customer belongs to the consultant named at intake, else the least loaded;
+    a later contact naming somebody else is that consultant's contact and moves nothing.
+
+    `named` is an active roster member or None. Returns the new ownership (`BY_LOAD`: choose
+    by load) or None to keep the current one."""
+    if current.owner_id is not None:
+        takes_over = named is not None and new_customer and current.basis is not None and current.basis.provisional
+        return Ownership(named, OwnerBasis.NAMED) if takes_over and named != current.owner_id else None
+    return Ownership(named, OwnerBasis.NAMED) if named else BY_LOAD
+
+
+def owner_when_needed(current: Ownership, consultant: str | None = None) -> Ownership | None:
+    """Work arrives for a customer (a complaint, a decline, a deal): an unowned customer gets the
+    deal's consultant, else the least loaded. None: keep the current owner."""
+    if current.owner_id is not None:
+        return None
+    return Ownership(consultant, OwnerBasis.DEAL) if consultant else BY_LOAD

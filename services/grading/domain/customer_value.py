@@ -5,10 +5,18 @@ computed for (`as_of`) and the customer's place in the profit ranking
 (pyramid tier and management class are rank-dependent and come from
 `ranking.ProfitRanking`). What each measure is taken from:
 
-- ranking profit: the sum of the deals' gross profit, undiscounted (the
-  pyramid's "lifetime gross profit");
+- ranking profit: the pyramid's "lifetime gross profit", undiscounted: the
+  deals' gross profit plus the referral gains (推荐收益, domain §3 counts them in
+  the gross profit the customer brought);
+- referral gains (domain §8): for every customer it referred (a contact named
+  it as referrer; merged customers count as their survivor, itself never),
+  `policy.lifetime_profit.referral_gain_share` (10%) of the gross profit of
+  each of that customer's deals, rounded to the cent (half up) per deal; a
+  deal sold at a loss gains nothing (its loss is the referred customer's);
 - lifetime profit: NPV of the deals' gross profit (a deal sold at a loss is a
-  price concession cost), discounted from the first purchase;
+  price concession cost) and of the referral gains (on the referred deal's
+  date), discounted from the first of them (the first purchase, unless the
+  customer referred someone who bought before it did);
 - size band (营业收入指标): the annual revenue on the customer information card
   (latest `customer-updated` that set it); without one, the revenue this
   customer brought us in the 365 days up to `as_of`;
@@ -20,8 +28,9 @@ computed for (`as_of`) and the customer's place in the profit ranking
   `policy.credit.grade_without_history` (average);
 - loyalty: purchases, distinct products (cross purchases), share of deals
   closed below list price (price sensitivity), complaints, average days from
-  the first contact to each purchase, referrals made (contacts naming the
-  customer as referrer), whole years since the first purchase (retention);
+  the first contact to each purchase, referrals made (the customers it
+  referred, each once however many contacts named it), whole years since the
+  first purchase (retention);
 - key-account matrix: attractiveness from the pyramid tier, our relative
   advantage from the loyalty score;
 - lifecycle with decline detection from the purchases as of `as_of`.
@@ -31,7 +40,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -41,7 +50,7 @@ from shared.events.contract import CustomerUpdated, CustomerValued, DealClosed, 
 from .credit import Invoice, credit_grade_of, payment_behaviour
 from .key_account import key_account_class
 from .lifecycle import Purchase, assess_lifecycle
-from .lifetime_profit import ProfitComponent, ProfitEntry, lifetime_profit
+from .lifetime_profit import CENT, ProfitComponent, ProfitEntry, lifetime_profit
 from .loyalty import LoyaltyIndicators, assess_loyalty
 from .order_model import order_class
 from .policy import DEFAULT_POLICY, GradingPolicy
@@ -185,8 +194,17 @@ def invoices_of(purchases: Iterable[PurchaseFact], payments: Iterable[PaymentFac
     return invoices
 
 
+def _unique_purchases(purchases: Iterable[PurchaseFact]) -> tuple[PurchaseFact, ...]:
+    unique = {p.fact_id: p for p in purchases}
+    return tuple(sorted(unique.values(), key=lambda p: (p.closed_on, p.fact_id)))
+
+
 class ValueInputs(BaseModel):
-    """Everything value grading knows of one customer (a set: order does not matter)."""
+    """Everything value grading knows of one customer (a set: order does not matter).
+
+    `referrals` is the number of customers it referred; `referred_purchases` the
+    deals of those customers (the source of its referral gains).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -196,31 +214,51 @@ class ValueInputs(BaseModel):
     first_contact_on: date | None = None
     payments: tuple[PaymentFact, ...] = ()
     cards: tuple[CardFact, ...] = ()
+    referred_purchases: tuple[PurchaseFact, ...] = ()
 
     @classmethod
     def of(cls, purchases: Iterable[PurchaseFact], complaints: int = 0, referrals: int = 0,
            first_contact_on: date | None = None, payments: Iterable[PaymentFact] = (),
-           cards: Iterable[CardFact] = ()) -> ValueInputs:
-        unique = {p.fact_id: p for p in purchases}
-        ordered = tuple(sorted(unique.values(), key=lambda p: (p.closed_on, p.fact_id)))
+           cards: Iterable[CardFact] = (), referred_purchases: Iterable[PurchaseFact] = ()) -> ValueInputs:
         paid = tuple(sorted({p.fact_id: p for p in payments}.values(), key=lambda p: (p.paid_on, p.fact_id)))
         card = tuple(sorted({c.fact_id: c for c in cards}.values(), key=lambda c: c.sort_key))
-        return cls(purchases=ordered, complaints=complaints, referrals=referrals, first_contact_on=first_contact_on,
-                   payments=paid, cards=card)
+        return cls(purchases=_unique_purchases(purchases), complaints=complaints, referrals=referrals,
+                   first_contact_on=first_contact_on, payments=paid, cards=card,
+                   referred_purchases=_unique_purchases(referred_purchases))
 
 
-def ranking_profit(purchases: Iterable[PurchaseFact]) -> Decimal:
-    """The profit the pyramid ranks by: the deals' gross profit, undiscounted."""
-    return sum((p.gross_profit for p in purchases), Decimal(0))
+def referral_gain(deal: PurchaseFact, policy: GradingPolicy = DEFAULT_POLICY) -> Decimal:
+    """The referrer's gain from one deal of a customer it referred: the share of its gross profit,
+    to the cent, half up (what PostgreSQL's round() does, so values.py's SQL ranking agrees);
+    a deal at a loss gains nothing (a gain is never negative: ProfitEntry amounts are >= 0)."""
+    share = max(deal.gross_profit, Decimal(0)) * policy.lifetime_profit.referral_gain_share
+    return share.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def profit_entries(purchases: Iterable[PurchaseFact]) -> list[ProfitEntry]:
-    return [
+def referral_gains(referred_purchases: Iterable[PurchaseFact], policy: GradingPolicy = DEFAULT_POLICY) -> Decimal:
+    """All referral gains, undiscounted."""
+    return sum((referral_gain(p, policy) for p in referred_purchases), Decimal(0))
+
+
+def ranking_profit(purchases: Iterable[PurchaseFact], referred_purchases: Iterable[PurchaseFact] = (),
+                   policy: GradingPolicy = DEFAULT_POLICY) -> Decimal:
+    """The profit the pyramid ranks by (lifetime gross profit): the deals' gross profit plus the
+    referral gains, undiscounted. values.py computes the same in SQL for the whole population."""
+    own = sum((p.gross_profit for p in purchases), Decimal(0))
+    return own + referral_gains(referred_purchases, policy)
+
+
+def profit_entries(inputs: ValueInputs, policy: GradingPolicy = DEFAULT_POLICY) -> list[ProfitEntry]:
+    """The lifetime profit's entries: each deal (a loss is a price concession) and each referral gain."""
+    own = [
         ProfitEntry(on=p.closed_on, component=ProfitComponent.BASE_PROFIT, amount=p.gross_profit)
         if p.gross_profit >= 0 else
         ProfitEntry(on=p.closed_on, component=ProfitComponent.PRICE_CONCESSIONS, amount=-p.gross_profit)
-        for p in purchases
+        for p in inputs.purchases
     ]
+    gains = [ProfitEntry(on=p.closed_on, component=ProfitComponent.REFERRAL_GAINS, amount=referral_gain(p, policy))
+             for p in inputs.referred_purchases]
+    return own + [g for g in gains if g.amount > 0]
 
 
 def loyalty_indicators(inputs: ValueInputs, as_of: date) -> LoyaltyIndicators:
@@ -256,7 +294,7 @@ def assess_customer_value(
     size = size_band_of(annual_revenue(inputs, as_of) if card_revenue is None else card_revenue, policy)
     loyalty = assess_loyalty(loyalty_indicators(inputs, as_of), policy)
     lifecycle = assess_lifecycle([Purchase(on=p.closed_on, amount=p.amount) for p in inputs.purchases], as_of, policy)
-    profit = lifetime_profit(profit_entries(inputs.purchases), policy=policy)
+    profit = lifetime_profit(profit_entries(inputs, policy), policy=policy)
     return CustomerValued(
         pyramid_tier=pyramid_tier.value,
         management_class=management_class.value,
@@ -271,7 +309,8 @@ def assess_customer_value(
         in_decline=lifecycle.stage == LifecycleStage.DECLINE,
         decline_signals=[s.value for s in lifecycle.decline_signals],
         lifetime_profit=profit.npv,
-        gross_profit=ranking_profit(inputs.purchases),
+        gross_profit=ranking_profit(inputs.purchases, inputs.referred_purchases, policy),
+        referral_gains=referral_gains(inputs.referred_purchases, policy),
         purchases=len(inputs.purchases),
         policy_version=policy.version,
     )

@@ -152,7 +152,8 @@ def fact_from_payload(fact_id: uuid.UUID, occurred_at: AwareDatetime, payload: E
         case ComplaintFiled():
             return ComplaintFiledFact(**common, severity=payload.severity)
         case ProspectLost():
-            return LossApprovedFact(**common, reason=payload.reason, approved_by=payload.approved_by, note=payload.note)
+            # the loss note is free text about the person: grading does not need it, so it keeps none
+            return LossApprovedFact(**common, reason=payload.reason, approved_by=payload.approved_by)
         case ProspectGraded() if payload.rule == OVERRIDE_RULE and payload.overridden_by:
             return ConsultantOverrideFact(
                 **common, grade=payload.grade, reason=payload.reason or "-", overridden_by=payload.overridden_by

@@ -3,15 +3,20 @@
 Volume is the purchase amount. Windows end at `as_of`: the last window is
 (as_of - 90 days, as_of], the previous one the 90 days before it. Purchases
 after `as_of` are ignored, so the stage of any past date can be computed.
-The usual interval is the median gap in days between consecutive purchase
-days.
+The usual purchase interval is the median gap in days between the
+customer's distinct purchase days (domain §8); a customer with purchases on
+one day only has none.
 
 Rules, first match wins (defaults from `policy.lifecycle`):
 
-1. decline (衰退期), only for customers with 2+ purchases (a single purchase
-   has no usual interval and no trend): last-window volume < half the
-   previous window's, or days since the last purchase >= 2 x the usual
-   interval;
+1. decline (衰退期), either signal:
+   - volume halved: last-window volume < half the previous window's; this
+     is the only rule for a customer with purchases on one day (no usual
+     interval), so a single purchase 90 to 180 days ago is a decline;
+   - overdue purchase: days since the last purchase >= 2 x the usual
+     interval (only with an interval: two distinct purchase days or more);
+   `min_purchases_for_decline` (default 1: every customer) can hold both
+   back for customers with fewer purchases;
 2. exploration (考察期): fewer than 2 purchases (trial purchases);
 3. formation (发展期): volume growing: last window >= 110% of the previous
    one and above 0;
@@ -76,10 +81,10 @@ def assess_lifecycle(
     since = (as_of - max(p.on for p in known)).days if known else None
 
     signals: list[DeclineSignal] = []
-    if len(known) >= rules.min_purchases_for_decline:
+    if known and len(known) >= rules.min_purchases_for_decline:
         if prev > 0 and last < rules.decline_volume_ratio * prev:
             signals.append(DeclineSignal.VOLUME_HALVED)
-        if interval and since is not None and since >= rules.decline_interval_multiple * interval:
+        if interval is not None and since is not None and since >= rules.decline_interval_multiple * interval:
             signals.append(DeclineSignal.OVERDUE_PURCHASE)
 
     if signals:

@@ -215,7 +215,9 @@ class LifecycleRules(_Frozen):
     window_days: int = Field(default=90, ge=1)
     decline_volume_ratio: Fraction = Decimal("0.5")  # last window < half of the previous
     decline_interval_multiple: Decimal = Field(default=Decimal(2), gt=0)  # no purchase for 2x the usual interval
-    min_purchases_for_decline: int = Field(default=2, ge=1)
+    # Decline is looked for from this many purchases. Default 1 (domain §8): a customer with purchases
+    # on one day only has no usual interval but still declines by the volume rule.
+    min_purchases_for_decline: int = Field(default=1, ge=1)
     formation_growth_ratio: Decimal = Field(default=Decimal("1.10"), ge=0)  # last window >= 110% of previous
     min_purchases_beyond_exploration: int = Field(default=2, ge=1)
 
@@ -224,12 +226,17 @@ class LifetimeProfitRules(_Frozen):
     """Customer lifetime profit (客户生命周期利润) as net present value."""
 
     annual_discount_rate: Decimal = Field(default=Decimal("0.08"), ge=0, le=1)
+    # Referral gains (推荐收益, domain §8): this share of the gross profit of each deal by a customer
+    # it referred counts in the referrer's lifetime gross profit (the ranking) and lifetime profit.
+    referral_gain_share: Fraction = Decimal("0.10")
 
 
 class GradingPolicy(_Frozen):
     """Every threshold the grading service uses, with the version that names it."""
 
-    version: str = Field(default="2024.1", min_length=1, max_length=100)
+    # A version names one policy forever (grading_policies): changing a default needs a new one.
+    # 2026.1: single-purchase-day customers decline by volume, referral gains.
+    version: str = Field(default="2026.1", min_length=1, max_length=100)
     intent: IntentRules = IntentRules()
     pyramid_cuts: RankCuts = RankCuts(top=Decimal("0.05"), next=Decimal("0.15"))  # platinum / gold
     management: ManagementRules = ManagementRules()

@@ -1,18 +1,21 @@
 """Rank-based classes: the value pyramid (顾客金字塔) and management classes.
 
 Customers are ranked by lifetime gross profit, highest first; ties are
-broken by customer id, the higher id first (arbitrary but deterministic;
-`ranking.ProfitRanking` uses the same order). With n customers and cut
-fractions (top, next), rank r (0-based) is in the top group when
-r < ceil(n * top) and in the next group when r < ceil(n * (top + next)):
-of 100 customers 5 are platinum and 15 gold; of 10, 1 and 1.
-Ids must all be of one comparable type (all UUIDs or all strings).
+broken by customer id, ascending (domain §8). The order is
+`shared.value_ranking.ranking_key`, the one analytics lists the Pareto curve
+and its reports on, so grading's tiers and analytics's lists cannot disagree;
+`ranking.ProfitRanking` uses it too. With n customers and cut fractions
+(top, next), rank r (0-based) is in the top group when r < ceil(n * top) and
+in the next group when r < ceil(n * (top + next)): of 100 customers 5 are
+platinum and 15 gold; of 10, 1 and 1.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
+
+from shared.value_ranking import ranking_key
 
 from .policy import DEFAULT_POLICY, GradingPolicy, ManagementRules, RankCuts
 from .segments import ManagementClass, PyramidTier
@@ -49,8 +52,8 @@ def tier_for_rank(rank: int, population: int, profit: Decimal, cuts: RankCuts) -
 
 
 def ranked(profits: Mapping[CustomerId, Decimal]) -> list[CustomerId]:
-    """Customer ids, most profitable first (ties: higher id first)."""
-    return sorted(profits, key=lambda cid: (Decimal(profits[cid]), cid), reverse=True)
+    """Customer ids, most profitable first (ties: lower id first)."""
+    return sorted(profits, key=lambda cid: ranking_key(profits[cid], cid))
 
 
 def pyramid_tiers(

@@ -1,7 +1,8 @@
 """Incremental profit ranking for the rank-dependent pyramid tiers.
 
-`ProfitRanking` keeps the population sorted by (profit, customer_id) in a
-SortedList, so an upsert costs O(log n) and a tier lookup O(log n), and
+`ProfitRanking` keeps the population sorted by the ranking key (profit
+highest first, ties by customer id ascending: `shared.value_ranking`) in a
+SortedList, index = rank, so an upsert costs O(log n) and a tier lookup O(log n), and
 `changed_tiers_after_upsert` reports only the customers whose tier changed.
 
 Why a constant number of candidates is enough: when one customer u is
@@ -17,6 +18,8 @@ from decimal import Decimal
 
 from sortedcontainers import SortedList
 
+from shared.value_ranking import ranking_key
+
 from .policy import DEFAULT_POLICY, GradingPolicy, RankCuts
 from .pyramid import CustomerId, cut_ranks, tier_for_rank
 from .segments import PyramidTier
@@ -30,7 +33,7 @@ class ProfitRanking:
 
     def __init__(self, policy: GradingPolicy = DEFAULT_POLICY) -> None:
         self._cuts = policy.pyramid_cuts
-        self._sorted: SortedList = SortedList()  # ascending (profit, id); rank 0 is the last
+        self._sorted: SortedList = SortedList()  # (ranking key, id) ascending: index = rank, 0 the best
         self._profit: dict[CustomerId, Decimal] = {}
 
     def __len__(self) -> int:
@@ -44,32 +47,34 @@ class ProfitRanking:
 
     def rank_of(self, customer_id: CustomerId) -> int:
         """0 for the most profitable customer. KeyError if unknown."""
-        index = self._sorted.index((self._profit[customer_id], customer_id))
-        return len(self._sorted) - 1 - index
+        return self._sorted.index(self._entry(customer_id, self._profit[customer_id]))
 
     def tier_of(self, customer_id: CustomerId) -> PyramidTier:
         """The customer's pyramid tier in the current population. KeyError if unknown."""
         return tier_for_rank(self.rank_of(customer_id), len(self), self._profit[customer_id], self._cuts)
 
+    def ranks(self) -> dict[CustomerId, int]:
+        """Every customer's rank, O(n)."""
+        return {cid: rank for rank, (_, cid) in enumerate(self._sorted)}
+
     def tiers(self) -> dict[CustomerId, PyramidTier]:
         """Every customer's tier, O(n)."""
         n = len(self._sorted)
-        return {
-            cid: tier_for_rank(n - 1 - i, n, profit, self._cuts) for i, (profit, cid) in enumerate(self._sorted)
-        }
+        return {cid: tier_for_rank(rank, n, self._profit[cid], self._cuts)
+                for rank, (_, cid) in enumerate(self._sorted)}
 
     def upsert(self, customer_id: CustomerId, profit: Decimal) -> None:
         """Insert the customer or move it to its new profit."""
         profit = Decimal(profit)
         old = self._profit.get(customer_id)
         if old is not None:
-            self._sorted.remove((old, customer_id))
+            self._sorted.remove(self._entry(customer_id, old))
         self._profit[customer_id] = profit
-        self._sorted.add((profit, customer_id))
+        self._sorted.add(self._entry(customer_id, profit))
 
     def remove(self, customer_id: CustomerId) -> None:
         """Take the customer out of the population (KeyError if unknown)."""
-        self._sorted.remove((self._profit.pop(customer_id), customer_id))
+        self._sorted.remove(self._entry(customer_id, self._profit.pop(customer_id)))
 
     def changed_tiers_after_upsert(self, customer_id: CustomerId, profit: Decimal) -> dict[CustomerId, TierChange]:
         """Upsert, and return only the customers whose tier changed (O(log n))."""
@@ -95,8 +100,13 @@ class ProfitRanking:
 
     # -- internals ----------------------------------------------------------
 
+    @staticmethod
+    def _entry(customer_id: CustomerId, profit: Decimal) -> tuple:
+        """The sorted entry: the shared key decides the order, the id only rides along."""
+        return (ranking_key(profit, customer_id), customer_id)
+
     def _id_at_rank(self, rank: int) -> CustomerId:
-        return self._sorted[len(self._sorted) - 1 - rank][1]
+        return self._sorted[rank][1]
 
     def _candidates(self, subject: CustomerId) -> set[CustomerId]:
         n = len(self._sorted)

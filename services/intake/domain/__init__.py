@@ -10,7 +10,6 @@ and models. Modules, one concern each:
 - ``customers``     the customer information card, its change history, merges
 - ``consent``       marketing consent, last writer by ``occurred_at``
 - ``complaints``    ``ComplaintIn``: a complaint filed from any channel
-- ``masking``       masking of personal data per role, log redaction
 - ``cards_import``  streaming import of business cards (CSV / XLSX)
 - ``sample_cards``  generator of realistic business-card files for tests/benchmarks
 - ``callcenter``    the raw ``callcenter-contacts`` message and its mapping

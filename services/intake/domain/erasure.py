@@ -3,7 +3,8 @@
 Erasure keeps the anonymous business facts — ids, channels, dates, consultants,
 campaigns, grades' inputs, an organisation's size and share — and drops
 everything about the person: name, phone, email, ID number, birthday,
-addresses, occupation, company and job title, free-text notes, the complaint's
+addresses, occupation, company and job title, free text about them (notes, the
+purpose of the visit, where they come from, who received them), the complaint's
 own words, the people named around them (informant, referrer's phone).
 """
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 KEPT_CARD_FIELDS: tuple[str, ...] = ("kind", "counterpart_role", "industry", "annual_revenue", "market_share_pct")
 
 # A contact's facts that are about the sale, not the person (the traffic log without name,
-# phone, email and notes; the channel's own ids).
+# phone, email and the free text — notes, purpose, region, receptionist; the channel's own ids).
 KEPT_CONTACT_FIELDS: tuple[str, ...] = (
-    "channel", "occurred_at", "customer_kind", "region", "purpose", "party_size", "receptionist",
+    "channel", "occurred_at", "customer_kind", "party_size",
     "initial_grade", "consultant_id", "product_interest", "purchase_timeframe", "budget", "campaign",
     "callback_requested_at", "counterpart_role", "call_id", "prospecting_method", "target_segment",
     "referral_kind", "referrer_customer_id", "informant_kind", "referring_staff_id", "staff_relation",

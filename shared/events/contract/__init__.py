@@ -9,6 +9,7 @@ from .audit import PersonalDataRead
 from .followup import (
                        ComplaintUpdated,
                        ConsultantUpdated,
+                       CustomerAssigned,
                        DealClosed,
                        DealItem,
                        FollowUpLogged,
@@ -34,7 +35,7 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ContactReceived, ComplaintFiled, ConsentChanged, CustomerMerged, CustomerUpdated, CustomerErased,
     ProspectGraded, CustomerValued,
     TaskScheduled, FollowUpLogged, TaskClosed, TaskEscalated, DealClosed, ProspectLost, ComplaintUpdated,
-    PaymentRecorded, ConsultantUpdated,
+    PaymentRecorded, ConsultantUpdated, CustomerAssigned,
     PersonalDataRead,
     DeadLetter,
 )
@@ -43,7 +44,7 @@ PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1,)
 
 __all__ = [
     "ALL_PAYLOADS", "PAST_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated",
-    "ContactReceived", "ContactReceivedV1", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
+    "ContactReceived", "ContactReceivedV1", "CustomerAssigned", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
     "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "PaymentRecorded", "PersonalDataRead", "ProspectGraded",
     "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

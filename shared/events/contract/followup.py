@@ -1,4 +1,8 @@
-"""Events follow-up produces: work items, follow-up records, deals, losses, complaint handling."""
+"""Events follow-up produces: work items, follow-up records, deals, losses, complaint handling.
+
+Fields marked `"pii": True` are free text about the customer (a follow-up record, a loss note, a
+complaint's remedy): they travel sealed with the customer's key (shared.pii_seal) and read as
+erased once the customer is erased."""
 from __future__ import annotations
 
 import uuid
@@ -46,7 +50,7 @@ class FollowUpLogged(EventPayload):
     consultant_id: ShortText
     method: ContactMethod
     outcome: FollowUpOutcome
-    content: Text | None = None
+    content: Text | None = Field(default=None, json_schema_extra={"pii": True})  # about the person
     test_drive: bool = False
     quote_accepted: bool = False
     budget_confirmed: bool = False
@@ -129,7 +133,7 @@ class ProspectLost(EventPayload):
     VERSION: ClassVar[int] = 1
 
     reason: LossReason
-    note: Text | None = None
+    note: Text | None = Field(default=None, json_schema_extra={"pii": True})  # free text about the person
     consultant_id: ShortText | None = None
     approved_by: ShortText
 
@@ -144,7 +148,7 @@ class ComplaintUpdated(EventPayload):
     status: Annotated[str, Field(pattern="^(opened|acknowledged|resolved|surveyed|escalated)$")]
     owner_id: ShortText | None = None
     category: ComplaintCategory | None = None
-    remedy: Text | None = None
+    remedy: Text | None = Field(default=None, json_schema_extra={"pii": True})  # what the customer got
     satisfaction: int | None = Field(default=None, ge=1, le=5)
     acknowledge_due_at: AwareDatetime | None = None
     resolve_due_at: AwareDatetime | None = None
@@ -165,6 +169,30 @@ class ConsultantUpdated(EventPayload):
     consultant_id: ShortText
     team: ShortText | None = None
     active: bool = True
+
+
+class CustomerAssigned(EventPayload):
+    """Who owns the customer now (客户归属): the one decision every service's access reads.
+
+    Follow-up decides it (domain §8): the consultant named when the customer was created, else
+    the least-loaded active consultant; only a manager's reassignment (or a consultant leaving,
+    or a merge) moves it afterwards. Every change is published, and every service keeps the
+    latest one per customer. Events of one customer share its partition, so the latest applied
+    is the latest decided; the dates inside never decide precedence (a forged date cannot win).
+    `owner_id` is None when nobody can take the customer (an empty roster)."""
+
+    EVENT_TYPE: ClassVar[str] = "customer-assigned"
+    VERSION: ClassVar[int] = 1
+
+    owner_id: ShortText | None = None
+    previous_owner_id: ShortText | None = None
+    basis: Annotated[str, Field(pattern="^(named|load|deal|reassigned|handed_over|merged)$")] = Field(
+        description="named: the consultant named when the customer came in; load: the least-loaded "
+                    "active consultant; deal: the consultant who recorded a deal with an unowned "
+                    "customer; reassigned: a manager moved the customer; handed_over: the owner left "
+                    "the roster; merged: the customer was merged into another one (the survivor's owner)")
+    reason: Text | None = None
+    assigned_by: ShortText | None = None
 
 
 CONSULTANT_NAMESPACE = uuid.UUID("0f6c1d2e-3b4a-4c5d-8e9f-a1b2c3d4e5f6")

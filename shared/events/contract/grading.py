@@ -47,7 +47,9 @@ class CustomerValued(EventPayload):
     in_decline: bool = False
     decline_signals: list[ShortText] = Field(default_factory=list, max_length=10)
     lifetime_profit: Money | None = None  # NPV of the customer's gross profit
-    gross_profit: Money | None = None  # undiscounted: what the pyramid ranks by
+    gross_profit: Money | None = None  # undiscounted: what the pyramid ranks by (referral gains included)
+    # undiscounted: the share of the gross profit of deals by customers it referred (推荐收益); in gross_profit
+    referral_gains: Money | None = None
     purchases: int | None = Field(default=None, ge=0)
     policy_version: ShortText
     cause_event_id: uuid.UUID | None = None  # the event that led to this valuation, if any

@@ -31,10 +31,11 @@ class _ContactFields(EventPayload):
     name: ShortText | None = Field(default=None, json_schema_extra={"pii": True})
     phone: str | None = Field(default=None, max_length=20, json_schema_extra={"pii": True})
     email: str | None = Field(default=None, max_length=254, json_schema_extra={"pii": True})
-    region: ShortText | None = None
-    purpose: Text | None = None
+    # Free text about the person and their visit is personal too (sealed, erased with them).
+    region: ShortText | None = Field(default=None, json_schema_extra={"pii": True})
+    purpose: Text | None = Field(default=None, json_schema_extra={"pii": True})
     party_size: int | None = Field(default=None, ge=1, le=1000)
-    receptionist: ShortText | None = None
+    receptionist: ShortText | None = Field(default=None, json_schema_extra={"pii": True})
     initial_grade: IntentGrade | None = None
     consultant_id: ShortText | None = None
     product_interest: ShortText | None = None

@@ -7,6 +7,10 @@ import asyncio
 
 import pytest
 
+from shared.events.registry import decode
+from shared.events.topics import CUSTOMER_ASSIGNED
+from shared.runtime import ownership
+
 from services.analytics.demo import run_demo
 from services.analytics.handlers import apply_event
 from services.analytics.tests.history import History
@@ -22,7 +26,10 @@ async def demo_data(api):
     try:
         for e in history.events:
             async with conn.transaction():
-                await apply_event(conn, Inbound(e.event_id, e.customer_id, e, e.payload))
+                inbound = Inbound(e.event_id, e.customer_id, e, e.payload)
+                await apply_event(conn, inbound)
+                if e.event_type == CUSTOMER_ASSIGNED:  # the owner, as access here keeps it
+                    await ownership.record_assignment(conn, Inbound(e.event_id, e.customer_id, e, decode(e)))
     finally:
         await conn.close()
     await asyncio.sleep(0.5)

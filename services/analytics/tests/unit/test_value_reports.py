@@ -12,7 +12,7 @@ from services.analytics.domain import value
 from services.analytics.domain.filters import Filters
 from services.analytics.domain.reports import run, to_csv
 from services.analytics.domain.state import fold_all
-from shared.events.contract import ContactReceived, CustomerValued, DealClosed, DealItem
+from shared.events.contract import ContactReceived, CustomerAssigned, CustomerValued, DealClosed, DealItem
 from shared.events.envelope import Envelope, new_event
 
 NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
@@ -33,6 +33,7 @@ class Book:
         cid = str(uuid.UUID(int=n))
         self._emit(cid, ContactReceived(contact_id=uuid.UUID(int=10**6 + n), channel=channel,
                                         consultant_id=consultant), datetime(2026, 1, 5, 9, tzinfo=UTC))
+        self._emit(cid, CustomerAssigned(owner_id=consultant, basis="named"), datetime(2026, 1, 5, 9, 1, tzinfo=UTC))
         return cid
 
     def deal(self, cid: str, amount: int, profit: int, on: date) -> None:

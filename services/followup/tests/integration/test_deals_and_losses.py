@@ -75,27 +75,26 @@ async def test_reassignment_moves_open_work_and_keeps_the_history(api):
     customer_id = await new_prospect(api)
     first = (await pending(api, customer_id, "first_contact"))[0]
     assert (await complete(api, first["task_id"])).status_code == 200
-    r = await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "c-fu-2"})
+    r = await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "c-fu-2", "reason": "c-fu-1 is on leave"})
     assert r.status_code == 200, r.text
     assert r.json()["previous_owner_id"] == CONSULTANT
     assert {t["owner_id"] for t in await pending(api, customer_id)} == {"c-fu-2"}
     view = await api.get("followup", f"/v1/prospects/{customer_id}", role=Role.CONSULTANT, consultant_id="c-fu-2")
     done = [t for t in view.json()["tasks"] if t["status"] == "done"]
     assert done and done[0]["record"]["consultant_id"] == CONSULTANT  # the history moved with the customer
-    assert (await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "x"},
+    assert (await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "x", "reason": "mine now"},
                            role=Role.CONSULTANT, consultant_id=CONSULTANT)).status_code == 403
 
 
 async def test_a_consultant_who_leaves_hands_the_open_work_to_the_team(api):
     leaving = f"c-leaving-{uuid.uuid4().hex[:6]}"
-    assert (await api.post("followup", "/v1/consultants", {"consultant_id": leaving, "name": "Sun Li"})).status_code \
-        == 200
+    await api.join_roster({leaving: None})
     r = await api.post("intake", "/v1/contacts", {"channel": "phone", "name": "Wu Gang", "phone": phone(),
                                                   "purchase_timeframe": "within_1_month", "consultant_id": leaving})
     customer_id = r.json()["customer_id"]
     await api.eventually("followup", f"/v1/tasks?customer_id={customer_id}", lambda v: v["tasks"])
     r = await api.post("followup", "/v1/consultants", {"consultant_id": leaving, "active": False})
-    assert r.status_code == 200 and r.json()["handed_over_tasks"], r.text
+    assert r.status_code == 200 and r.json()["handed_over_customers"] == [customer_id], r.text
     roster = (await api.get("followup", "/v1/consultants")).json()["consultants"]
     active = {c["consultant_id"] for c in roster if c["active"]}
     owners = {t["owner_id"] for t in await pending(api, customer_id)}

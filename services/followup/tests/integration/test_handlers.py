@@ -23,6 +23,12 @@ def inbound(payload, customer_id: uuid.UUID, at: datetime = NOW) -> Inbound:
     return Inbound(event.event_id, customer_id, event, payload)
 
 
+async def roster(pool, *consultants: str) -> None:
+    """Active consultants on the roster (a consultant named on an event counts only if on it)."""
+    await pool.executemany("insert into consultant_teams (consultant_id, team, active, changed_at) "
+                           "values ($1, null, true, now())", [(c,) for c in consultants])
+
+
 async def apply(pool, handlers: FollowUpHandlers, events: list[Inbound]) -> None:
     for e in events:
         async with pool.acquire() as conn, conn.transaction():
@@ -51,16 +57,18 @@ async def test_grade_before_contact_gives_the_same_work_as_contact_before_grade(
     outcomes = []
     for order in ([contact, graded], [graded, contact], [contact, graded, graded, contact]):
         _, pool = await service_db("followup")
+        await roster(pool, "c-7")
         await apply(pool, handlers, order)  # the third: each handler run twice (no inbox here)
         outcomes.append(await state(pool, customer_id))
     assert outcomes[0] == outcomes[1] == outcomes[2]
     tasks, prospect, events = outcomes[0]
     assert sorted((t[1], t[2], t[5]) for t in tasks) == work
-    assert prospect == ("c-7", "A", "active", True) and events == len(work)
+    assert prospect == ("c-7", "A", "active", True) and events == len(work) + 1  # + customer-assigned
 
 
 async def test_a_merge_moves_work_to_the_survivor_and_keeps_one_cadence(service_db):
     _, pool = await service_db("followup")
+    await roster(pool, "c-1", "c-2")
     handlers = FollowUpHandlers(DEFAULT_POLICY, lambda: NOW)
     survivor, merged = uuid.uuid4(), uuid.uuid4()
     for customer_id, consultant in ((survivor, "c-1"), (merged, "c-2")):
@@ -70,7 +78,9 @@ async def test_a_merge_moves_work_to_the_survivor_and_keeps_one_cadence(service_
         ])
     await apply(pool, handlers, [inbound(CustomerMerged(merged_customer_id=merged), survivor)])
     owners = await pool.fetch("select customer_id, owner_id from tasks order by owner_id")
-    assert [(r["customer_id"], r["owner_id"]) for r in owners] == [(survivor, "c-1"), (survivor, "c-2")]
+    # one customer, one owner: the merged record's pending work goes to the survivor's owner
+    assert [(r["customer_id"], r["owner_id"]) for r in owners] == [(survivor, "c-1"), (survivor, "c-1")]
+    assert await pool.fetchval("select owner_id from customer_owners where customer_id = $1", merged) == "c-1"
     # a late event about the merged id lands on the survivor
     await apply(pool, handlers, [inbound(ContactReceived(contact_id=uuid.uuid4(), channel=Channel.PHONE), merged)])
     assert await pool.fetchval("select count(*) from tasks where customer_id = $1", survivor) == 3
@@ -79,6 +89,7 @@ async def test_a_merge_moves_work_to_the_survivor_and_keeps_one_cadence(service_
 
 async def test_the_card_birthday_brings_birthday_care(service_db):
     _, pool = await service_db("followup")
+    await roster(pool, "c-3")
     handlers = FollowUpHandlers(DEFAULT_POLICY, lambda: NOW)
     customer_id = uuid.uuid4()
     await apply(pool, handlers, [

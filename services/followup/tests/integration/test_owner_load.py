@@ -15,7 +15,7 @@ async def test_owner_load_matches_the_tasks_after_work_moves(api):
     done = await api.post("followup", f"/v1/tasks/{task['task_id']}/complete",
                           {"method": "phone", "outcome": "reached", "content": "called back"})
     assert done.status_code == 200, done.text
-    moved = await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "c-fu-load"})
+    moved = await api.post("followup", f"/v1/prospects/{customer_id}/reassign", {"consultant_id": "c-fu-load", "reason": "rebalancing"})
     assert moved.status_code == 200, moved.text
     conn = await api.db("followup")
     try:

@@ -38,7 +38,9 @@ async def test_a_prospect_goes_c_b_a_h_o_with_the_full_history_and_causes(api, p
     await api.eventually("grading", path, graded("C"))
     second = await publish(ev.follow_up(c, now + timedelta(seconds=1), consultant_id=me,
                                         purchase_timeframe=PurchaseTimeframe.ONE_TO_3_MONTHS))
-    await api.eventually("grading", path, graded("B"), role=Role.CONSULTANT)
+    # the owner is follow-up's decision (the contact named c-042), learnt here from customer-assigned
+    await api.eventually("grading", path, lambda v: v["grade"] == "B" and v["consultant_id"] == me,
+                         role=Role.CONSULTANT)
 
     override = f"/v1/prospects/{c}/grade-override"
     body = {"grade": "A", "reason": "wife confirmed the budget by phone"}

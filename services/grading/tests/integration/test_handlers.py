@@ -78,6 +78,9 @@ def journey(customer_id: uuid.UUID) -> list:
 
 async def test_a_journey_in_order_grades_and_emits_each_change_once(grading):
     c = uuid.uuid4()
+    # the owner follow-up decided, as grading keeps it from customer-assigned
+    await grading.pool.execute("insert into customer_owners (customer_id, owner_id, basis, assigned_at) "
+                               "values ($1, 'c-001', 'named', now())", c)
     await grading.apply(*journey(c))
     snap = await grading.snapshot(c)
     rows = [(h["previous_grade"], h["grade"], h["rule"], h["cause_kind"]) for h in snap["history"]]

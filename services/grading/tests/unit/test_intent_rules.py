@@ -279,7 +279,7 @@ def test_history_records_every_change_with_its_cause():
         (None, G.B, GradeRule.TIMEFRAME), (G.B, G.A, GradeRule.BUYING_SIGNAL),
         (G.A, G.B, GradeRule.MISSED_FOLLOW_UPS), (G.B, G.O, GradeRule.DEPOSIT), (G.O, G.O, GradeRule.DEAL)]
     assert [c.cause_fact_id for c in result.history] == [f.fact_id for f in facts if f is not facts[2]]
-    assert all(c.policy_version == "2024.1" for c in result.history)
+    assert all(c.policy_version == "2026.1" for c in result.history)
     assert decision_from_history(result.history) == result.decision
 
 
@@ -342,6 +342,6 @@ def test_changes_map_to_prospect_graded_payloads():
     result = grade_from_facts([contact(0, Channel.PHONE, purchase_timeframe=TF.WITHIN_1_MONTH), o, lost(3)])
     payload = prospect_graded_payload(result.history[1], consultant_id="zhang")
     assert (payload.grade, payload.previous_grade, payload.rule, payload.cause_event_id, payload.overridden_by,
-            payload.reason, payload.policy_version) == (G.H, G.A, "override", o.fact_id, "zhang", "vip", "2024.1")
+            payload.reason, payload.policy_version) == (G.H, G.A, "override", o.fact_id, "zhang", "vip", "2026.1")
     assert fact_from_payload(o.fact_id, o.occurred_at, payload) == o
     assert prospect_graded_payload(result.history[-1]) is None

@@ -7,7 +7,7 @@ import pytest
 from services.grading.domain.lifecycle import DeclineSignal, Purchase, assess_lifecycle, usual_interval_days
 from services.grading.domain.lifetime_profit import ProfitComponent as PC
 from services.grading.domain.lifetime_profit import ProfitEntry, lifetime_profit
-from services.grading.domain.policy import GradingPolicy, LifetimeProfitRules
+from services.grading.domain.policy import GradingPolicy, LifecycleRules, LifetimeProfitRules
 from services.grading.domain.segments import LifecycleStage as LS
 
 AS_OF = date(2024, 12, 31)
@@ -17,10 +17,28 @@ def buys(*pairs):
     return [Purchase(on=AS_OF - timedelta(days=d), amount=D(a)) for d, a in pairs]
 
 
-def test_no_or_one_purchase_is_exploration():
+def test_no_or_one_recent_purchase_is_exploration():
     assert assess_lifecycle([], AS_OF).stage == LS.EXPLORATION
-    one = assess_lifecycle(buys((150, 1000)), AS_OF)
-    assert one.stage == LS.EXPLORATION and one.decline_signals == ()
+    one = assess_lifecycle(buys((10, 1000)), AS_OF)
+    assert one.stage == LS.EXPLORATION and one.decline_signals == () and one.usual_interval_days is None
+
+
+def test_purchases_on_one_day_only_decline_by_the_volume_rule_alone():
+    """Domain §8: no usual interval, so only the 90-day volume rule; it applies to a single purchase too."""
+    one = assess_lifecycle(buys((150, 1000)), AS_OF)  # previous window 1000, last window 0
+    assert one.stage == LS.DECLINE and one.decline_signals == (DeclineSignal.VOLUME_HALVED,)
+    same_day = assess_lifecycle(buys((150, 600), (150, 400)), AS_OF)
+    assert same_day.usual_interval_days is None
+    assert same_day.stage == LS.DECLINE and same_day.decline_signals == (DeclineSignal.VOLUME_HALVED,)
+    # long silent but nothing in the previous window either: no interval, no volume trend
+    assert assess_lifecycle(buys((400, 1000)), AS_OF).stage == LS.EXPLORATION
+    assert assess_lifecycle(buys((90, 1000)), AS_OF).stage == LS.DECLINE  # 90 days ago is the previous window
+
+
+def test_the_minimum_purchases_for_decline_is_configurable():
+    policy = GradingPolicy(lifecycle=LifecycleRules(min_purchases_for_decline=2))
+    assert assess_lifecycle(buys((150, 1000)), AS_OF, policy).stage == LS.EXPLORATION
+    assert assess_lifecycle(buys((150, 600), (150, 400)), AS_OF, policy).stage == LS.DECLINE
 
 
 def test_volume_below_half_of_previous_window_is_decline():

@@ -26,6 +26,8 @@ def test_seed_and_default_numbers():
         Decimal("0.80"), Decimal("0.50"), Decimal("0.30"))
     assert p.lifecycle.window_days == 90 and p.lifecycle.decline_volume_ratio == Decimal("0.5")
     assert p.lifecycle.decline_interval_multiple == 2
+    assert p.lifecycle.min_purchases_for_decline == 1  # domain §8: one purchase day declines by volume
+    assert p.lifetime_profit.referral_gain_share == Decimal("0.10")  # domain §8
     assert p.pareto_top_fraction == Decimal("0.20")
     assert p.version
 
@@ -59,3 +61,13 @@ def test_invalid_cuts_and_bands_are_rejected():
         RankCuts(top=Decimal("0.6"), next=Decimal("0.5"))
     with pytest.raises(ValidationError):
         SizeBands(big_above=Decimal(1), medium_from=Decimal(2))
+
+
+def test_new_defaults_came_with_a_new_version():
+    """grading_policies keeps one policy per version forever: a database that stored 2024.1 refuses
+    to start with other numbers under that name, so changed defaults carry a new version."""
+    from services.grading.domain.policy import LifecycleRules, LifetimeProfitRules
+    before = GradingPolicy(version="2024.1", lifecycle=LifecycleRules(min_purchases_for_decline=2),
+                           lifetime_profit=LifetimeProfitRules(referral_gain_share=Decimal(0)))
+    assert DEFAULT_POLICY.version != before.version
+    assert DEFAULT_POLICY.model_copy(update={"version": before.version}) != before

@@ -35,8 +35,8 @@ def test_a_loss_maker_in_the_top_ranks_is_still_lead():
     assert pyramid_tiers({"a": D(0), "b": D(-1)}) == {"a": PT.LEAD, "b": PT.LEAD}
 
 
-def test_ties_are_broken_by_customer_id():
-    assert ranked({"a": D(1), "b": D(1), "c": D(2)}) == ["c", "b", "a"]
+def test_ties_are_broken_by_customer_id_ascending():
+    assert ranked({"a": D(1), "b": D(1), "c": D(2)}) == ["c", "a", "b"]
 
 
 def test_management_classes_on_100_customers():

@@ -10,10 +10,15 @@ ID_NUMBER = "11010519491231002X"
 
 
 async def new_customer(api, **over) -> tuple[str, str]:
+    """A new customer, once intake knows its owner (follow-up's decision, a moment after the contact)."""
     phone = over.pop("phone", new_phone())
-    r = await api.post("intake", "/v1/contacts", walk_in(phone=phone, **over))
+    body = walk_in(phone=phone, **over)
+    r = await api.post("intake", "/v1/contacts", body)
     assert r.status_code == 201, r.text
-    return r.json()["customer_id"], phone
+    customer_id = r.json()["customer_id"]
+    await api.eventually("intake", f"/v1/customers/{customer_id}",  # a masked read: not on the audit trail
+                         lambda v: v["consultant_id"] == body["consultant_id"], role=Role.OPS)
+    return customer_id, phone
 
 
 async def audits(api, customer_id: str) -> int:

@@ -10,7 +10,7 @@ from services.intake.domain.erasure import (
     erased_contact,
     kept_history_value,
 )
-from services.intake.domain.masking import PII_FIELD_KINDS
+from shared.masking import PERSONAL_FIELDS as PII_FIELD_KINDS
 
 
 def test_an_erased_card_keeps_the_organisations_facts_and_nothing_about_the_person():
@@ -31,8 +31,18 @@ def test_an_erased_contact_keeps_the_sale_and_drops_the_person_and_the_people_na
                         referral_kind="recommendation", referrer_phone="13800138000", company="某公司",
                         job_title="经理")
     kept = erased_contact(contact.model_dump(mode="json", exclude_none=True))
-    assert kept == {"channel": "customer_referral", "customer_kind": "consumer", "region": "上海",
+    assert kept == {"channel": "customer_referral", "customer_kind": "consumer",
                     "purchase_timeframe": "within_7_days", "consultant_id": "c-1", "referral_kind": "recommendation"}
     assert set(KEPT_CONTACT_FIELDS) <= set(ContactIn.model_fields)
-    assert not {"name", "phone", "email", "notes", "referrer_phone", "informant_name", "company", "job_title"} \
-        & set(KEPT_CONTACT_FIELDS)
+    assert not {"name", "phone", "email", "notes", "referrer_phone", "informant_name", "company", "job_title",
+                "purpose", "region", "receptionist"} & set(KEPT_CONTACT_FIELDS)
+
+
+def test_nothing_the_masking_catalogue_calls_personal_is_kept():
+    """Free text about the person (purpose, region, receptionist, notes) goes with the rest."""
+    contact = ContactIn(channel="walk_in", name="李四", phone="13900139000", purpose="看七座车, 下周提车",
+                        region="浦东新区", receptionist="前台小王", party_size=3, notes="带家人")
+    kept = erased_contact(contact.model_dump(mode="json", exclude_none=True))
+    assert kept == {"channel": "walk_in", "customer_kind": "consumer", "party_size": 3}
+    assert not set(KEPT_CONTACT_FIELDS) & set(PII_FIELD_KINDS)
+    assert not set(KEPT_CARD_FIELDS) & set(PII_FIELD_KINDS)

@@ -1,13 +1,8 @@
 """One redaction for every log line: structlog events and standard-library records."""
 import logging
 
-from services.intake.domain import masking
-from shared import logging as shared_logging
-from shared.logging import REDACTED, RedactingFilter, redact_pii
-
-
-def test_the_domain_uses_the_shared_processor():
-    assert masking.redact_pii is shared_logging.redact_pii
+from shared.logging import RedactingFilter
+from shared.pii import REDACTED, redact_pii
 
 
 def test_secrets_are_redacted_too():

@@ -1,0 +1,105 @@
+"""Who owns each customer and which team each consultant is in, as every service keeps them.
+
+Follow-up decides both (its roster and its assignment, domain §8) and publishes them as
+`consultant-updated` and `customer-assigned`; the other services project them here
+(`HANDLERS`), and follow-up writes the same rows in the transaction that decides them. Every
+access decision (shared.access) reads these rows and nothing else.
+
+Precedence is the order of application, never a date inside an event: one consultant's
+events (keyed by the consultant's stream id) and one customer's share a partition, so they
+arrive in the order follow-up decided them, and the inbox drops a redelivered one. An event
+dated in the future therefore cannot outrank a later real one; only the services may write
+these topics in production (deploy/README.md, Kafka ACLs).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from ..access import Action, Owner, Relation, check, relation_of, own_consultant_id
+from ..auth import Principal
+from ..events.contract import ConsultantUpdated, CustomerAssigned
+from ..events.enums import Role
+from ..events.topics import CONSULTANT_UPDATED, CUSTOMER_ASSIGNED
+from .consumer import Handler, Inbound
+
+
+async def set_consultant(conn: asyncpg.Connection, consultant_id: str, team: str | None, active: bool,
+                         at: datetime) -> None:
+    await conn.execute(
+        """insert into consultant_teams (consultant_id, team, active, changed_at) values ($1, $2, $3, $4)
+           on conflict (consultant_id) do update set team = excluded.team, active = excluded.active,
+               changed_at = excluded.changed_at""", consultant_id, team, active, at)
+
+
+async def set_owner(conn: asyncpg.Connection, customer_id: uuid.UUID, owner_id: str | None, basis: str,
+                    at: datetime) -> None:
+    await conn.execute(
+        """insert into customer_owners (customer_id, owner_id, basis, assigned_at) values ($1, $2, $3, $4)
+           on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
+               assigned_at = excluded.assigned_at""", customer_id, owner_id, basis, at)
+
+
+async def record_consultant(conn: asyncpg.Connection, inbound: Inbound) -> None:
+    change: ConsultantUpdated = inbound.payload  # type: ignore[assignment]
+    await set_consultant(conn, change.consultant_id, change.team, change.active, inbound.envelope.occurred_at)
+
+
+async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
+    assigned: CustomerAssigned = inbound.payload  # type: ignore[assignment]
+    await set_owner(conn, inbound.envelope.customer_id, assigned.owner_id, assigned.basis,
+                    inbound.envelope.occurred_at)
+
+
+HANDLERS: dict[str, Handler] = {CONSULTANT_UPDATED: record_consultant, CUSTOMER_ASSIGNED: record_assignment}
+
+
+async def owner_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> Owner:
+    row = await conn.fetchrow(
+        """select o.owner_id, t.team from customer_owners o
+           left join consultant_teams t on t.consultant_id = o.owner_id where o.customer_id = $1""", customer_id)
+    return Owner(None) if row is None else Owner(row["owner_id"], row["team"])
+
+
+async def owners_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, Owner]:
+    rows = await conn.fetch(
+        """select o.customer_id, o.owner_id, t.team from customer_owners o
+           left join consultant_teams t on t.consultant_id = o.owner_id where o.customer_id = any($1)""",
+        customer_ids)
+    found = {r["customer_id"]: Owner(r["owner_id"], r["team"]) for r in rows}
+    return {cid: found.get(cid, Owner(None)) for cid in customer_ids}
+
+
+async def team_of(conn: asyncpg.Connection, consultant_id: str | None) -> str | None:
+    if not consultant_id:
+        return None
+    return await conn.fetchval("select team from consultant_teams where consultant_id = $1", consultant_id)
+
+
+async def consultant_status(conn: asyncpg.Connection, consultant_id: str) -> bool | None:
+    """True: an active roster member; False: on the roster but inactive; None: not on the roster."""
+    return await conn.fetchval("select active from consultant_teams where consultant_id = $1", consultant_id)
+
+
+async def team_members(conn: asyncpg.Connection, team: str) -> list[str]:
+    return [r[0] for r in await conn.fetch("select consultant_id from consultant_teams where team = $1", team)]
+
+
+async def relation_to(conn: asyncpg.Connection, principal: Principal, owner: Owner) -> Relation:
+    """The caller's relation to something `owner` owns (a customer, a task, a case)."""
+    own_team = await team_of(conn, own_consultant_id(principal)) if principal.role is Role.CONSULTANT else None
+    return relation_of(principal, owner, own_team)
+
+
+async def relation(conn: asyncpg.Connection, principal: Principal, customer_id: uuid.UUID) -> Relation:
+    return await relation_to(conn, principal, await owner_of(conn, customer_id))
+
+
+async def authorize(conn: asyncpg.Connection, principal: Principal, action: Action, customer_id: uuid.UUID, *,
+                    field: str = "customer_id", location: str = "path") -> Relation:
+    """Check the policy for `action` on the customer; returns the relation (403 when refused)."""
+    found = await relation(conn, principal, customer_id)
+    check(principal, action, found, field=field, location=location)
+    return found
