@@ -84,7 +84,8 @@ async def consume_rate(infra: Infra, url: str, n: int) -> float:
 
 async def raw_consume_rate(infra: Infra, n: int) -> float:
     consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=infra.broker.bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=500)
+                                auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=500,
+                                **kafka.client_kwargs())
     await consumer.start()
     seen = 0
     try:

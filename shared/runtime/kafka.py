@@ -1,41 +1,72 @@
-"""Kafka clients with the settings the architecture notes require."""
+"""Kafka clients with the settings the architecture notes require.
+
+Every aiokafka client of the project (producer, consumer, admin, the relay's probe)
+gets its security settings from `client_kwargs`: PLAINTEXT by default (the embedded
+stack on loopback), SASL/SCRAM as the service's own principal in production
+(CRM_KAFKA_* settings, deploy/README.md).
+"""
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
 
 from ..logging import get_logger
+from ..settings import Settings
 
 log = get_logger(__name__)
 SEND_TIMEOUT = 15.0  # sends and stop() can wait forever with the broker gone
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def client_kwargs(settings: Settings | None = None) -> dict[str, Any]:
+    """The security keyword arguments of an aiokafka client (the same for producers,
+    consumers and admin clients); `settings` defaults to the process's environment."""
+    settings = settings if settings is not None else Settings()
+    protocol = settings.kafka_security_protocol
+    kwargs: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        password = settings.kafka_password.get_secret_value()
+        if not (settings.kafka_username and password):  # Settings refuses this too
+            raise ValueError(f"CRM_KAFKA_SECURITY_PROTOCOL={protocol} needs CRM_KAFKA_USERNAME and CRM_KAFKA_PASSWORD")
+        kwargs.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                      sasl_plain_username=settings.kafka_username, sasl_plain_password=password)
+    if protocol == "SASL_SSL":
+        kwargs["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return kwargs
+
+
+def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
     # Tansu has no idempotent producer; ordering per key holds with one in-flight batch.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=False, acks="all",
         linger_ms=2, max_batch_size=256 * 1024, request_timeout_ms=10_000,
-        max_request_size=2 * 1024 * 1024,
+        max_request_size=2 * 1024 * 1024, **client_kwargs(settings),
     )
 
 
-def consumer(bootstrap: str, group_id: str | None, *topics: str, max_records: int = 200) -> AIOKafkaConsumer:
+def consumer(bootstrap: str, group_id: str | None, *topics: str, max_records: int = 200,
+             settings: Settings | None = None) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, group_id=group_id,
         enable_auto_commit=False, auto_offset_reset="earliest",
         session_timeout_ms=6_000, heartbeat_interval_ms=1_000,
         max_poll_records=max_records, max_poll_interval_ms=120_000,
-        request_timeout_ms=10_000, metadata_max_age_ms=5_000,
+        request_timeout_ms=10_000, metadata_max_age_ms=5_000, **client_kwargs(settings),
     )
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = 1) -> None:
-    """Create topics explicitly (auto-created ones get the broker's defaults)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = 1,
+                        settings: Settings | None = None) -> None:
+    """Create topics explicitly (auto-created ones get the broker's defaults).
+
+    Under ACLs a principal sees only the topics it may use and may create none: the
+    broker refuses the rest per topic (no exception), and kafka-init has created them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

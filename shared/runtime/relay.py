@@ -161,7 +161,7 @@ def _event_id(value: bytes | None) -> str | None:
 async def _missing_records(bootstrap: str, rows: list) -> list[str] | None:
     """Partitions whose last published record is gone; None when the broker did not answer."""
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="none", request_timeout_ms=10_000)
+                             auto_offset_reset="none", request_timeout_ms=10_000, **kafka.client_kwargs())
     await asyncio.wait_for(probe.start(), kafka.SEND_TIMEOUT)
     try:
         existing = await asyncio.wait_for(probe.topics(), kafka.SEND_TIMEOUT)

@@ -9,6 +9,9 @@
   CRM_* settings for every service, no secret written literally, healthchecks,
   topic creation from deploy/topics.txt, a non-root Dockerfile, Prometheus
   scraping the four services.
+
+Kafka authentication and ACLs (deploy/kafka/acls.txt) are checked in
+tests/unit/test_kafka_acls.py.
 """
 from __future__ import annotations
 
@@ -44,6 +47,10 @@ CRM_SETTINGS = {
     "CRM_DATABASE_URL",
     "CRM_VAULT_URL",
     "CRM_KAFKA_BOOTSTRAP",
+    "CRM_KAFKA_SECURITY_PROTOCOL",
+    "CRM_KAFKA_SASL_MECHANISM",
+    "CRM_KAFKA_USERNAME",
+    "CRM_KAFKA_PASSWORD",
     "CRM_AUTH_SECRET",
     "CRM_HTTP_HOST",
     "CRM_HTTP_PORT",
@@ -122,6 +129,26 @@ def bind_mounts(service: dict) -> dict[Path, str]:
         if source.startswith((".", "/")):
             mounts[(ROOT / source).resolve()] = target
     return mounts
+
+
+def host_file(service: dict, container_path: str) -> Path | None:
+    """The host file behind `container_path`, through a file or a directory bind mount."""
+    for host, target in bind_mounts(service).items():
+        target = target.rstrip("/")
+        if container_path == target:
+            return host
+        if container_path.startswith(target + "/"):
+            return host / container_path[len(target) + 1:]
+    return None
+
+
+def entry_script(service: dict) -> Path:
+    """The mounted script a service runs (entrypoint + command)."""
+    entry = command_list(service.get("entrypoint")) + command_list(service.get("command"))
+    scripts = [p for p in (host_file(service, arg) for arg in entry) if p is not None]
+    assert len(scripts) == 1, entry
+    assert scripts[0].is_file(), scripts[0]
+    return scripts[0]
 
 
 def compose_schema() -> dict:
@@ -233,8 +260,10 @@ def test_kafka_runs_kraft_without_zookeeper(compose, services, topic_init):
     env = env_of(kafka)
     roles = {r.strip() for r in env["KAFKA_PROCESS_ROLES"].split(",")}
     assert roles == {"broker", "controller"}  # combined mode
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{env['KAFKA_NODE_ID']}@kafka:")
-    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] in env["KAFKA_LISTENERS"]
+    # The single voter is this node, at its controller listener's address.
+    voter_id, _, voter_address = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].partition("@")
+    assert voter_id == env["KAFKA_NODE_ID"]
+    assert f"{env['KAFKA_CONTROLLER_LISTENER_NAMES']}://{voter_address}" in env["KAFKA_LISTENERS"].split(",")
     assert env["CLUSTER_ID"], "KRaft storage needs a cluster id"
     assert not any("ZOOKEEPER" in key for svc in services.values() for key in env_of(svc))
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
@@ -243,8 +272,9 @@ def test_kafka_runs_kraft_without_zookeeper(compose, services, topic_init):
         assert env[key] == "1"
     assert any("/var/lib/kafka/data" in host_path(v)[1] for v in kafka["volumes"])
     assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
-    # Kafka's own internal listener is what the services use.
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    # Kafka's own internal listener is what the services use, and it authenticates.
+    assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "INTERNAL:SASL_PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
 
 
 def test_topic_init_reads_topics_txt_and_is_idempotent(services, topic_init):
@@ -254,21 +284,23 @@ def test_topic_init_reads_topics_txt_and_is_idempotent(services, topic_init):
     assert init.get("restart", "no") == "no"
     mounts = bind_mounts(init)
     topics_target = mounts[TOPICS_FILE.resolve()]
-    entry = command_list(init.get("entrypoint")) + command_list(init.get("command"))
     env = env_of(init)
-    # The script it runs is a mounted file from deploy/, pointed at the mounted list.
-    scripts = [host for host, target in mounts.items() if target in entry]
-    assert len(scripts) == 1, entry
-    script = scripts[0].read_text(encoding="utf-8")
+    # The script it runs is a mounted file from deploy/ (deploy/kafka/init.sh), which
+    # runs the topic creator beside it, pointed at the mounted list.
+    entry = entry_script(init)
+    assert entry.parent == DEPLOY / "kafka"
+    assert "create-topics.sh" in entry.read_text(encoding="utf-8")
+    script = (DEPLOY / "kafka" / "create-topics.sh").read_text(encoding="utf-8")
     assert env.get("TOPICS_FILE") == topics_target or topics_target in script
     assert "TOPICS_FILE" in script and "kafka-topics.sh" in script
     assert "--create" in script and "--if-not-exists" in script
     assert env["TOPIC_PARTITIONS"] == "4" and env["TOPIC_REPLICATION"] == "1"
     # The topic list is written once: not in the compose file, not in the script.
     compose_text = COMPOSE_FILE.read_text(encoding="utf-8")
+    scripts = script + "\n".join(p.read_text(encoding="utf-8") for p in (DEPLOY / "kafka").glob("*.sh"))
     for topic in REQUIRED_TOPICS:
         assert topic not in compose_text, f"{topic} duplicated in docker-compose.yml"
-        assert topic not in script, f"{topic} duplicated in the init script"
+        assert topic not in scripts, f"{topic} duplicated in an init script"
     # Every CRM service waits for it to finish successfully.
     for svc_name in CRM_SERVICES:
         assert depends_on(services[svc_name]).get(name) == "service_completed_successfully"
@@ -315,6 +347,12 @@ def test_service_environment_is_exactly_the_crm_settings(services, name):
     assert env["CRM_HTTP_HOST"] == "0.0.0.0"
     assert env["CRM_HTTP_PORT"] == str(port)
     assert env["CRM_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    # Its own Kafka principal (deploy/kafka/acls.txt), logged in with SCRAM.
+    assert env["CRM_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert env["CRM_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["CRM_KAFKA_USERNAME"] == name
+    assert env["CRM_KAFKA_PASSWORD"].startswith(f"${{KAFKA_{name.upper()}_PASSWORD:?")
+    assert REQUIRED_VAR.match(env["CRM_KAFKA_PASSWORD"])
     assert env["CRM_TOPIC_PARTITIONS"] == "4"
     assert env["CRM_TOPIC_REPLICATION"] == "1"
     assert re.fullmatch(r"\$\{CRM_LOG_LEVEL:-(DEBUG|INFO|WARNING|ERROR)\}|INFO", env["CRM_LOG_LEVEL"])
@@ -379,6 +417,15 @@ def test_every_long_running_service_has_a_healthcheck(services, topic_init):
         assert check.get("interval") and check.get("retries")
 
 
+def test_compose_sets_only_settings_the_code_reads():
+    """Every CRM_* name compose sets is a field of shared.settings.Settings (env prefix CRM_)."""
+    from shared.settings import Settings
+
+    assert Settings.model_config["env_prefix"] == "CRM_"
+    fields = {f"CRM_{name.upper()}" for name in Settings.model_fields}
+    assert fields >= CRM_SETTINGS, CRM_SETTINGS - fields
+
+
 def test_service_healthcheck_uses_the_script_in_the_image(services):
     dockerfile = DOCKERFILE.read_text(encoding="utf-8")
     copied = re.search(r"COPY\s+deploy/healthcheck\.py\s+(\S+)", dockerfile)
@@ -415,7 +462,8 @@ def test_postgres_init_script_names_match_the_service_urls(services):
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
 @pytest.mark.parametrize(
-    "script", ["kafka/create-topics.sh", "postgres/initdb/10-crm-databases.sh"]
+    "script", ["kafka/create-topics.sh", "kafka/init.sh", "kafka/apply-acls.sh", "kafka/broker.sh",
+               "postgres/initdb/10-crm-databases.sh"]
 )
 def test_shell_scripts_parse(script):
     result = subprocess.run(["bash", "-n", str(DEPLOY / script)], capture_output=True, text=True)
@@ -459,6 +507,13 @@ def test_create_topics_script_creates_every_listed_topic(tmp_path):
     for call in creates:
         assert "--if-not-exists" in call and "--partitions 4" in call
         assert "--replication-factor 1" in call and "--bootstrap-server kafka:9092" in call
+    # With a client config (kafka-init's superuser login), every call passes it.
+    env["KAFKA_COMMAND_CONFIG"] = "/tmp/admin.properties"
+    (tmp_path / "calls").unlink()
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text(encoding="utf-8").splitlines()
+    assert calls and all("--command-config /tmp/admin.properties" in c for c in calls)
     # A missing list is an error, not an empty success.
     env["TOPICS_FILE"] = str(tmp_path / "missing.txt")
     assert subprocess.run(["bash", str(script)], env=env, capture_output=True, timeout=60).returncode == 1
