@@ -1,9 +1,12 @@
-"""Persisting a prospect's grade: replay its facts, store the history, emit real changes.
+"""Persisting a prospect's grade: replay its facts, store the history, publish what changed.
 
 The grade and its history are a pure function of the prospect's facts
 (`grade_from_facts`), so whatever order the facts arrived in, the stored
-state is the same. A `prospect-graded` event is emitted only when the current
-grade differs from the grade stored before (the last one published).
+state is the same. A `prospect-graded` event is published whenever the stored
+history changed: a new change, or a history rewritten by a fact that arrived
+late (a contact delivered after the deal it led to), even when the current
+grade stays; it carries the whole history and the next revision number, so
+every reader ends with the same history as grading.
 """
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import uuid
 
 import asyncpg
 
-from shared.events.enums import IntentGrade
 from shared.events.envelope import Envelope, new_event
 from shared.runtime import ownership
 from shared.runtime import vault as vaults
@@ -33,7 +35,8 @@ async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: Grad
     """Recompute the prospect's grade from its facts; returns the emitted event, if any."""
     await fact_store.lock_customer(conn, customer_id)
     facts = await fact_store.intent_facts(conn, customer_id)
-    stored = await conn.fetchrow("select grade, status from prospects where customer_id = $1 for update", customer_id)
+    stored = await conn.fetchrow("select grade, status, revision from prospects where customer_id = $1 for update",
+                                 customer_id)
     result = grade_from_facts(facts, policy)
     if not result.history:  # no fact that grades (only complaints, or merged away)
         await forget(conn, customer_id)
@@ -42,27 +45,27 @@ async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: Grad
     consultant = (await ownership.owner_of(conn, customer_id)).owner_id  # the owner follow-up decided
     # The decision keeps the policy version of the change that made it (an older one when the
     # replay under the current policy agrees with what was decided before).
-    version = await _save_history(conn, customer_id, result.history, await fact_store.fact_kinds(conn, customer_id))
+    version, rewritten = await _save_history(conn, customer_id, result.history,
+                                             await fact_store.fact_kinds(conn, customer_id))
+    revision = (stored["revision"] if stored else 0) + (1 if rewritten else 0)
     await conn.execute(
         """insert into prospects (customer_id, grade, rule, consultant_id, policy_version, updated_at, status,
-                                  cause_event_id, overridden_by, override_reason, loss_reason)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (customer_id) do update
+                                  cause_event_id, overridden_by, override_reason, loss_reason, revision)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (customer_id) do update
            set grade = excluded.grade, rule = excluded.rule, consultant_id = excluded.consultant_id,
                policy_version = excluded.policy_version, updated_at = excluded.updated_at,
                status = excluded.status, cause_event_id = excluded.cause_event_id,
                overridden_by = excluded.overridden_by, override_reason = excluded.override_reason,
-               loss_reason = excluded.loss_reason""",
+               loss_reason = excluded.loss_reason, revision = excluded.revision""",
         customer_id, _value(decision.grade), _value(decision.rule), consultant, version,
         decision.decided_at, decision.status.value, decision.cause_fact_id, decision.overridden_by,
-        decision.override_reason, _value(decision.loss_reason),
+        decision.override_reason, _value(decision.loss_reason), revision,
     )
-    previous = stored["grade"] if stored else None
-    if _value(decision.grade) == previous:
+    if not rewritten:
         return None
-    payload = prospect_graded_payload(result.history[-1], consultant)
+    payload = prospect_graded_payload(result.history, consultant, revision)
     if payload is None:
         return None
-    payload = payload.model_copy(update={"previous_grade": IntentGrade(previous) if previous else None})
     if payload.reason is not None and await _erased(customer_id):  # nothing personal is sealed for them again
         payload = payload.model_copy(update={"reason": None})
     event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=decision.decided_at,
@@ -99,13 +102,15 @@ def _row(change: GradeChange, kinds: dict[uuid.UUID, str]) -> dict:
 
 
 async def _save_history(conn: asyncpg.Connection, customer_id: uuid.UUID, history: tuple[GradeChange, ...],
-                        kinds: dict[uuid.UUID, str]) -> str:
-    """Keep the stored prefix that the replay agrees with (and its policy version); rewrite the rest."""
+                        kinds: dict[uuid.UUID, str]) -> tuple[str, bool]:
+    """Keep the stored prefix that the replay agrees with (and its policy version); rewrite the rest.
+    Returns the decision's policy version and whether the stored history changed."""
     stored = await conn.fetch("select * from grade_history where customer_id = $1 order by seq", customer_id)
     rows = [_row(c, kinds) for c in history]
     keep = 0
     while keep < min(len(stored), len(rows)) and all(stored[keep][k] == rows[keep][k] for k in _KEY):
         keep += 1
+    rewritten = keep < len(rows) or keep < len(stored)
     await conn.execute("delete from grade_history where customer_id = $1 and seq > $2", customer_id, keep)
     for seq, row in enumerate(rows[keep:], start=keep + 1):
         await conn.execute(
@@ -115,4 +120,4 @@ async def _save_history(conn: asyncpg.Connection, customer_id: uuid.UUID, histor
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
             customer_id, seq, *row.values(),
         )
-    return stored[keep - 1]["policy_version"] if keep == len(rows) else rows[-1]["policy_version"]
+    return (stored[keep - 1]["policy_version"] if keep == len(rows) else rows[-1]["policy_version"]), rewritten

@@ -86,3 +86,10 @@ def contact_received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
         out["notes"] = notes
     out["channel_details"] = details or None
     return out
+
+
+# ------------------------------------------------------------- prospect-graded 1 -> 2
+def prospect_graded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 told one change; version 2 tells the whole history. A version-1 event stays one
+    change: an empty history and revision 0 tell a reader to append it, as before."""
+    return {**payload, "history": [], "revision": 0}

@@ -61,6 +61,11 @@ SAMPLES: dict[tuple[str, int], dict] = {
     ("customer-erased", 1): {"erased_at": T, "requested_by": "ops:ops", "merged_customer_ids": [U]},
     ("prospect-graded", 1): {"grade": "H", "previous_grade": "A", "rule": "timeframe", "cause_event_id": U,
                              "policy_version": "2026-01"},
+    ("prospect-graded", 2): {"grade": "H", "previous_grade": "A", "rule": "timeframe", "cause_event_id": U,
+                             "policy_version": "2026-01", "revision": 2, "history": [
+                                 {"grade": "A", "status": "active", "rule": "timeframe", "at": T},
+                                 {"grade": "H", "previous_grade": "A", "status": "active", "rule": "timeframe",
+                                  "at": T, "cause_event_id": U}]},
     ("customer-valued", 1): {"policy_version": "2026-01", "pyramid_tier": "A", "loyalty_score": "72.5"},
     ("task-scheduled", 1): {"task_id": U, "kind": "first_contact", "owner_id": "c-007", "due_at": T},
     ("followup-logged", 1): {"task_id": U, "kind": "first_contact", "consultant_id": "c-007", "method": "phone",

@@ -45,7 +45,7 @@ def _empty(customer_id: str) -> dict[str, Any]:
     return {
         "customer_id": customer_id, "event_count": 0, "last_event_at": None,
         "profile": {}, "customer_kind": None, "origin": None, "first_contact_at": None,
-        "consultant_id": None, "owner_history": [], "contacts": [], "grade": None, "first_grade": None,
+        "consultant_id": None, "contacts": [], "grade": None, "first_grade": None, "grade_revision": 0,
         "grade_history": [], "tasks": {}, "deals": [], "losses": [], "lost": None,
         "complaints": {}, "marketing_allowed": True, "consent_history": [],
         "value": {}, "merged_from": [], "erased": None,
@@ -93,22 +93,34 @@ def _contact(s: dict, p: dict, at: str, e: Envelope) -> None:
 
 
 def _graded(s: dict, p: dict, at: str, e: Envelope) -> None:
-    previous = s["grade"]
-    grade = p.get("grade")
-    if s["first_grade"] is None:
-        s["first_grade"] = {"grade": grade, "at": at, "consultant_id": p.get("consultant_id") or s["consultant_id"]}
-    s["grade"] = grade
-    s["grade_history"].append({"grade": grade, "previous_grade": previous, "rule": p.get("rule"), "at": at,
-                               "overridden_by": p.get("overridden_by"), "reason": p.get("reason"),
-                               "consultant_id": p.get("consultant_id") or s["consultant_id"],
-                               "cause_event_id": p.get("cause_event_id")})
+    """Grading's history of the prospect. From version 2 each event carries the whole history as
+    grading knows it (rewritten when a fact arrived late): the latest revision replaces what came
+    before. A version-1 event (revision 0) told one change: it is appended."""
+    s["grade"] = p.get("grade")
+    if p.get("revision"):
+        if p["revision"] < s["grade_revision"]:
+            return  # an older history, sorted after a newer one
+        s["grade_revision"] = p["revision"]
+        s["grade_history"] = [_step(step, p) for step in p.get("history") or []]
+        s["grade"] = next((h["grade"] for h in reversed(s["grade_history"]) if h["grade"]), p.get("grade"))
+        return
+    previous = s["grade_history"][-1]["grade"] if s["grade_history"] else None
+    s["grade_history"].append({"grade": p.get("grade"), "previous_grade": previous, "status": None,
+                               "rule": p.get("rule"), "at": at, "overridden_by": p.get("overridden_by"),
+                               "reason": p.get("reason"), "cause_event_id": p.get("cause_event_id")})
+
+
+def _step(step: dict, p: dict) -> dict:
+    """One step of a published history; the override's reason is told for the latest change only."""
+    latest = step.get("cause_event_id") is not None and step.get("cause_event_id") == p.get("cause_event_id")
+    return {"grade": step.get("grade"), "previous_grade": step.get("previous_grade"), "status": step.get("status"),
+            "rule": step.get("rule"), "at": _iso(step.get("at")), "overridden_by": step.get("overridden_by"),
+            "reason": p.get("reason") if latest else None, "cause_event_id": step.get("cause_event_id")}
 
 
 def _assigned(s: dict, p: dict, at: str, e: Envelope) -> None:
     """The owner follow-up decided (客户归属): the customer's consultant from then on."""
     s["consultant_id"] = p.get("owner_id")
-    s["owner_history"].append({"owner_id": p.get("owner_id"), "previous_owner_id": p.get("previous_owner_id"),
-                               "basis": p.get("basis"), "reason": p.get("reason"), "at": at})
 
 
 def _task(s: dict, task_id: str) -> dict:
@@ -175,8 +187,11 @@ _STATUS_RANK = {"opened": 0, "escalated": 1, "acknowledged": 2, "resolved": 3, "
 def _updated(s: dict, p: dict, at: str, e: Envelope) -> None:
     c = _complaint(s, p["complaint_id"])
     status, when = p.get("status"), _iso(p.get("at")) or at
-    c["history"].append({"status": status, "at": when, "owner_id": p.get("owner_id"), "remedy": p.get("remedy"),
-                         "satisfaction": p.get("satisfaction"), "breached": p.get("breached")})
+    if not c["history"] or c["history"][-1]["status"] != status or status == "escalated":
+        # the steps of the case; a case that only moved to another owner (a reassignment, the customer's
+        # owner decided after the case was opened) took no step: its owner is the case's `owner_id`
+        c["history"].append({"status": status, "at": when, "remedy": p.get("remedy"),
+                             "satisfaction": p.get("satisfaction"), "breached": p.get("breached")})
     if status in _STEP_FIELD and c[_STEP_FIELD[status]] is None:
         c[_STEP_FIELD[status]] = when
     if _STATUS_RANK.get(status, 0) >= _STATUS_RANK.get(c["status"], 0) and status != "escalated":
@@ -223,6 +238,10 @@ def _finish(s: dict[str, Any]) -> None:
         s["profile"] = {}
         for contact in s["contacts"]:
             contact.update(notes=None, channel_details={})
+    for step in s["grade_history"]:  # a prospect's grades are their owner's (the owner now: one answer)
+        step["consultant_id"] = s["consultant_id"]
+    first = next((h for h in s["grade_history"] if h["grade"]), None)
+    s["first_grade"] = {k: first[k] for k in ("grade", "at", "consultant_id")} if first else None
     revenue = sum((Decimal(d["amount"]) for d in s["deals"]), Decimal(0))
     profit = sum((Decimal(d["gross_profit"]) for d in s["deals"]), Decimal(0))
     grades = {h["grade"] for h in s["grade_history"]}

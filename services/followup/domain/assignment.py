@@ -110,7 +110,7 @@ def owner_on_contact(current: Ownership, named: str | None, new_customer: bool) 
     by load) or None to keep the current one."""
     if current.owner_id is not None:
         takes_over = named is not None and new_customer and current.basis is not None and current.basis.provisional
-        return Ownership(named, OwnerBasis.NAMED) if takes_over and named != current.owner_id else None
+        return Ownership(named, OwnerBasis.NAMED) if takes_over else None
     return Ownership(named, OwnerBasis.NAMED) if named else BY_LOAD
 
 

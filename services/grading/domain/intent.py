@@ -50,7 +50,7 @@ last rule that moved the grade (`rule`) and all rules that did (`rules`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -59,7 +59,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.events.enums import Channel, FollowUpOutcome, IntentGrade, LossReason
-from shared.events.contract import ProspectGraded
+from shared.events.contract import GradeStep, ProspectGraded
 
 from .facts import (
     ComplaintFiledFact,
@@ -445,14 +445,15 @@ def decision_from_history(history: Iterable[GradeChange], policy: GradingPolicy 
     return GradeDecision.from_change(last)
 
 
-def prospect_graded_payload(change: GradeChange, consultant_id: str | None = None) -> ProspectGraded | None:
-    """The ProspectGraded event payload for a change; None when there is no grade (lost).
-
-    A loss is published as ProspectLost by the command side; a change without
-    a grade has no ProspectGraded form.
-    """
-    if change.grade is None:
+def prospect_graded_payload(history: Sequence[GradeChange], consultant_id: str | None = None,
+                            revision: int = 1) -> ProspectGraded | None:
+    """The ProspectGraded payload for a history: its latest grade (with that change's cause) and the
+    whole history; None when no change has a grade (a loss is published as ProspectLost by the
+    command side)."""
+    graded = [c for c in history if c.grade is not None]
+    if not graded:
         return None
+    change = graded[-1]
     return ProspectGraded(
         grade=change.grade,
         previous_grade=change.previous_grade,
@@ -462,4 +463,8 @@ def prospect_graded_payload(change: GradeChange, consultant_id: str | None = Non
         reason=change.override_reason,
         policy_version=change.policy_version,
         consultant_id=consultant_id,
+        history=[GradeStep(grade=c.grade, previous_grade=c.previous_grade, status=c.status.value, rule=c.rule.value,
+                           at=c.occurred_at, cause_event_id=c.cause_fact_id, overridden_by=c.overridden_by)
+                 for c in history],
+        revision=revision,
     )

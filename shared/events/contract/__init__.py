@@ -19,7 +19,7 @@ from .followup import (
                        TaskEscalated,
                        TaskScheduled,
 )
-from .grading import CustomerValued, ProspectGraded
+from .grading import CustomerValued, GradeStep, ProspectGraded, ProspectGradedV1
 from .intake import (
     ComplaintFiled,
     ConsentChanged,
@@ -40,11 +40,12 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     DeadLetter,
 )
 # Earlier versions of event types, oldest first: readers upcast them (registry.UPCASTERS).
-PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1,)
+PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1, ProspectGradedV1)
 
 __all__ = [
     "ALL_PAYLOADS", "PAST_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated",
     "ContactReceived", "ContactReceivedV1", "CustomerAssigned", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
-    "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "PaymentRecorded", "PersonalDataRead", "ProspectGraded",
+    "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "GradeStep", "PaymentRecorded", "PersonalDataRead",
+    "ProspectGraded", "ProspectGradedV1",
     "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

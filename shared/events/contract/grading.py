@@ -5,18 +5,15 @@ import uuid
 from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..enums import IntentGrade
 from ..envelope import EventPayload
 from .types import Money, ShortText, Text
 
 
-class ProspectGraded(EventPayload):
-    """The prospect's intent grade changed (up or down), with its cause."""
-
-    EVENT_TYPE: ClassVar[str] = "prospect-graded"
-    VERSION: ClassVar[int] = 1
+class _GradeFields(EventPayload):
+    """The current grade and its cause: what every version of `prospect-graded` has."""
 
     grade: IntentGrade
     previous_grade: IntentGrade | None = None
@@ -26,6 +23,45 @@ class ProspectGraded(EventPayload):
     reason: Text | None = None
     policy_version: ShortText
     consultant_id: ShortText | None = None
+
+
+class ProspectGradedV1(_GradeFields):
+    """The prospect's intent grade changed (up or down), with its cause."""
+
+    EVENT_TYPE: ClassVar[str] = "prospect-graded"
+    VERSION: ClassVar[int] = 1
+
+
+class GradeStep(BaseModel):
+    """One change in a prospect's grade history: to which grade (None: lost) and status, by which
+    rule, when it happened in the business, caused by which event, overridden by whom."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grade: IntentGrade | None = None
+    previous_grade: IntentGrade | None = None
+    status: ShortText
+    rule: ShortText
+    at: AwareDatetime
+    cause_event_id: uuid.UUID | None = None
+    overridden_by: ShortText | None = None
+
+
+class ProspectGraded(_GradeFields):
+    """The prospect's intent grade (有望客户级别) or its history changed.
+
+    Version 2 carries the whole history as grading now knows it: grading replays a prospect's
+    facts, so a fact that arrives late (a contact delivered after the deal it led to) rewrites
+    the history, and grading publishes the rewritten one although the current grade may not
+    have changed. A reader keeps the history of the latest `revision` and drops earlier ones.
+    Version 1 had only the change (readers get it upcast with an empty history: append it).
+    """
+
+    EVENT_TYPE: ClassVar[str] = "prospect-graded"
+    VERSION: ClassVar[int] = 2
+
+    history: list[GradeStep] = Field(default_factory=list, max_length=1000)
+    revision: int = Field(default=0, ge=0, description="1, 2, ... per prospect; 0: a version-1 event")
 
 
 class CustomerValued(EventPayload):

@@ -44,8 +44,10 @@ class Grading:
         value = json.loads(value) if value else None
         if value:
             value.pop("cause_event_id")
-        return {"prospect": dict(prospect) if prospect else None, "history": [dict(h) for h in history],
-                "value": value}
+        prospect = dict(prospect) if prospect else None
+        if prospect:
+            prospect.pop("revision")  # how many histories were published on the way: bookkeeping, not state
+        return {"prospect": prospect, "history": [dict(h) for h in history], "value": value}
 
     async def emitted(self, customer_id: uuid.UUID, event_type: str = "prospect-graded") -> list[dict]:
         async with self.pool.acquire() as conn:
@@ -96,7 +98,8 @@ async def test_a_journey_in_order_grades_and_emits_each_change_once(grading):
     assert all(h["policy_version"] == DEFAULT_POLICY.version for h in snap["history"])
     emitted = await grading.emitted(c)
     assert [(e["previous_grade"], e["grade"]) for e in emitted] == [
-        (None, "C"), ("C", "B"), ("B", "H"), ("H", "A"), ("A", "O")]
+        (None, "C"), ("C", "B"), ("B", "H"), ("H", "A"), ("A", "O"), ("O", "O")]  # the deal: a step, same grade
+    assert [(h["previous_grade"], h["grade"]) for h in emitted[-1]["history"]] == [r[:2] for r in rows]
     assert all(e["consultant_id"] == "c-001" and e["policy_version"] for e in emitted)
     assert snap["value"]["purchases"] == 1 and snap["value"]["management_class"] == "one_off"
 
@@ -124,7 +127,10 @@ async def test_any_cross_topic_order_gives_the_same_grade_history_and_value(serv
     assert await other.snapshot(c) == await reference.snapshot(c)
     emitted = await other.emitted(c)
     assert emitted[-1]["grade"] == "O"
-    assert all(e["previous_grade"] != e["grade"] for e in emitted), "an event without a change"
+    # whatever the order, the last published history is the stored one (a late fact rewrote it)
+    last = [(h["previous_grade"], h["grade"], h["rule"]) for h in emitted[-1]["history"]]
+    assert last == [(h["previous_grade"], h["grade"], h["rule"]) for h in (await reference.snapshot(c))["history"]]
+    assert [e["revision"] for e in emitted] == list(range(1, len(emitted) + 1))
 
 
 async def test_rebuilding_the_projection_from_the_facts_reproduces_it_exactly(grading):
@@ -160,7 +166,10 @@ async def test_a_loss_ends_grading_and_a_new_contact_reopens(grading):
     assert snap["prospect"]["status"] == "lost" and snap["prospect"]["grade"] is None
     assert snap["history"][-1]["loss_reason"] == "competitor"
     await grading.apply(ev.contact(c, ev.at(9), purchase_timeframe=PurchaseTimeframe.WITHIN_7_DAYS))
-    assert [(e["previous_grade"], e["grade"]) for e in await grading.emitted(c)] == [(None, "A"), (None, "H")]
+    emitted = await grading.emitted(c)
+    assert [(e["previous_grade"], e["grade"], e["revision"]) for e in emitted] == [
+        (None, "A", 1), (None, "A", 2), (None, "H", 3)]
+    assert [(h["grade"], h["status"]) for h in emitted[1]["history"]] == [("A", "active"), (None, "lost")]
 
 
 async def test_pyramid_tiers_follow_the_population_and_only_changes_are_emitted(grading):

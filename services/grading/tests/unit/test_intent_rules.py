@@ -340,8 +340,14 @@ def test_fact_from_payload():
 def test_changes_map_to_prospect_graded_payloads():
     o = override(1, G.H, reason="vip", by="zhang")
     result = grade_from_facts([contact(0, Channel.PHONE, purchase_timeframe=TF.WITHIN_1_MONTH), o, lost(3)])
-    payload = prospect_graded_payload(result.history[1], consultant_id="zhang")
+    payload = prospect_graded_payload(result.history[:2], consultant_id="zhang", revision=2)
     assert (payload.grade, payload.previous_grade, payload.rule, payload.cause_event_id, payload.overridden_by,
             payload.reason, payload.policy_version) == (G.H, G.A, "override", o.fact_id, "zhang", "vip", "2026.1")
     assert fact_from_payload(o.fact_id, o.occurred_at, payload) == o
-    assert prospect_graded_payload(result.history[-1]) is None
+    assert [(s.previous_grade, s.grade, s.rule) for s in payload.history] == [(None, G.A, "timeframe"),
+                                                                                (G.A, G.H, "override")]
+    assert payload.revision == 2
+    # lost: the history tells it, the payload's grade is the last one the prospect had
+    whole = prospect_graded_payload(result.history)
+    assert whole.grade == G.H and whole.history[-1].grade is None and whole.history[-1].status == "lost"
+    assert prospect_graded_payload(result.history[-1:]) is None
