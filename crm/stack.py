@@ -190,8 +190,13 @@ class Stack:
         self.broker.start()
         asyncio.run(kafka.ensure_topics(self.broker.bootstrap, ALL_TOPICS, 4))
         secret = auth_secret(self.root)
+        # The embedded broker listens on loopback without SASL: a production CRM_KAFKA_* login left in
+        # the shell would make every service fail to connect.
+        inherited = {k: v for k, v in os.environ.items()
+                     if k not in ("CRM_KAFKA_SECURITY_PROTOCOL", "CRM_KAFKA_SASL_MECHANISM", "CRM_KAFKA_USERNAME",
+                                  "CRM_KAFKA_PASSWORD", "CRM_KAFKA_SSL_CAFILE")}
         for name in SERVICES:
-            env = {**os.environ, **self.extra_env, "CRM_SERVICE": name, "CRM_AUTH_SECRET": secret,
+            env = {**inherited, **self.extra_env, "CRM_SERVICE": name, "CRM_AUTH_SECRET": secret,
                    "CRM_DATABASE_URL": database_url_for(admin, f"crm_{name}"),
                    "CRM_VAULT_URL": database_url_for(admin, VAULT_DATABASE),
                    "CRM_KAFKA_BOOTSTRAP": self.broker.bootstrap, "CRM_HTTP_PORT": str(self.ports[name]),

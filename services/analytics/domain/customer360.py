@@ -25,14 +25,14 @@ def masked_view(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None,
-              *, full_profile: bool = True, tier: str | None = None) -> dict[str, Any]:
+              *, full_profile: bool = True) -> dict[str, Any]:
+    """The customer at one glance. `value` is grading's valuation as published (tier, classes,
+    lifecycle, lifetime profit: none of it is worked out here; empty until grading values the
+    customer), beside the deals' own sums."""
     s = fold_customer(customer_id, events, as_of)
     tasks = list(s["tasks"].values())
-    value = {**s["value"], "revenue": s["totals"]["revenue"], "gross_profit": s["totals"]["gross_profit"],
-             "deals": s["totals"]["deals"]}
-    value.setdefault("lifetime_profit", s["totals"]["gross_profit"])
-    if tier and "pyramid_tier" not in s["value"]:
-        value["pyramid_tier"] = tier
+    value = {**s["value"], "deals": s["totals"]["deals"], "deals_revenue": s["totals"]["revenue"],
+             "deals_gross_profit": s["totals"]["gross_profit"]}
     view = {
         "as_of": as_of.isoformat() if as_of else None,
         "profile": s["profile"],
@@ -44,7 +44,7 @@ def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | No
         "value": value, "credit_grade": s["value"].get("credit_grade"),
         "loyalty": {k: s["value"][k] for k in ("loyalty_score", "loyalty_stage") if k in s["value"]},
         "lifecycle_stage": s["value"].get("lifecycle_stage"),
-        "lifetime_profit": value["lifetime_profit"],
+        "lifetime_profit": s["value"].get("lifetime_profit"),
         "open_tasks": [t for t in tasks if t["status"] == "open"],
         "past_tasks": [t for t in tasks if t["status"] != "open"],
         "deals": s["deals"], "lost": s["lost"], "losses": s["losses"],

@@ -62,6 +62,13 @@ def _published_profit(s: dict) -> Decimal | None:
     return None if gp is None else Decimal(str(gp))
 
 
+def _own_profit(s: dict, gp: Decimal) -> Decimal:
+    """The profit of the customer's own deals: the ranking profit less the referral gains it credits
+    (a referred deal's share is counted in its own customer's profit already; summed twice, shares
+    would add up to more than the company made)."""
+    return gp - Decimal(str(_published(s, "referral_gains") or 0))
+
+
 def counted(states: list[dict], f: Filters) -> list[tuple[dict, list[dict]]]:
     """(state, the deals the money figures use) of every customer the filters choose.
 
@@ -134,13 +141,14 @@ def pareto(states: list[dict], f: Filters) -> dict[str, Any]:
                     key=lambda r: ranking_key(r[1], r[0]["customer_id"]))
     n = len(ranked)
     revenue = [_sum(s["deals"], "amount") for s, _ in ranked]
+    own = [_own_profit(s, gp) for s, gp in ranked]
     total_rev = sum(revenue, Decimal(0))
-    total_gp = sum((gp for _, gp in ranked), Decimal(0))
+    total_gp = sum(own, Decimal(0))
     top = math.ceil(n * PARETO_TOP_SHARE)
     out, cum_rev, cum_gp = [], Decimal(0), Decimal(0)
-    for i, ((s, gp), rev) in enumerate(zip(ranked, revenue, strict=True), 1):
+    for i, ((s, gp), rev, mine) in enumerate(zip(ranked, revenue, own, strict=True), 1):
         cum_rev += rev
-        cum_gp += gp
+        cum_gp += mine
         out.append({"rank": i, "customer_id": s["customer_id"], "consultant_id": s["consultant_id"],
                     "pyramid_tier": _published(s, "pyramid_tier"),
                     "management_class": _published(s, "management_class"),
@@ -150,7 +158,7 @@ def pareto(states: list[dict], f: Filters) -> dict[str, Any]:
     return {"rows": out, "customers": n, "not_yet_valued": len(members) - n,
             "revenue": money(total_rev), "gross_profit": money(total_gp), "top20_customers": top,
             "top20_revenue_share": ratio(sum(revenue[:top], Decimal(0)), total_rev),
-            "top20_profit_share": ratio(sum((gp for _, gp in ranked[:top]), Decimal(0)), total_gp)}
+            "top20_profit_share": ratio(sum(own[:top], Decimal(0)), total_gp)}
 
 
 def _ranking_or_last(s: dict) -> tuple[Decimal, str]:

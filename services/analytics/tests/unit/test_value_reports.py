@@ -212,3 +212,18 @@ def test_analytics_keeps_no_value_rule():
              if isinstance(node, ast.FunctionDef)}
     assert not names & {"tier_of", "tiers", "stage_of", "ranked"}
     assert (domain / "value.py").read_text().count("math.ceil(") == 1  # the Pareto's top 20%, nothing else
+
+
+def test_pareto_shares_count_a_referred_deal_once():
+    """The referrer ranks with its referral gains (grading's figure), but the shares add up to what
+    the customers' own deals made: the referred deal's share is not counted twice."""
+    b = Book()
+    referrer, referred = b.customer(1), b.customer(2)
+    b.deal(referrer, 100_000, 10_000, date(2026, 4, 1))
+    b.valued(referrer, gross_profit=13_000, referral_gains=3_000, pyramid_tier="platinum")
+    b.deal(referred, 200_000, 30_000, date(2026, 4, 2))
+    b.valued(referred, gross_profit=30_000, pyramid_tier="gold")
+    pareto = b.report("pareto")
+    assert [r["customer_id"] for r in pareto["rows"]] == [referred, referrer]
+    assert pareto["gross_profit"] == "40000.00"  # 30,000 + 10,000: the 3,000 gain is part of the 30,000
+    assert [r["cumulative_profit_share"] for r in pareto["rows"]] == [0.75, 1.0]
