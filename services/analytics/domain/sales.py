@@ -86,7 +86,7 @@ def grades(states: list[dict], f: Filters) -> dict[str, Any]:
     moves: Counter = Counter()
     for s in members:
         for h in s["grade_history"]:
-            if h["previous_grade"] and h["previous_grade"] != h["grade"] and f.in_period(h["at"]):
+            if h["grade"] and h["previous_grade"] and h["previous_grade"] != h["grade"] and f.in_period(h["at"]):
                 moves[(h["previous_grade"], h["grade"])] += 1
     up = sum(n for (a, b), n in moves.items() if GRADES.index(b) < GRADES.index(a))
     rows = [{"grade": g, "prospects": dist.get(g, 0), "share": ratio(dist.get(g, 0), sum(dist.values()))}

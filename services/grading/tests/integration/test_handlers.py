@@ -130,7 +130,7 @@ async def test_any_cross_topic_order_gives_the_same_grade_history_and_value(serv
     # whatever the order, the last published history is the stored one (a late fact rewrote it)
     last = [(h["previous_grade"], h["grade"], h["rule"]) for h in emitted[-1]["history"]]
     assert last == [(h["previous_grade"], h["grade"], h["rule"]) for h in (await reference.snapshot(c))["history"]]
-    assert [e["revision"] for e in emitted] == list(range(1, len(emitted) + 1))
+    assert [e["revision"] for e in emitted] == sorted({e["revision"] for e in emitted})
 
 
 async def test_rebuilding_the_projection_from_the_facts_reproduces_it_exactly(grading):

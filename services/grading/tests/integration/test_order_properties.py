@@ -72,6 +72,7 @@ async def test_any_arrival_order_stores_the_same_state(two_databases, journey, d
         if emitted:
             assert [(h["previous_grade"], h["grade"], h["status"], h["rule"]) for h in emitted[-1]["history"]] == [
                 (h["previous_grade"], h["grade"], h["status"], h["rule"]) for h in snap["history"]]
-            assert [e["revision"] for e in emitted] == list(range(1, len(emitted) + 1))
+            revisions = [e["revision"] for e in emitted]
+            assert revisions == sorted(set(revisions)), revisions  # each publication a later revision
         if emitted and snap["prospect"] and snap["prospect"]["grade"]:
             assert emitted[-1]["grade"] == snap["prospect"]["grade"]
