@@ -7,7 +7,7 @@ hours use the same zone). Pure.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
@@ -26,3 +26,15 @@ def business_instant(day: date, now: datetime, zone: ZoneInfo = DEFAULT_ZONE) ->
     if day >= business_day(now, zone):
         return now
     return datetime.combine(day, END_OF_DAY, tzinfo=zone)
+
+
+def business_day_of(moment: str) -> str:
+    """The business day (ISO date) of an ISO 8601 instant, or the date itself when given one."""
+    if len(moment) == 10:
+        return moment
+    return business_day(datetime.fromisoformat(moment)).isoformat()
+
+
+def end_of_business_day(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
+    """The last instant of a business day (what "as of that day" means), in UTC."""
+    return datetime.combine(day, time.max, tzinfo=zone).astimezone(UTC)

@@ -30,8 +30,8 @@ assert set(ReportName.__args__) == set(REPORTS)  # noqa: S101 - the catalogue an
 
 async def report_filters(
     request: Request,
-    date_from: date | None = Query(default=None, alias="from", description="first day (UTC), inclusive"),
-    date_to: date | None = Query(default=None, alias="to", description="last day (UTC), inclusive"),
+    date_from: date | None = Query(default=None, alias="from", description="first business day, inclusive"),
+    date_to: date | None = Query(default=None, alias="to", description="last business day, inclusive"),
     consultant: str | None = Query(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
     channel: Channel | None = Query(default=None),
     campaign: str | None = Query(default=None, min_length=1, max_length=200),

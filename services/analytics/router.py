@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from shared.access import Action, sees_personal_data
 from shared.auth import Principal, require, require_action
+from shared.business_time import DEFAULT_ZONE, end_of_business_day
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime import ownership
@@ -21,24 +22,24 @@ router = APIRouter(prefix="/v1", tags=["analytics"])
 
 
 def parse_as_of(value: str | None) -> datetime | None:
-    """A date (the end of that UTC day) or an ISO 8601 instant (UTC when it has no zone)."""
+    """A date (the end of that business day) or an ISO 8601 instant (business time when it has no zone)."""
     if value is None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+            return end_of_business_day(date.fromisoformat(value)).astimezone(DEFAULT_ZONE)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))  # an unencoded "+"
     except ValueError:
         raise DomainValidationError("as_of must be a date (2026-05-31) or an ISO 8601 time", field="as_of",
                                     location="query") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=DEFAULT_ZONE)
 
 
 @router.get("/customers/{customer_id}/360")
 async def customer_360(
     customer_id: uuid.UUID, request: Request,
     as_of: str | None = Query(default=None, max_length=40,
-                              description="answer for this past moment: a date (end of that UTC day) or ISO 8601"),
+                              description="answer for this past moment: a date (the end of that business day) or ISO 8601"),
     principal: Principal = Depends(require_action(Action.READ)),
 ) -> dict:
     """Everything about one customer at one glance, with history. Personal data is shown only to

@@ -5,6 +5,8 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from shared.business_time import business_day_of
+
 from .filters import UNASSIGNED, Filters, active, money, ratio
 
 DAILY_COLUMNS = ("walk_ins", "calls", "new_prospects_O", "new_prospects_H", "new_prospects_A", "new_prospects_B",
@@ -30,7 +32,7 @@ def daily(states: list[dict], f: Filters) -> dict[str, Any]:
     def add(at: str | None, consultant: str | None, column: str) -> None:
         consultant = consultant or UNASSIGNED
         if f.in_period(at) and f.consultant_matches(consultant):
-            rows[(at[:10], consultant)][column] += 1
+            rows[(business_day_of(at), consultant)][column] += 1
 
     for s in active(states):
         if not f.origin_matches(s):

@@ -6,12 +6,15 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from shared.business_time import business_day_of, end_of_business_day
+
 UNASSIGNED = "unassigned"
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Period (inclusive UTC days), consultant, channel, campaign; `now` is the reference instant."""
+    """Period (inclusive business days, shared.business_time), consultant, channel, campaign; `now` is
+    the reference instant."""
 
     now: datetime
     date_from: date | None = None
@@ -24,7 +27,7 @@ class Filters:
     def in_period(self, at: str | None) -> bool:
         if not at:
             return False
-        day = at[:10]
+        day = business_day_of(at)
         return (self.date_from is None or day >= self.date_from.isoformat()) and \
                (self.date_to is None or day <= self.date_to.isoformat())
 
@@ -36,11 +39,9 @@ class Filters:
     def reference(self) -> str:
         """The instant 'overdue' is judged at: the end of `to`, or now. (Decline is not judged here:
         grading publishes it.)"""
-        now = self.now.isoformat()
         if self.date_to is None:
-            return now
-        end = f"{self.date_to.isoformat()}T23:59:59.999999+00:00"
-        return min(end, now)
+            return self.now.isoformat()
+        return min(end_of_business_day(self.date_to), self.now).isoformat()
 
     def origin_matches(self, state: dict[str, Any]) -> bool:
         origin = state.get("origin") or {}

@@ -5,6 +5,8 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
+from shared.business_time import business_day_of
+
 from .filters import Filters, active, days_between, mean, money, ratio
 
 STAGES = ("collected", "qualified", "hot", "orders", "deals")
@@ -21,7 +23,8 @@ def _close_days(s: dict) -> float | None:
     first = s["totals"]["first_deal_on"]
     if not first or not s["first_contact_at"]:
         return None
-    return max(0.0, days_between(s["first_contact_at"][:10] + "T00:00:00+00:00", first + "T00:00:00+00:00"))
+    first_day = business_day_of(s["first_contact_at"])
+    return max(0.0, days_between(first_day + "T00:00:00+00:00", first + "T00:00:00+00:00"))
 
 
 def _funnel_row(group: dict[str, Any], members: list[dict]) -> dict[str, Any]:
