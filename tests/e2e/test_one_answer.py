@@ -10,17 +10,7 @@ from decimal import Decimal
 
 from shared.events.contract import ComplaintFiled, ContactReceived, DealClosed, DealItem
 from shared.events.envelope import new_event
-from shared.runtime import kafka
-
-
-async def _publish(api, *envelopes) -> None:
-    producer = kafka.producer(api.stack.broker.bootstrap)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(envelope.event_type, envelope.to_json(), key=envelope.key)
-    finally:
-        await kafka.stop_quietly(producer)
+from tests.support.broker import publish
 
 
 def _contact(customer_id: uuid.UUID, at: datetime, consultant: str, **kw):
@@ -35,10 +25,10 @@ async def test_a_complaint_that_came_before_the_contact_goes_to_the_owner(api, r
     filed = new_event(ComplaintFiled(complaint_id=(case := uuid.uuid4()), channel="phone", severity="high",
                                      description="nobody called back"),
                       customer_id=customer_id, producer="intake", occurred_at=at + timedelta(minutes=5))
-    await _publish(api, filed)
+    await publish(api.stack, filed)
     first = await api.eventually("followup", f"/v1/complaints/{case}", lambda c: c["owner_id"])
     assert first["owner_id"] != owner  # given to the least loaded: nobody was known to own the customer yet
-    await _publish(api, _contact(customer_id, at, owner))
+    await publish(api.stack, _contact(customer_id, at, owner))
     await api.eventually("followup", f"/v1/complaints/{case}", lambda c: c["owner_id"] == owner)
     await api.eventually("followup", f"/v1/prospects/{customer_id}", lambda p: p["owner_id"] == owner)
     view = await api.eventually("analytics", f"/v1/customers/{customer_id}/360",
@@ -55,9 +45,9 @@ async def test_a_late_contact_rewrites_the_grade_history_everywhere(api, reliabi
                                 gross_profit=Decimal(9000), closed_on=(at + timedelta(days=1)).date(),
                                 items=[DealItem(product="SUV", quantity=1, unit_price=Decimal(120000))]),
                      customer_id=customer_id, producer="followup", occurred_at=at + timedelta(days=1))
-    await _publish(api, deal)  # the deal's event comes first ...
+    await publish(api.stack, deal)  # the deal's event comes first ...
     await api.eventually("grading", f"/v1/prospects/{customer_id}/grade", lambda g: g["grade"] == "O")
-    await _publish(api, _contact(customer_id, at, "c-001", purchase_timeframe="1_to_3_months"))  # ... its contact later
+    await publish(api.stack, _contact(customer_id, at, "c-001", purchase_timeframe="1_to_3_months"))  # ... its contact later
     expected = [(None, "B"), ("B", "O")]
     grade = await api.eventually("grading", f"/v1/prospects/{customer_id}/grade",
                                  lambda g: [(h["previous_grade"], h["grade"]) for h in g["history"]][:2] == expected)

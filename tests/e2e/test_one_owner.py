@@ -15,7 +15,7 @@ from shared.events.contract import ConsultantUpdated, CustomerAssigned
 from shared.events.contract.followup import consultant_stream_id
 from shared.events.enums import Role
 from shared.events.envelope import new_event
-from shared.runtime import kafka
+from tests.support.broker import publish
 
 
 def phone() -> str:
@@ -115,16 +115,6 @@ async def test_a_reassignment_reaches_every_service_and_the_history(api, reliabi
                        "and the old one masked or 403")
 
 
-async def _publish(api, *envelopes) -> None:
-    producer = kafka.producer(api.stack.broker.bootstrap)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(envelope.event_type, envelope.to_json(), key=envelope.key)
-    finally:
-        await kafka.stop_quietly(producer)
-
-
 async def test_an_event_dated_in_the_future_does_not_beat_later_real_ones(api, reliability):
     p = People(api)
     await api.join_roster({p.x: p.team, p.y: f"{p.team}-other"})
@@ -134,7 +124,7 @@ async def test_an_event_dated_in_the_future_does_not_beat_later_real_ones(api, r
                             customer_id=consultant_stream_id(p.x), producer="followup", occurred_at=future)
     forged_owner = new_event(CustomerAssigned(owner_id=p.y, basis="reassigned"), customer_id=uuid.UUID(customer_id),
                              producer="followup", occurred_at=future)
-    await _publish(api, forged_team, forged_owner)
+    await publish(api.stack, forged_team, forged_owner)
     # the forgery reached the services that project it (the embedded broker has no ACLs); follow-up,
     # which decides, never reads it
     await p.owned_everywhere(customer_id, p.y, services=("intake", "grading", "analytics"))

@@ -30,17 +30,6 @@ def least_loaded(team: Iterable[str], loads: Mapping[str, int]) -> str:
     return min(members, key=lambda c: (loads.get(c, 0), c))
 
 
-def choose_owner(named_consultant: str | None, team: Iterable[str], loads: Mapping[str, int]) -> str:
-    """The consultant named at intake (说明指定销售顾问) if any and still on the team, else the least loaded.
-
-    An empty `team` means the roster is unknown: a named consultant is then taken as is.
-    """
-    members = set(team)
-    if named_consultant and (not members or named_consultant in members):
-        return named_consultant
-    return least_loaded(members, loads)
-
-
 def reassign_customer(
     tasks: Iterable[FollowUpTask],
     customer_id: uuid.UUID,

@@ -7,7 +7,7 @@ import pytest
 from services.followup.domain import (
     NoConsultantAvailable,
     TaskKind,
-    choose_owner,
+    least_loaded,
     reassign_customer,
     redistribute,
     workload,
@@ -16,24 +16,15 @@ from services.followup.domain import (
 from .factories import CUSTOMER, NOW, OTHER_CUSTOMER, record, task
 
 
-def test_named_consultant_wins():
-    assert choose_owner("carol", ["alice", "bob", "carol"], {"carol": 50}) == "carol"
-    assert choose_owner("carol", [], {}) == "carol"  # roster unknown
-
-
-def test_a_named_consultant_who_left_the_team_falls_back_to_least_loaded():
-    assert choose_owner("dave", ["alice", "bob"], {"alice": 3, "bob": 1}) == "bob"
-
-
 def test_least_loaded_with_deterministic_ties():
-    assert choose_owner(None, ["carol", "bob", "alice"], {"alice": 2, "bob": 1, "carol": 1}) == "bob"
-    assert choose_owner(None, ["carol", "bob"], {}) == "bob"
-    assert choose_owner("", ["zed"], {}) == "zed"
+    assert least_loaded(["carol", "bob", "alice"], {"alice": 2, "bob": 1, "carol": 1}) == "bob"
+    assert least_loaded(["carol", "bob"], {}) == "bob"
+    assert least_loaded(["zed"], {}) == "zed"
 
 
 def test_nobody_to_assign():
     with pytest.raises(NoConsultantAvailable):
-        choose_owner(None, [], {})
+        least_loaded([], {})
 
 
 def test_workload_counts_pending_tasks_only():
