@@ -32,7 +32,10 @@ def business_day_of(moment: str) -> str:
     """The business day (ISO date) of an ISO 8601 instant, or the date itself when given one."""
     if len(moment) == 10:
         return moment
-    return business_day(datetime.fromisoformat(moment)).isoformat()
+    try:
+        return business_day(datetime.fromisoformat(moment)).isoformat()
+    except OverflowError:  # at the edge of the calendar (year 9999 in UTC): its own day is as good
+        return moment[:10]
 
 
 def end_of_business_day(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:

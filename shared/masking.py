@@ -92,6 +92,8 @@ PERSONAL_FIELDS: Mapping[str, Kind] = MappingProxyType({
     "note": Kind.TEXT,  # a loss (战败) note
     "decision_note": Kind.TEXT,  # the manager's note on a loss proposal
     "remedy": Kind.TEXT,  # a complaint's remedy (服务补救)
+    "override_reason": Kind.TEXT,  # why a consultant set a grade by hand
+    "assignment_note": Kind.TEXT,  # why a manager moved a customer
 })
 
 

@@ -191,6 +191,8 @@ class FollowUpHandlers:
             """update loss_proposals set data = data || '{"note": null, "decision_note": null}'::jsonb
                where customer_id = any($1) and (data->>'note' is not null or data->>'decision_note' is not null)""",
             ids)
+        await conn.execute("""update payments set note = null where note is not null
+                              and deal_id in (select deal_id from deals where customer_id = any($1))""", ids)
         await redact_plaintext(conn, ids)  # follow-up's own events stored before their free text was sealed
         # stored answers to retried requests that echoed that free text replay as erased (as intake's do)
         paths = [f"/v1/prospects/{cid}/lost" for cid in ids]

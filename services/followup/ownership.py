@@ -16,6 +16,7 @@ import asyncpg
 from shared.events.contract import CustomerAssigned
 from shared.events.envelope import Envelope
 from shared.runtime import ownership as shared_ownership
+from shared.runtime import vault as vaults
 
 from . import complaint_store, prospects, task_store
 from .domain import ComplaintStatus, NoConsultantAvailable, OwnerBasis, Ownership, least_loaded, reassign_customer
@@ -70,7 +71,8 @@ async def change_owner(conn: asyncpg.Connection, p: Prospect, owner_id: str, bas
     customer_id, previous = p.customer_id, p.owner_id
     updated = await prospects.update(conn, customer_id, owner_id=owner_id, owner_basis=basis.value)
     await shared_ownership.set_owner(conn, customer_id, owner_id, basis.value, now)
-    event = CustomerAssigned(owner_id=owner_id, previous_owner_id=previous, basis=basis.value, reason=reason,
+    note = None if reason is None or await vaults.erased_now(customer_id) else reason  # nothing sealed for the erased
+    event = CustomerAssigned(owner_id=owner_id, previous_owner_id=previous, basis=basis.value, assignment_note=note,
                              assigned_by=by)
     await task_store.emit(conn, stream(customer_id), event, customer_id=customer_id, now=now, causation=causation)
     pending = await task_store.of_customer(conn, customer_id)

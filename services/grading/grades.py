@@ -66,17 +66,12 @@ async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: Grad
     payload = prospect_graded_payload(result.history, consultant, revision)
     if payload is None:
         return None
-    if payload.reason is not None and await _erased(customer_id):  # nothing personal is sealed for them again
-        payload = payload.model_copy(update={"reason": None})
+    if payload.override_reason is not None and await vaults.erased_now(customer_id):
+        payload = payload.model_copy(update={"override_reason": None})  # nothing personal is sealed for them again
     event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=decision.decided_at,
                       causation=causation, event_id=event_id)
     await append(conn, prospect_stream(customer_id), [event])
     return event
-
-
-async def _erased(customer_id: uuid.UUID) -> bool:
-    vault = vaults.installed()
-    return vault is not None and customer_id in await vault.erased([customer_id])
 
 
 async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:

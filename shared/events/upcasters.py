@@ -91,5 +91,7 @@ def contact_received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------- prospect-graded 1 -> 2
 def prospect_graded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Version 1 told one change; version 2 tells the whole history. A version-1 event stays one
-    change: an empty history and revision 0 tell a reader to append it, as before."""
-    return {**payload, "history": [], "revision": 0}
+    change: an empty history and revision 0 tell a reader to append it, as before. The override's
+    `reason` is `override_reason`."""
+    data = {k: v for k, v in payload.items() if k != "reason"}
+    return {**data, "override_reason": payload.get("reason"), "history": [], "revision": 0}

@@ -134,6 +134,12 @@ def installed() -> Vault | None:
     return _installed
 
 
+async def erased_now(customer_id: uuid.UUID) -> bool:
+    """Is the customer erased (the process's vault says so)? A producer drops free text it would
+    otherwise seal for them: the vault refuses to seal anything for an erased customer again."""
+    return _installed is not None and customer_id in await _installed.erased([customer_id])
+
+
 def required(vault: Vault | None = None) -> Vault:
     """`vault`, else the process's; NoVault when there is neither."""
     found = vault or _installed

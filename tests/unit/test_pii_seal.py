@@ -18,8 +18,10 @@ from shared.events.contract import (
     ComplaintUpdated,
     ContactReceived,
     ContactReceivedV1,
+    CustomerAssigned,
     CustomerUpdated,
     FollowUpLogged,
+    ProspectGraded,
     ProspectLost,
 )
 from shared.events.envelope import Envelope, new_event
@@ -120,8 +122,12 @@ def test_personal_fields_come_from_the_contract_and_each_has_an_erased_form():
     assert ps.erased_values(CustomerUpdated) == {"card": {}}
     assert ps.erased_values(ComplaintFiled) == {"description": ps.ERASED_TEXT}
     assert ps.erased_values(FollowUpLogged) == {"content": None}
+    # why a grade was set by hand, why a customer was moved: staff's free text, about the person too
+    assert ps.pii_fields(ProspectGraded) == ("override_reason",)
+    assert ps.pii_fields(CustomerAssigned) == ("assignment_note",)
     assert set(ps.personal_event_types()) == {"contact-received", "customer-updated", "complaint-filed",
-                                              "followup-logged", "prospect-lost", "complaint-updated"}
+                                              "followup-logged", "prospect-lost", "complaint-updated",
+                                              "prospect-graded", "customer-assigned"}
     for model in ALL_PAYLOADS:
         assert ps.erased_values(model).keys() == set(ps.pii_fields(model))
 

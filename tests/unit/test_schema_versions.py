@@ -61,7 +61,8 @@ SAMPLES: dict[tuple[str, int], dict] = {
     ("customer-erased", 1): {"erased_at": T, "requested_by": "ops:ops", "merged_customer_ids": [U]},
     ("prospect-graded", 1): {"grade": "H", "previous_grade": "A", "rule": "timeframe", "cause_event_id": U,
                              "policy_version": "2026-01"},
-    ("prospect-graded", 2): {"grade": "H", "previous_grade": "A", "rule": "timeframe", "cause_event_id": U,
+    ("prospect-graded", 2): {"grade": "H", "previous_grade": "A", "rule": "override", "cause_event_id": U,
+                             "overridden_by": "c-007", "override_reason": "keen after the test drive",
                              "policy_version": "2026-01", "revision": 2, "history": [
                                  {"grade": "A", "status": "active", "rule": "timeframe", "at": T},
                                  {"grade": "H", "previous_grade": "A", "status": "active", "rule": "timeframe",
@@ -82,7 +83,7 @@ SAMPLES: dict[tuple[str, int], dict] = {
                               "balance_after": "108000.00"},
     ("consultant-updated", 1): {"consultant_id": "c-007"},
     ("customer-assigned", 1): {"owner_id": "c-007", "previous_owner_id": "c-001", "basis": "reassigned",
-                               "reason": "c-001 moved to fleet sales", "assigned_by": "m-01"},
+                               "assignment_note": "c-001 moved to fleet sales", "assigned_by": "m-01"},
     ("personal-data-read", 1): {"subject": "m-01", "role": "manager", "what": "customer 360", "read_at": T},
     ("dead-letters", 1): {"consumer": "grading", "topic": "contact-received", "partition": 0, "offset": 7,
                           "reason": "payload.channel: bad", "original": "{}", "failed_at": T},

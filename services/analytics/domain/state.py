@@ -107,7 +107,8 @@ def _graded(s: dict, p: dict, at: str, e: Envelope) -> None:
     previous = s["grade_history"][-1]["grade"] if s["grade_history"] else None
     s["grade_history"].append({"grade": p.get("grade"), "previous_grade": previous, "status": None,
                                "rule": p.get("rule"), "at": at, "overridden_by": p.get("overridden_by"),
-                               "reason": p.get("reason"), "cause_event_id": p.get("cause_event_id")})
+                               "override_reason": p.get("override_reason"),
+                               "cause_event_id": p.get("cause_event_id")})
 
 
 def _step(step: dict, p: dict) -> dict:
@@ -115,7 +116,8 @@ def _step(step: dict, p: dict) -> dict:
     latest = step.get("cause_event_id") is not None and step.get("cause_event_id") == p.get("cause_event_id")
     return {"grade": step.get("grade"), "previous_grade": step.get("previous_grade"), "status": step.get("status"),
             "rule": step.get("rule"), "at": _iso(step.get("at")), "overridden_by": step.get("overridden_by"),
-            "reason": p.get("reason") if latest else None, "cause_event_id": step.get("cause_event_id")}
+            "override_reason": p.get("override_reason") if latest else None,
+            "cause_event_id": step.get("cause_event_id")}
 
 
 def _assigned(s: dict, p: dict, at: str, e: Envelope) -> None:

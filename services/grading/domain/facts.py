@@ -156,6 +156,6 @@ def fact_from_payload(fact_id: uuid.UUID, occurred_at: AwareDatetime, payload: E
             return LossApprovedFact(**common, reason=payload.reason, approved_by=payload.approved_by)
         case ProspectGraded() if payload.rule == OVERRIDE_RULE and payload.overridden_by:
             return ConsultantOverrideFact(
-                **common, grade=payload.grade, reason=payload.reason or "-", overridden_by=payload.overridden_by
+                **common, grade=payload.grade, reason=payload.override_reason or "-", overridden_by=payload.overridden_by
             )
     return None

@@ -460,7 +460,7 @@ def prospect_graded_payload(history: Sequence[GradeChange], consultant_id: str |
         rule=change.rule.value,
         cause_event_id=change.cause_fact_id,
         overridden_by=change.overridden_by,
-        reason=change.override_reason,
+        override_reason=change.override_reason,
         policy_version=change.policy_version,
         consultant_id=consultant_id,
         history=[GradeStep(grade=c.grade, previous_grade=c.previous_grade, status=c.status.value, rule=c.rule.value,

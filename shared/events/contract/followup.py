@@ -191,7 +191,9 @@ class CustomerAssigned(EventPayload):
                     "active consultant; deal: the consultant who recorded a deal with an unowned "
                     "customer; reassigned: a manager moved the customer; handed_over: the owner left "
                     "the roster; merged: the customer was merged into another one (the survivor's owner)")
-    reason: Text | None = None
+    assignment_note: Text | None = Field(
+        default=None, json_schema_extra={"pii": True},
+        description="the manager's reason for a reassignment (free text: it may tell about the person)")
     assigned_by: ShortText | None = None
 
 

@@ -20,7 +20,6 @@ class _GradeFields(EventPayload):
     rule: ShortText  # which rule decided, e.g. "timeframe", "deposit", "override"
     cause_event_id: uuid.UUID | None = None
     overridden_by: ShortText | None = None
-    reason: Text | None = None
     policy_version: ShortText
     consultant_id: ShortText | None = None
 
@@ -30,6 +29,8 @@ class ProspectGradedV1(_GradeFields):
 
     EVENT_TYPE: ClassVar[str] = "prospect-graded"
     VERSION: ClassVar[int] = 1
+
+    reason: Text | None = None  # an override's reason
 
 
 class GradeStep(BaseModel):
@@ -54,12 +55,16 @@ class ProspectGraded(_GradeFields):
     facts, so a fact that arrives late (a contact delivered after the deal it led to) rewrites
     the history, and grading publishes the rewritten one although the current grade may not
     have changed. A reader keeps the history of the latest `revision` and drops earlier ones.
-    Version 1 had only the change (readers get it upcast with an empty history: append it).
+    Version 1 had only the change (readers get it upcast with an empty history: append it), and
+    the override's reason as `reason`, in plaintext; it is `override_reason` now, sealed.
     """
 
     EVENT_TYPE: ClassVar[str] = "prospect-graded"
     VERSION: ClassVar[int] = 2
 
+    override_reason: Text | None = Field(
+        default=None, json_schema_extra={"pii": True},
+        description="the consultant's reason for an override (free text: it may tell about the person)")
     history: list[GradeStep] = Field(default_factory=list, max_length=1000)
     revision: int = Field(default=0, ge=0, description="1, 2, ... per prospect; 0: a version-1 event")
 

@@ -32,3 +32,10 @@ def test_a_walk_in_counts_on_its_business_day():
 
 def test_as_of_a_day_is_the_end_of_that_business_day():
     assert end_of_business_day(date(2026, 3, 1)).isoformat() == "2026-03-01T15:59:59.999999+00:00"
+
+
+def test_the_edges_of_the_calendar_have_a_day():
+    from shared.business_time import business_day_of
+
+    assert business_day_of("9999-12-31T23:00:00+00:00") == "9999-12-31"
+    assert business_day_of("0001-01-01T00:00:00+00:00") == "0001-01-01"

@@ -330,7 +330,8 @@ def test_fact_from_payload():
                              outcome="no_answer", deposit_amount=Decimal("1000.00"), completed_at=at(1))
     fact = fact_from_payload(fid(), at(1), payload)
     assert fact.kind == "follow_up" and fact.deposit_amount == Decimal("1000.00")
-    graded = ProspectGraded(grade="H", rule="override", overridden_by="zhang", reason="vip", policy_version="1")
+    graded = ProspectGraded(grade="H", rule="override", overridden_by="zhang", override_reason="vip",
+                            policy_version="1")
     assert fact_from_payload(fid(), at(1), graded).kind == "consultant_override"
     assert fact_from_payload(fid(), at(1), graded.model_copy(update={"rule": "timeframe"})) is None
     task = TaskScheduled(task_id=uuid.uuid4(), kind="x", owner_id="o", due_at=at(2))
@@ -342,7 +343,8 @@ def test_changes_map_to_prospect_graded_payloads():
     result = grade_from_facts([contact(0, Channel.PHONE, purchase_timeframe=TF.WITHIN_1_MONTH), o, lost(3)])
     payload = prospect_graded_payload(result.history[:2], consultant_id="zhang", revision=2)
     assert (payload.grade, payload.previous_grade, payload.rule, payload.cause_event_id, payload.overridden_by,
-            payload.reason, payload.policy_version) == (G.H, G.A, "override", o.fact_id, "zhang", "vip", "2026.1")
+            payload.override_reason, payload.policy_version) == (G.H, G.A, "override", o.fact_id, "zhang", "vip",
+                                                                 "2026.1")
     assert fact_from_payload(o.fact_id, o.occurred_at, payload) == o
     assert [(s.previous_grade, s.grade, s.rule) for s in payload.history] == [(None, G.A, "timeframe"),
                                                                                 (G.A, G.H, "override")]
