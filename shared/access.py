@@ -131,6 +131,13 @@ def allows(principal: Principal, action: Action, relation: Relation) -> bool:
     return relation in POLICY[action].get(principal.role, frozenset())
 
 
+def check_role(principal: Principal, action: Action, *, field: str, location: str = "body") -> None:
+    """Forbidden (403 naming `field`) unless the caller's role may take `action` at all: for actions
+    on no customer (naming a consultant on a contact or a deal)."""
+    if principal.role not in POLICY[action]:
+        raise Forbidden(f"role {principal.role.value} may not do this", field=field, location=location)
+
+
 def check(principal: Principal, action: Action, relation: Relation, *, field: str = "customer_id",
           location: str = "path") -> None:
     """Forbidden (403 naming `field`) unless the policy allows the action in this relation."""

@@ -27,11 +27,6 @@ def by(principal: Principal) -> str:
     return me(principal) if principal.role is Role.CONSULTANT else principal.subject
 
 
-async def authorize(conn: asyncpg.Connection, principal: Principal, action: Action, customer_id: uuid.UUID, *,
-                    field: str = "customer_id", location: str = "path") -> Relation:
-    return await ownership.authorize(conn, principal, action, customer_id, field=field, location=location)
-
-
 async def authorize_item(conn: asyncpg.Connection, principal: Principal, action: Action, owner_id: str, *,
                          field: str, location: str = "path") -> Relation:
     """The policy on a work item (task, complaint case), by the relation to the item's owner."""

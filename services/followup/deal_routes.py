@@ -5,15 +5,16 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from shared.access import Action, Relation, check
+from shared.access import Action, check_role
 from shared.auth import Principal, require_action
 from shared.business_time import business_instant
 from shared.errors import DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
+from shared.runtime.ownership import authorize
 
 from . import merging, ownership, prospects, task_store
-from .access import authorize, me, policy_of
+from .access import me, policy_of
 from .domain import (
     DealDraft,
     DealInvalid,
@@ -104,7 +105,7 @@ async def _deal_consultant(conn, principal: Principal, named: str | None, owner:
     """Who made the deal: a consultant themselves; for others the named consultant, else the
     customer's owner, else the least loaded. Only an active roster member can make a deal."""
     if principal.role is Role.CONSULTANT and named not in (None, me(principal)):
-        check(principal, Action.NAME_CONSULTANT, Relation.OTHER_TEAM, field="consultant_id", location="body")
+        check_role(principal, Action.NAME_CONSULTANT, field="consultant_id")
     chosen = named or (me(principal) if principal.role is Role.CONSULTANT else owner) \
         or await ownership.least_loaded_member(conn)
     if chosen is None or await ownership.active_member(conn, chosen) is None:

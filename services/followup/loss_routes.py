@@ -11,10 +11,11 @@ from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
 from shared.events.enums import IntentGrade
 from shared.runtime.commands import idempotency_key, run_command
+from shared.runtime.ownership import authorize
 from shared.masking import mask_personal
 
 from . import merging, prospects, task_store
-from .access import authorize, me, personal_visible, policy_of, visible_owners
+from .access import me, personal_visible, policy_of, visible_owners
 from .cadence_work import apply_plan
 from .domain import InvalidTransition, LossProposal, LossStatus, approve_loss, propose_loss, reject_loss
 from .prospects import ACTIVE, LOST

@@ -13,10 +13,11 @@ from shared.events.enums import Role
 from shared.runtime import ownership as shared_ownership
 from shared.runtime.audit import audit_full_read
 from shared.runtime.commands import idempotency_key, run_command
+from shared.runtime.ownership import authorize
 from shared.masking import mask_personal
 
 from . import complaint_store, merging, ownership, prospects, roster, task_store
-from .access import authorize, by, personal_visible
+from .access import by, personal_visible
 from .domain import FollowUpTask, OwnerBasis, redistribute
 from .schemas import CareProfile, Consultant, Reassign
 from .task_routes import task_json
@@ -34,7 +35,7 @@ async def add_consultant(body: Consultant, request: Request, key: str | None = D
     async def work(conn):
         now = request.app.state.clock.now()
         current = await roster.get(conn, body.consultant_id)
-        team = await _team_in_reach(principal, body.team, current["team"] if current else None)
+        team = await _team_in_reach(principal, body.consultant_id, body.team, current["team"] if current else None)
         member = await roster.upsert(conn, body.consultant_id, body.name, team, body.active, now)
         moved = ([], []) if body.active else await _hand_over(conn, body.consultant_id, member["team"], now, principal)
         return 200, {**member, "handed_over_customers": moved[0], "handed_over_tasks": moved[1]}
@@ -53,7 +54,7 @@ async def remove_consultant(consultant_id: str, request: Request, key: str | Non
         current = await roster.get(conn, consultant_id)
         if current is None:
             raise NotFound("no such consultant on the roster", field="consultant_id", location="path")
-        await _team_in_reach(principal, current["team"], current["team"])
+        await _team_in_reach(principal, consultant_id, current["team"], current["team"])
         customers, tasks = await _hand_over(conn, consultant_id, current["team"], now, principal)
         await roster.remove(conn, consultant_id, now)
         return 200, {"consultant_id": consultant_id, "removed": True, "handed_over_customers": customers,
@@ -62,14 +63,15 @@ async def remove_consultant(consultant_id: str, request: Request, key: str | Non
     return await run_command(request, principal, key, work)
 
 
-async def _team_in_reach(principal: Principal, wanted: str | None, current: str | None) -> str | None:
+async def _team_in_reach(principal: Principal, consultant_id: str, wanted: str | None,
+                         current: str | None) -> str | None:
     """The team a roster change may set: a team manager keeps only their own team's members (and
     members they add join it); a manager without a team keeps every team."""
     if principal.team is None:
         return wanted if wanted is not None else current
     for team in (current, wanted):
         if team is not None:
-            check(principal, Action.KEEP_ROSTER, relation_of(principal, Owner("member", team)),
+            check(principal, Action.KEEP_ROSTER, relation_of(principal, Owner(consultant_id, team)),
                   field="team", location="body")
     return principal.team
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.access import Action, Relation, check, own_consultant_id
+from shared.access import Action, check_role, own_consultant_id
 from shared.auth import Principal
 from shared.errors import DomainError, DomainValidationError, Forbidden
 from shared.events.enums import Role
@@ -41,7 +41,7 @@ def as_recorded_by(principal: Principal, contact: ContactIn) -> ContactIn:
         return contact
     mine = own_consultant_id(principal)
     if contact.consultant_id not in (None, mine):
-        check(principal, Action.NAME_CONSULTANT, Relation.OTHER_TEAM, field="consultant_id", location="body")
+        check_role(principal, Action.NAME_CONSULTANT, field="consultant_id")
     return contact if contact.consultant_id == mine else contact.model_copy(update={"consultant_id": mine})
 
 
