@@ -101,3 +101,28 @@ class Resolve(_Body):
 class Survey(_Body):
     satisfaction: int = Field(ge=1, le=5)
     comment: Text | None = None
+
+
+MAX_BATCH = 1000
+
+
+class DealBatch(_Body):
+    """Up to 1,000 deals at once, all or nothing (history taken over from an earlier system)."""
+
+    deals: list[NewDeal] = Field(min_length=1, max_length=MAX_BATCH)
+    historical_before: AwareDatetime | None = Field(
+        default=None, description="Deals closed on a business day before this one are history: they set value, "
+                                  "lifecycle and reports and create no work (no delivery steps, no 3-day call). "
+                                  "Default: now, so a batch of earlier deals creates no work for the past.")
+
+
+class PaymentEntry(NewPayment):
+    """A payment against the deal `deal_id`."""
+
+    deal_id: uuid.UUID
+
+
+class PaymentBatch(_Body):
+    """Up to 1,000 payments at once, all or nothing, applied in the order given."""
+
+    payments: list[PaymentEntry] = Field(min_length=1, max_length=MAX_BATCH)

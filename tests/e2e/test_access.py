@@ -60,6 +60,8 @@ MATRIX: dict[tuple[str, str, str], set[Role]] = {
     ("followup", "POST", "/v1/tasks/{task_id}/complete"): {CON, MGR},
     ("followup", "POST", "/v1/deals"): {SYS, CON, MGR},
     ("followup", "POST", "/v1/deals/{deal_id}/payments"): {SYS, CON, MGR},
+    ("followup", "POST", "/v1/deals/batch"): {SYS, CON, MGR},
+    ("followup", "POST", "/v1/payments/batch"): {SYS, CON, MGR},
     ("followup", "POST", "/v1/prospects/{customer_id}/lost"): {CON, MGR},
     ("followup", "POST", "/v1/losses/{proposal_id}/approve"): {MGR},
     ("followup", "POST", "/v1/losses/{proposal_id}/reject"): {MGR},

@@ -247,6 +247,16 @@ async def payment(f: Fixtures, path: tuple) -> tuple[Ctx, dict]:
         {"amount": "1000", "paid_on": date.today().isoformat(), "note": "first instalment"}
 
 
+async def deal_batch(f: Fixtures, path: tuple) -> tuple[Ctx, dict]:
+    ctx, body = await deal(f, path[2:])
+    return ctx, {"deals": [body]}
+
+
+async def payment_batch(f: Fixtures, path: tuple) -> tuple[Ctx, dict]:
+    ctx, body = await payment(f, path[2:])
+    return ctx, {"payments": [{**body, "deal_id": ctx["deal_id"]}]}
+
+
 async def propose(f: Fixtures, path: tuple) -> tuple[Ctx, dict]:
     return {"customer_id": f.customer()}, {"reason": "price", "note": "bought elsewhere"}
 
@@ -297,6 +307,10 @@ OPS: dict[tuple[str, str, str], Op] = {
         "followup", sql="select data from deals where customer_id = $1", keys=("customer_id",))]),
     ("followup", "POST", "/v1/deals/{deal_id}/payments"): Op(payment, [Reader(
         "followup", sql="select to_jsonb(p) from payments p where deal_id = $1", keys=("deal_id",))]),
+    ("followup", "POST", "/v1/deals/batch"): Op(deal_batch, [C360, Reader(
+        "followup", sql="select data from deals where customer_id = $1", keys=("customer_id",))]),
+    ("followup", "POST", "/v1/payments/batch"): Op(payment_batch, [Reader(
+        "followup", sql="select to_jsonb(p) from payments p where deal_id = $1", keys=("deal_id",))]),
     ("followup", "POST", "/v1/prospects/{customer_id}/lost"): Op(propose, [LOSSES["proposed"]]),
     ("followup", "POST", "/v1/losses/{proposal_id}/approve"): Op(decide, [LOSSES["approved"]]),
     ("followup", "POST", "/v1/losses/{proposal_id}/reject"): Op(decide, [LOSSES["rejected"]]),
@@ -318,6 +332,7 @@ EXTRA_BODY_SCHEMAS = {  # bodies the OpenAPI only calls "an object": their field
 }
 # how many fresh graded customers each operation uses per request
 POOL_USE = {"/v1/prospects/{customer_id}/grade-override", "/v1/tasks/{task_id}/complete", "/v1/deals",
+            "/v1/deals/batch", "/v1/payments/batch",
             "/v1/deals/{deal_id}/payments", "/v1/prospects/{customer_id}/lost", "/v1/losses/{proposal_id}/approve",
             "/v1/losses/{proposal_id}/reject", "/v1/prospects/{customer_id}/reassign",
             "/v1/complaints/{complaint_id}/acknowledge", "/v1/complaints/{complaint_id}/resolve",

@@ -5,7 +5,7 @@ from datetime import timedelta
 from shared.events.enums import ComplaintSeverity
 
 from services.followup.complaint_store import as_json
-from services.followup.deal_routes import DealRejected, _field_of
+from services.followup.deals import DealRejected, _deal_field
 from services.followup.domain import file_complaint
 
 from .factories import NOW, POLICY
@@ -15,8 +15,8 @@ def test_each_deal_problem_names_its_field():
     problems = ("a deal needs at least one item", "deposit 9 exceeds the amount 5",
                 "gross profit 9 exceeds the amount 5", "closed_on 2030-01-01 is in the future (today is 2024-06-03)",
                 "amount must not be negative")
-    assert [_field_of(p) for p in problems] == ["items", "deposit", "gross_profit", "closed_on", "amount"]
-    detail = DealRejected(problems[1:3]).detail()
+    assert [_deal_field(p) for p in problems] == ["items", "deposit", "gross_profit", "closed_on", "amount"]
+    detail = DealRejected([(_deal_field(p), p) for p in problems[1:3]]).detail()
     assert [d["loc"] for d in detail] == [["body", "deposit"], ["body", "gross_profit"]]
 
 
