@@ -80,6 +80,7 @@ def _register_service_commands() -> None:
 
 
 _register_service_commands()
+app.command("import-history")(__import__("crm.history", fromlist=["x"]).import_history_command)
 
 if __name__ == "__main__":
     app()
