@@ -1,5 +1,10 @@
-"""Running an HTTP command: one transaction, optimistic-concurrency retries, and
+"""Running an HTTP command: one transaction, retries of what a second try can fix, and
 `Idempotency-Key` (a retried POST returns the first result and creates nothing).
+
+Retried (a bounded number of times, with jitter, the whole transaction again): an optimistic
+concurrency conflict, a serialisation failure and a deadlock. PostgreSQL breaks a deadlock by
+failing one of the transactions; that loser rolls back whole, so running it again is safe, and
+the client never sees the 500 a lock cycle would otherwise become.
 
 The key is claimed inside the command's own transaction, so the stored answer
 commits or rolls back together with the write it describes.
@@ -24,6 +29,7 @@ from tenacity import (
 from ..auth import Principal
 from ..errors import ConcurrencyConflict, DomainValidationError
 
+RETRIED = (ConcurrencyConflict, asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
 
 
@@ -39,7 +45,7 @@ async def run_command(request: Request, principal: Principal, key: str | None, w
     pool: asyncpg.Pool = request.app.state.pool
     body_hash = hashlib.sha256(await request.body()).hexdigest()
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(ConcurrencyConflict), stop=stop_after_attempt(4),
+        retry=retry_if_exception_type(RETRIED), stop=stop_after_attempt(4),
         wait=wait_random(0.005, 0.05), reraise=True,
     ):
         with attempt:
