@@ -39,7 +39,8 @@ def build_app() -> FastAPI:
 
     spec = ServiceSpec(
         name="grading", title="CRM grading", routers=[router],
-        consumers=[ConsumerSpec("grading", {**grading.handlers(), **ownership.HANDLERS})],
+        consumers=[ConsumerSpec("grading", {**grading.handlers(), **ownership.HANDLERS},
+                                after_batch=grading.after_batch)],
         periodic=[(REVALUE_EVERY_SECONDS, revalue_due)],
         on_startup=[start],
     )

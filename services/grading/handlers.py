@@ -47,56 +47,56 @@ class GradingHandlers:
         return await fact_store.record(conn, envelope.customer_id, fact, consultant_id=consultant)
 
     async def on_grading_fact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """followup-logged and prospect-lost: intent grading only."""
-        owner = await self._store(conn, inbound)
-        await grades.regrade(conn, owner, self.policy, inbound.envelope)
+        """followup-logged and prospect-lost: intent grading only (regraded in `after_batch`)."""
+        await self._store(conn, inbound)
 
     async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         owner = await self._store(conn, inbound)
-        await grades.regrade(conn, owner, self.policy, inbound.envelope)
-        await self.valuation.revalue(conn, owner, self.today(), inbound.envelope)
         contact: ContactReceived = inbound.payload  # type: ignore[assignment]
         if contact.referrer_customer_id is not None:
             envelope = inbound.envelope
             referral = ReferralFact(fact_id=envelope.event_id, occurred_at=envelope.occurred_at,
                                     referred_customer_id=owner)
-            referrer = await fact_store.record(conn, contact.referrer_customer_id, referral)
-            await self.valuation.revalue(conn, referrer, self.today(), envelope)
+            await fact_store.record(conn, contact.referrer_customer_id, referral)
 
     async def on_deal(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         owner = await self._store(conn, inbound)
         envelope = inbound.envelope
         purchase = purchase_from_deal(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
         await fact_store.record(conn, owner, purchase)
-        await grades.regrade(conn, owner, self.policy, envelope)
-        await self.valuation.revalue(conn, owner, self.today(), envelope)
-        await self._revalue_referrers(conn, owner, envelope)
-
-    async def _revalue_referrers(self, conn: asyncpg.Connection, customer_id: uuid.UUID, envelope: Envelope) -> None:
-        """The customer's deals are its referrers' referral gains (推荐收益)."""
-        for referrer in await fact_store.referrers_of(conn, customer_id):
-            await self.valuation.revalue(conn, referrer, self.today(), envelope)
 
     async def on_payment(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """A payment against a deal: a value fact (credit grade)."""
         envelope = inbound.envelope
         fact = payment_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
-        owner = await fact_store.record(conn, envelope.customer_id, fact)
-        await self.valuation.revalue(conn, owner, self.today(), envelope)
+        await fact_store.record(conn, envelope.customer_id, fact)
 
     async def on_card(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """A card update setting annual revenue or market share: a value fact (size, share stability)."""
         envelope = inbound.envelope
         fact = card_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
-        if fact is None:
-            return
-        owner = await fact_store.record(conn, envelope.customer_id, fact)
-        await self.valuation.revalue(conn, owner, self.today(), envelope)
+        if fact is not None:
+            await fact_store.record(conn, envelope.customer_id, fact)
 
     async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        owner = await self._store(conn, inbound)
-        await grades.regrade(conn, owner, self.policy, inbound.envelope)
-        await self.valuation.revalue(conn, owner, self.today(), inbound.envelope)
+        await self._store(conn, inbound)
+
+    async def handle(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """One message as the consumer applies a message alone: its handler, then `after_batch`."""
+        handler = self.handlers().get(inbound.envelope.event_type)
+        if handler is not None:
+            await handler(conn, inbound)
+            await self.after_batch(conn, [inbound])
+
+    async def after_batch(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+        """Regrade and revalue each customer the batch touched once, whatever the number of its
+        events: the grade and the value are functions of the stored facts, so the last state is the
+        only one worth computing (and publishing). Customers in ascending id: the lock order."""
+        regrade, revalue = await touched(conn, applied)
+        for customer_id in sorted(regrade):
+            await grades.regrade(conn, customer_id, self.policy, regrade[customer_id])
+        if revalue:
+            await self.valuation.revalue_many(conn, revalue, self.today())
 
     async def on_consent(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """Kept (latest by business time); consent does not change a grade."""
@@ -133,4 +133,41 @@ class GradingHandlers:
             await grades.regrade(conn, customer_id, self.policy, envelope)
             await self.valuation.revalue(conn, customer_id, self.today(), envelope)
         # whoever referred either record now gains from the deals of both (referrals name the merged id too)
-        await self._revalue_referrers(conn, survivor, envelope)
+        for referrer in await fact_store.referrers_of(conn, survivor):
+            await self.valuation.revalue(conn, referrer, self.today(), envelope)
+
+
+# What an event asks of grading once its facts are stored: a new grade, a new value, or both.
+REGRADED_BY = frozenset({"contact-received", "followup-logged", "deal-closed", "complaint-filed", "prospect-lost"})
+REVALUED_BY = frozenset({"contact-received", "deal-closed", "complaint-filed", "payment-recorded"})
+
+
+async def touched(conn: asyncpg.Connection, applied: list[Inbound]
+                  ) -> tuple[dict[uuid.UUID, Envelope], dict[uuid.UUID, Envelope]]:
+    """The customers to regrade and to revalue after a batch, each with the last event that
+    touched it (the causation of what is published). A deal also revalues the customer's
+    referrers (推荐收益), a referral the referrer."""
+    regrade: dict[uuid.UUID, Envelope] = {}
+    revalue: dict[uuid.UUID, Envelope] = {}
+    survivors: dict[uuid.UUID, uuid.UUID] = {}
+
+    async def survivor(customer_id: uuid.UUID) -> uuid.UUID:
+        if customer_id not in survivors:
+            survivors[customer_id] = await fact_store.survivor_of(conn, customer_id)
+        return survivors[customer_id]
+
+    for inbound in applied:
+        envelope, kind = inbound.envelope, inbound.envelope.event_type
+        owner = await survivor(envelope.customer_id)
+        if kind in REGRADED_BY:
+            regrade[owner] = envelope
+        if kind in REVALUED_BY or (kind == "customer-updated" and card_fact(
+                envelope.event_id, envelope.occurred_at, inbound.payload) is not None):  # type: ignore[arg-type]
+            revalue[owner] = envelope
+        if kind == "deal-closed":
+            for referrer in await fact_store.referrers_of(conn, owner):
+                revalue[referrer] = envelope
+        referrer = getattr(inbound.payload, "referrer_customer_id", None) if kind == "contact-received" else None
+        if referrer is not None:
+            revalue[await survivor(referrer)] = envelope
+    return regrade, revalue

@@ -47,6 +47,7 @@ class Valuation:
     def __init__(self, policy: GradingPolicy) -> None:
         self.policy = policy
         self.ranking = ProfitRanking(policy)
+        self._purchases: dict[uuid.UUID, int] = {}  # purchase count of each ranked customer (management class)
         self._loaded = False
         self._loading = asyncio.Lock()
         self._busy = asyncio.Lock()  # one ranking user at a time in this process (consumer, periodic job)
@@ -66,7 +67,7 @@ class Valuation:
         for row in await fact_store.ranking_profits(conn, self.policy.lifetime_profit.referral_gain_share):
             ranking.upsert(row["customer_id"], row["profit"])
             counts[row["customer_id"]] = row["purchases"]
-        self.ranking, self._loaded = ranking, True
+        self.ranking, self._purchases, self._loaded = ranking, counts, True
         return counts
 
     def _near_cuts(self) -> set[uuid.UUID]:
@@ -94,6 +95,38 @@ class Valuation:
                 events.append(event)
         return events
 
+    async def revalue_many(self, conn: asyncpg.Connection, customers: dict[uuid.UUID, Envelope],
+                           as_of: date) -> list[Envelope]:
+        """Re-value a batch's customers once each (each with the event that last touched it), then
+        whoever the batch's moves re-tiered: a customer whose standing (tier, management class)
+        under the final ranking differs from the one it was last valued with."""
+        async with self._busy:
+            if len(customers) == 1:
+                (customer_id, causation), = customers.items()
+                return await self._revalue(conn, customer_id, as_of, causation)
+            await self.ensure_loaded(conn)
+            before = self._standings(self._purchases)
+            valued_with: dict[uuid.UUID, tuple | None] = {}
+            events = []
+            for customer_id in sorted(customers):
+                event = await self.value_one(conn, customer_id, as_of, customers[customer_id])
+                events += [event] if event is not None else []
+                valued_with[customer_id] = self._standing(customer_id)
+            after = self._standings(self._purchases)
+            for customer_id in sorted(after):
+                if after[customer_id] != valued_with.get(customer_id, before.get(customer_id)):
+                    event = await self.value_one(conn, customer_id, as_of)
+                    events += [event] if event is not None else []
+            return events
+
+    def _standing(self, customer_id: uuid.UUID) -> tuple | None:
+        """(profit, tier, management class) of one ranked customer as the ranking stands now."""
+        if customer_id not in self.ranking:
+            return None
+        rank, n = self.ranking.rank_of(customer_id), len(self.ranking)
+        return (self.ranking.profit_of(customer_id), self.ranking.tier_of(customer_id).value,
+                management_class_for_rank(rank, n, self._purchases[customer_id], self.policy.management).value)
+
     async def _inputs(self, conn: asyncpg.Connection, customer_id: uuid.UUID) -> ValueInputs:
         """Everything stored about the customer's value, its referred customers' deals included."""
         purchases = await fact_store.purchases(conn, customer_id)
@@ -120,10 +153,12 @@ class Valuation:
         if not inputs.purchases:
             if customer_id in self.ranking:
                 self.ranking.remove(customer_id)
+            self._purchases.pop(customer_id, None)
             await conn.execute("delete from customer_values where customer_id = $1", customer_id)
             return None
         profit = ranking_profit(inputs.purchases, inputs.referred_purchases, self.policy)
         self.ranking.upsert(customer_id, profit)
+        self._purchases[customer_id] = len(inputs.purchases)
         rank, population = self.ranking.rank_of(customer_id), len(self.ranking)
         value = assess_customer_value(
             inputs, as_of, self.ranking.tier_of(customer_id),

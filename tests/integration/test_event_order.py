@@ -113,7 +113,8 @@ async def run_order(templates: Templates, names: dict[str, str], order: tuple[st
     events = inputs()
     grading_db, followup_db = await templates.copy(names["grading"]), await templates.copy(names["followup"])
     try:
-        grading = GradingHandlers(GRADING_POLICY, Valuation(GRADING_POLICY), lambda: NOW.date()).handlers()
+        grading_handlers = GradingHandlers(GRADING_POLICY, Valuation(GRADING_POLICY), lambda: NOW.date())
+        grading = dict.fromkeys(grading_handlers.handlers(), grading_handlers.handle)  # handler + after_batch
         ticks = itertools.count()  # follow-up's clock moves on with every message, as a real one does
         followup = FollowUpHandlers(FOLLOWUP_POLICY, lambda: NOW + timedelta(milliseconds=next(ticks))).handlers()
         delivered, g_seen, f_seen = [], 0, 0

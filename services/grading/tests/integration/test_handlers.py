@@ -34,7 +34,7 @@ class Grading:
     async def apply(self, *envelopes) -> None:
         for env in envelopes:
             async with self.pool.acquire() as conn, conn.transaction():
-                await self.handlers.handlers()[env.event_type](conn, ev.inbound(env))
+                await self.handlers.handle(conn, ev.inbound(env))
 
     async def snapshot(self, customer_id: uuid.UUID) -> dict:
         async with self.pool.acquire() as conn:

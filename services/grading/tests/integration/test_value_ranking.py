@@ -70,8 +70,10 @@ async def test_a_ranking_rebuilt_while_a_consumer_batch_is_open_leaves_no_stale_
     async with grading.pool.acquire() as consumer, grading.pool.acquire() as periodic:
         batch = consumer.transaction()
         await batch.start()
-        for k in range(23):  # 2 of 25 purchases committed, the other 23 in this open batch
-            await deal_closed(consumer, ev.inbound(ev.deal(x, ev.at(2 + k), gross_profit="5000")))
+        inbounds = [ev.inbound(ev.deal(x, ev.at(2 + k), gross_profit="5000")) for k in range(23)]
+        for inbound in inbounds:  # 2 of 25 purchases committed, the other 23 in this open batch
+            await deal_closed(consumer, inbound)
+        await grading.handlers.after_batch(consumer, inbounds)
         async with periodic.transaction():
             await asyncio.wait_for(grading.valuation.reconcile(periodic, AS_OF), 10)
         await batch.commit()
