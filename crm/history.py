@@ -190,16 +190,24 @@ def import_history_command(
     _summary(tally, files)
 
 
-def _deals(client, url, rows, customer_ids, cutoff, files, progress, tasks, batch, chunk, tally) -> dict[str, str]:
-    if not rows:
-        return {}
+def _linked(rows: list[Row], ids: dict[str, str], ref_name: str, id_name: str, rejected: RejectionFile,
+            advance) -> list[Row]:
+    """The rows whose parent (a deal's customer, a payment's deal) was taken in, with its id filled in."""
     ready = []
     for row in rows:
-        if row.parent_ref not in customer_ids:
-            files["deals"].add(row.row, row.cells, "customer_ref", "no such customer taken in")
-            progress.advance(tasks["deals"])
+        if row.parent_ref not in ids:
+            rejected.add(row.row, row.cells, ref_name, f"no such {ref_name.removesuffix('_ref')} taken in")
+            advance()
             continue
-        ready.append(Row(row.row, row.cells, {**row.body, "customer_id": customer_ids[row.parent_ref]}, row.ref))
+        ready.append(Row(row.row, row.cells, {**row.body, id_name: ids[row.parent_ref]}, row.ref))
+    return ready
+
+
+def _deals(client, url, rows, customer_ids, cutoff, files, progress, tasks, batch, chunk, tally) -> dict[str, str]:
+    ready = _linked(rows, customer_ids, "customer_ref", "customer_id", files.get("deals"),
+                    lambda: progress.advance(tasks["deals"]))
+    if not ready:
+        return {}
     taken = send_chunks(client, f"{url}/v1/deals/batch", "deals", ready, f"{batch}-deals", chunk, files["deals"],
                         progress, tasks["deals"], {"historical_before": cutoff.isoformat()})
     tally["deals"] = len(taken)
@@ -208,15 +216,10 @@ def _deals(client, url, rows, customer_ids, cutoff, files, progress, tasks, batc
 
 
 def _payments(client, url, rows, deal_ids, files, progress, tasks, batch, chunk, tally) -> None:
-    if not rows:
+    ready = _linked(rows, deal_ids, "deal_ref", "deal_id", files.get("payments"),
+                    lambda: progress.advance(tasks["payments"]))
+    if not ready:
         return
-    ready = []
-    for row in rows:
-        if row.parent_ref not in deal_ids:
-            files["payments"].add(row.row, row.cells, "deal_ref", "no such deal taken in")
-            progress.advance(tasks["payments"])
-            continue
-        ready.append(Row(row.row, row.cells, {**row.body, "deal_id": deal_ids[row.parent_ref]}))
     taken = send_chunks(client, f"{url}/v1/payments/batch", "payments", ready, f"{batch}-payments", chunk,
                         files["payments"], progress, tasks["payments"])
     tally["payments"] = len(taken)
