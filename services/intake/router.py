@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from shared.access import Action
 from shared.auth import Principal, require, require_action
 from shared.errors import DomainValidationError
+from shared.events.asyncapi import asyncapi_document
 from shared.events.enums import Role
 from shared.paging import PageRequest, page_request
 from shared.runtime.commands import idempotency_key, run_command
@@ -214,3 +215,14 @@ async def erase_customer(customer_id: uuid.UUID, request: Request,
         return 200, await erasure.erase(conn, customer_id, now, _actor(principal), request.app.state.vault)
 
     return await run_command(request, principal, key, work)
+
+
+contract = APIRouter(tags=["contract"])
+
+
+@contract.get("/asyncapi.json")
+async def get_asyncapi() -> JSONResponse:
+    """The event contract as an AsyncAPI 3.0 document: every topic (the raw call-center feed intake takes
+    in included), its key, headers, payload schemas and an example message. Open, like `/openapi.json`;
+    the same document is docs/events/asyncapi.json (`crm schema`)."""
+    return JSONResponse(asyncapi_document())
