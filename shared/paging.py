@@ -11,7 +11,9 @@ A cursor is not a secret and not a permission: the query's filters and the calle
 applied to every page as to the first. A cursor that does not decode, does not fit the list or was
 made for other filters is refused with a 422 naming `cursor`, never a 500.
 
-Every list answer carries `next_cursor` (null on the last page) and `has_more` next to its rows.
+Every list answer carries `next_cursor` (null on the last page) and `has_more` next to its rows,
+which keep the resource's name (`tasks`, `complaints`, `customers`, ...): the lists that existed
+before paging keep their shape for the clients that read them.
 """
 from __future__ import annotations
 
@@ -35,7 +37,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_CURSOR_LENGTH = 1000
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 LIMIT_HELP = f"rows per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"
@@ -58,16 +59,10 @@ def page_request(
 
 
 class Paged(BaseModel):
-    """What every list answer carries next to its rows."""
+    """What every list answer carries next to its rows (a list's response model extends it)."""
 
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
     has_more: bool = Field(description="true when rows follow this page")
-
-
-class Page(Paged, Generic[T]):
-    """A page of a list: `{items, next_cursor, has_more}`."""
-
-    items: list[T]
 
 
 # ------------------------------------------------------------------ the cursor token
@@ -173,6 +168,6 @@ def cut(rows: Sequence[R], limit: int, position_of: Callable[[R], Sequence[Any]]
 
 
 __all__ = [
-    "CURSOR_HELP", "DEFAULT_LIMIT", "LIMIT_HELP", "MAX_LIMIT", "Cut", "Page", "PageRequest", "Paged", "cut",
+    "CURSOR_HELP", "DEFAULT_LIMIT", "LIMIT_HELP", "MAX_LIMIT", "Cut", "PageRequest", "Paged", "cut",
     "decode_cursor", "encode_cursor", "page_request",
 ]

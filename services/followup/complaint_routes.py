@@ -11,6 +11,7 @@ from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
 from shared.events.enums import ContactMethod, FollowUpOutcome
 from shared.runtime.commands import idempotency_key, run_command
+from shared.events.contract.types import IDENTIFIER_MAX, IDENTIFIER_PATTERN
 from shared.paging import PageRequest, cut, decode_cursor, page_request
 
 from . import complaint_store, task_store
@@ -107,7 +108,7 @@ async def survey_complaint(complaint_id: uuid.UUID, body: Survey, request: Reque
 @router.get("/complaints")
 async def list_complaints(request: Request, open_only: bool = Query(default=True, alias="open"),
                           escalated: bool | None = Query(default=None),
-                          owner_id: str | None = Query(default=None, max_length=200),
+                          owner_id: str | None = Query(default=None, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN),
                           customer_id: uuid.UUID | None = Query(default=None),
                           page: PageRequest = Depends(page_request),
                           principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:

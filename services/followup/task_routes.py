@@ -12,6 +12,7 @@ from shared.errors import Conflict, DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 from shared.masking import mask_personal
+from shared.events.contract.types import IDENTIFIER_MAX, IDENTIFIER_PATTERN
 from shared.paging import PageRequest, cut, decode_cursor, page_request
 
 from . import prospects, task_store
@@ -34,7 +35,7 @@ def task_json(task: FollowUpTask, now: datetime, full: bool) -> dict:
 @router.get("/tasks")
 async def list_tasks(
     request: Request,
-    owner_id: str | None = Query(default=None, max_length=200, description="a consultant (managers, ops)"),
+    owner_id: str | None = Query(default=None, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN, description="a consultant (managers, ops)"),
     customer_id: uuid.UUID | None = Query(default=None),
     status: TaskStatus | None = Query(default=None, description="list tasks of this status in `tasks`"),
     kind: TaskKind | None = Query(default=None),
