@@ -57,9 +57,14 @@ def token(role: Role = typer.Option(..., help="integration, consultant, manager 
 
 
 @app.command()
-def schema(out: Path = typer.Option(Path("docs/events"), help="folder for the JSON Schema files")) -> None:
-    """Write the event contract as JSON Schema, generated from the pydantic models."""
+def schema(out: Path = typer.Option(Path("docs/events"), help="folder for the JSON Schema and AsyncAPI files")) -> None:
+    """Write the event contract as JSON Schema and an AsyncAPI 3.0 document (asyncapi.json), generated
+    from the pydantic models."""
+    import importlib
+
     from shared.events.schema_export import write_schemas
+
+    importlib.import_module("services.intake.callcenter_feed")  # registers the raw call-center topic's channel
 
     for path in write_schemas(out):
         typer.echo(str(path))

@@ -228,7 +228,7 @@ class Demo:
         async with self.sem:
             cid, i = p["customer_id"], p["i"]
             tasks = await self.api.call("list tasks", "GET", "followup", "/v1/tasks",
-                                        params={"owner_id": p["consultant"]})
+                                        params={"owner_id": p["consultant"], "customer_id": cid})
             mine = [t for t in (tasks or {}).get("tasks", []) if t.get("customer_id") == cid]
             if mine and p["roll"] < 0.75:
                 await self.api.call("complete task", "POST", "followup", f"/v1/tasks/{mine[0]['task_id']}/complete", {

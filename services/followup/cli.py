@@ -55,7 +55,13 @@ def add(consultant_id: str, team: str | None = typer.Option(None, help="the cons
 @consultant.command("list")
 def list_(url: str = URL, root: Path = ROOT) -> None:
     """The roster with each member's pending and overdue work."""
-    members = _done(httpx.get(f"{url}/v1/consultants", headers=_headers(root), timeout=30))["consultants"]
+    members, cursor = [], None
+    while True:  # every page: the roster is paged like every list
+        page = _done(httpx.get(f"{url}/v1/consultants", params={"limit": 500, **({"cursor": cursor} if cursor else {})},
+                               headers=_headers(root), timeout=30))
+        members += page["consultants"]
+        if not (cursor := page.get("next_cursor")):
+            break
     table = Table(title="roster")
     for column in ("consultant", "team", "active", "source", "pending", "overdue"):
         table.add_column(column)

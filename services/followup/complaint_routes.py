@@ -11,6 +11,8 @@ from shared.auth import Principal, require_action
 from shared.errors import Conflict, NotFound
 from shared.events.enums import ContactMethod, FollowUpOutcome
 from shared.runtime.commands import idempotency_key, run_command
+from shared.events.contract.types import IDENTIFIER_MAX, IDENTIFIER_PATTERN
+from shared.paging import PageRequest, cut, decode_cursor, page_request
 
 from . import complaint_store, task_store
 from .access import authorize_item, by, personal_visible, policy_of, visible_owners
@@ -106,23 +108,25 @@ async def survey_complaint(complaint_id: uuid.UUID, body: Survey, request: Reque
 @router.get("/complaints")
 async def list_complaints(request: Request, open_only: bool = Query(default=True, alias="open"),
                           escalated: bool | None = Query(default=None),
-                          owner_id: str | None = Query(default=None, max_length=200),
+                          owner_id: str | None = Query(default=None, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN),
                           customer_id: uuid.UUID | None = Query(default=None),
+                          page: PageRequest = Depends(page_request),
                           principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
-    """Complaint cases; a consultant sees the ones they own, a team manager their team's.
-    `escalated=true`: the manager's list."""
+    """Complaint cases, the most urgent (resolution due first) first; a consultant sees the ones they
+    own, a team manager their team's. `escalated=true`: the manager's list. Paged: pass `next_cursor`
+    as `cursor` for the next page."""
     now = request.app.state.clock.now()
+    scope = {"list": "complaints", "open": open_only, "escalated": escalated, "owner_id": owner_id,
+             "customer_id": customer_id}
+    after = decode_cursor(page.cursor, complaint_store.CASE_ORDER, scope)
     async with request.app.state.pool.acquire() as conn:
-        owners = await visible_owners(conn, principal)
-        rows = await conn.fetch(
-            """select data::text as data from complaint_cases
-               where (not $1 or status in ('filed', 'acknowledged')) and ($2::bool is null or escalated = $2)
-                 and ($3::text is null or owner_id = $3) and ($4::uuid is null or customer_id = $4)
-                 and ($5::text[] is null or owner_id = any($5))
-               order by resolve_due limit 500""", open_only, escalated, owner_id, customer_id, owners)
-        cases = [ComplaintCase.model_validate_json(r["data"]) for r in rows]
-        full = await personal_visible(conn, principal, {c.customer_id for c in cases})
-    return {"complaints": [complaint_store.as_json(c, now, full=c.customer_id in full) for c in cases]}
+        rows = await complaint_store.listed(conn, open_only=open_only, escalated=escalated, owner_id=owner_id,
+                                            customer_id=customer_id, owners=await visible_owners(conn, principal),
+                                            after=after, limit=page.limit + 1)
+        shown = cut(rows, page.limit, lambda c: (c.resolve_due, c.complaint_id), scope)
+        full = await personal_visible(conn, principal, {c.customer_id for c in shown.rows})
+    return {"complaints": [complaint_store.as_json(c, now, full=c.customer_id in full) for c in shown.rows],
+            **shown.links()}
 
 
 @router.get("/complaints/{complaint_id}")

@@ -82,3 +82,23 @@ def as_json(case: ComplaintCase, now: datetime, *, full: bool = False) -> dict:
     body["breached"] = [d.value for d in Deadline
                         if (case.met_at(d) or now) > case.due(d)]
     return mask_personal(body, full=full)
+
+
+CASE_ORDER = (datetime, uuid.UUID)  # a case list's order: (resolve_due, complaint_id)
+
+
+async def listed(conn: asyncpg.Connection, *, open_only: bool, escalated: bool | None, owner_id: str | None,
+                 customer_id: uuid.UUID | None, owners: list[str] | None, after: tuple | None,
+                 limit: int) -> list[ComplaintCase]:
+    """Cases by the list's filters (`owners`: the caller's reach, None: everybody's), in (resolve_due,
+    complaint_id) order, after the position `after` (None: from the start); `limit` rows at most."""
+    rows = await conn.fetch(
+        """select data::text as data from complaint_cases
+           where (not $1 or status in ('filed', 'acknowledged')) and ($2::bool is null or escalated = $2)
+             and ($3::text is null or owner_id = $3) and ($4::uuid is null or customer_id = $4)
+             and ($5::text[] is null or owner_id = any($5))
+             and ($6::timestamptz is null or (resolve_due, complaint_id) > ($6, $7::uuid))
+           order by resolve_due, complaint_id limit $8""",
+        open_only, escalated, owner_id, customer_id, owners, after[0] if after else None,
+        after[1] if after else None, limit)
+    return [_case(r) for r in rows]

@@ -13,32 +13,16 @@ from shared.events.enums import IntentGrade
 from shared.runtime.commands import idempotency_key, run_command
 from shared.runtime.ownership import authorize
 from shared.masking import mask_personal
+from shared.paging import PageRequest, cut, decode_cursor, page_request
 
-from . import merging, prospects, task_store
+from . import loss_store, merging, prospects, task_store
 from .access import me, personal_visible, policy_of, visible_owners
 from .cadence_work import apply_plan
-from .domain import InvalidTransition, LossProposal, LossStatus, approve_loss, propose_loss, reject_loss
+from .domain import InvalidTransition, LossStatus, approve_loss, propose_loss, reject_loss
 from .prospects import ACTIVE, LOST
 from .schemas import Decision, ProposeLoss
 
 router = APIRouter(prefix="/v1", tags=["losses"])
-
-
-async def _load(conn: asyncpg.Connection, proposal_id: uuid.UUID) -> LossProposal:
-    row = await conn.fetchrow("select data::text as data from loss_proposals where proposal_id = $1 for update",
-                              proposal_id)
-    if row is None:
-        raise NotFound(f"loss proposal {proposal_id} not found", field="proposal_id", location="path")
-    return LossProposal.model_validate_json(row["data"])
-
-
-async def _save(conn: asyncpg.Connection, proposal: LossProposal) -> None:
-    await conn.execute(
-        """insert into loss_proposals (proposal_id, customer_id, status, data, proposed_at)
-           values ($1, $2, $3, $4::jsonb, $5) on conflict (proposal_id) do update
-           set status = excluded.status, data = excluded.data""",
-        proposal.proposal_id, proposal.customer_id, proposal.status.value, proposal.model_dump_json(),
-        proposal.proposed_at)
 
 
 @router.post("/prospects/{customer_id}/lost", status_code=201)
@@ -57,9 +41,7 @@ async def propose(customer_id: uuid.UUID, body: ProposeLoss, request: Request,
         if p.status != ACTIVE:
             raise Conflict(f"prospect {customer_id} is {p.status}, not in follow-up", field="customer_id",
                            location="path")
-        row = await conn.fetchrow("select data::text as data from loss_proposals where customer_id = $1 "
-                                  "and status = 'proposed'", cid)
-        pending = LossProposal.model_validate_json(row["data"]) if row else None
+        pending = await loss_store.pending_of(conn, cid)
         try:
             proposal = propose_loss(proposal_id=uuid.uuid4(), customer_id=cid, reason=body.reason,
                                     proposed_by=me(principal), now=now, note=body.note, pending=pending)
@@ -67,7 +49,7 @@ async def propose(customer_id: uuid.UUID, body: ProposeLoss, request: Request,
             raise Conflict(str(exc), field="customer_id", location="path") from None
         try:
             async with conn.transaction():
-                await _save(conn, proposal)
+                await loss_store.save(conn, proposal)
         except asyncpg.UniqueViolationError:  # a concurrent proposal won
             raise Conflict(f"a loss proposal for {customer_id} is already waiting for a decision",
                            field="customer_id", location="path") from None
@@ -84,7 +66,7 @@ async def approve(proposal_id: uuid.UUID, request: Request, body: Decision | Non
 
     async def work(conn):
         now = request.app.state.clock.now()
-        proposal = await _load(conn, proposal_id)
+        proposal = await loss_store.load(conn, proposal_id)
         await authorize(conn, principal, Action.DECIDE_LOSS, proposal.customer_id, field="proposal_id")
         p = await prospects.load(conn, proposal.customer_id)
         pending = await task_store.of_customer(conn, proposal.customer_id)
@@ -93,7 +75,7 @@ async def approve(proposal_id: uuid.UUID, request: Request, body: Decision | Non
                                     consultant_id=p.owner_id, note=body.note if body else None)
         except InvalidTransition as exc:
             raise Conflict(str(exc), field="proposal_id", location="path") from None
-        await _save(conn, approval.proposal)
+        await loss_store.save(conn, approval.proposal)
         event = await task_store.emit(conn, f"loss-{proposal_id}", approval.event, customer_id=proposal.customer_id,
                                       now=now)
         await task_store.record_changes(conn, approval.cancel, now, event)
@@ -113,7 +95,7 @@ async def reject(proposal_id: uuid.UUID, request: Request, body: Decision | None
 
     async def work(conn):
         now = request.app.state.clock.now()
-        proposal = await _load(conn, proposal_id)
+        proposal = await loss_store.load(conn, proposal_id)
         await authorize(conn, principal, Action.DECIDE_LOSS, proposal.customer_id, field="proposal_id")
         p = await prospects.load(conn, proposal.customer_id)
         pending = await task_store.of_customer(conn, proposal.customer_id)
@@ -124,7 +106,7 @@ async def reject(proposal_id: uuid.UUID, request: Request, body: Decision | None
                                     marketing_allowed=p.marketing_allowed)
         except InvalidTransition as exc:
             raise Conflict(str(exc), field="proposal_id", location="path") from None
-        await _save(conn, rejection.proposal)
+        await loss_store.save(conn, rejection.proposal)
         await apply_plan(conn, rejection.plan, now)
         return 200, {**rejection.proposal.model_dump(mode="json"),
                      "cadence": [t.task_id for t in rejection.plan.create]
@@ -135,16 +117,16 @@ async def reject(proposal_id: uuid.UUID, request: Request, body: Decision | None
 
 @router.get("/losses")
 async def list_losses(request: Request, status: LossStatus | None = Query(default=LossStatus.PROPOSED),
+                      page: PageRequest = Depends(page_request),
                       principal: Principal = Depends(require_action(Action.SEE_WORK))) -> dict:
-    """Loss proposals waiting for a decision (or of another status): a consultant's own customers', a
-    team manager's team's."""
+    """Loss proposals waiting for a decision (or of another status), oldest first: a consultant's own
+    customers', a team manager's team's. Paged: pass `next_cursor` as `cursor` for the next page."""
+    scope = {"list": "losses", "status": status.value}
+    after = decode_cursor(page.cursor, loss_store.PROPOSAL_ORDER, scope)
     async with request.app.state.pool.acquire() as conn:
-        owners = await visible_owners(conn, principal)
-        rows = await conn.fetch(
-            """select l.data::text as data from loss_proposals l left join prospects p using (customer_id)
-               where l.status = $1 and ($2::text[] is null or p.owner_id = any($2) or p.owner_id is null)
-               order by l.proposed_at limit 500""", status.value, owners)
-        proposals = [LossProposal.model_validate_json(r["data"]) for r in rows]
-        full = await personal_visible(conn, principal, {p.customer_id for p in proposals})
+        rows = await loss_store.listed(conn, status=status.value, owners=await visible_owners(conn, principal),
+                                       after=after, limit=page.limit + 1)
+        shown = cut(rows, page.limit, lambda p: (p.proposed_at, p.proposal_id), scope)
+        full = await personal_visible(conn, principal, {p.customer_id for p in shown.rows})
     return {"losses": [p.model_dump(mode="json") if p.customer_id in full else mask_personal(p.model_dump(mode="json"))
-                       for p in proposals]}
+                       for p in shown.rows], **shown.links()}

@@ -53,14 +53,16 @@ async def get(conn: asyncpg.Connection, consultant_id: str) -> asyncpg.Record | 
                                "where consultant_id = $1 for update", consultant_id)
 
 
-async def members(conn: asyncpg.Connection, team: str | None = None) -> list[dict]:
-    """The roster (one team's when given) with each member's pending and overdue work. `source` is
+async def members(conn: asyncpg.Connection, team: str | None = None, *, after: str | None = None,
+                  limit: int | None = None) -> list[dict]:
+    """The roster (one team's when given) with each member's pending and overdue work, by consultant id,
+    after the id `after` (None: from the start); `limit` rows at most (None: all). `source` is
     `seen` for ids that joined by being named before the roster was explicit: check and remove."""
     rows = await conn.fetch(
         """select c.consultant_id, c.name, c.team, c.active, c.source,
                   count(t.task_id) filter (where t.status in ('open', 'overdue')) as pending,
                   count(t.task_id) filter (where t.status = 'overdue') as overdue
            from consultants c left join tasks t on t.owner_id = c.consultant_id
-           where $1::text is null or c.team = $1
-           group by c.consultant_id order by c.consultant_id""", team)
+           where ($1::text is null or c.team = $1) and ($2::text is null or c.consultant_id > $2)
+           group by c.consultant_id order by c.consultant_id limit $3""", team, after, limit)
     return [dict(r) for r in rows]

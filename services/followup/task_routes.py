@@ -12,6 +12,8 @@ from shared.errors import Conflict, DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 from shared.masking import mask_personal
+from shared.events.contract.types import IDENTIFIER_MAX, IDENTIFIER_PATTERN
+from shared.paging import PageRequest, cut, decode_cursor, page_request
 
 from . import prospects, task_store
 from .access import authorize_item, me, personal_visible, policy_of, visible_owners
@@ -33,42 +35,44 @@ def task_json(task: FollowUpTask, now: datetime, full: bool) -> dict:
 @router.get("/tasks")
 async def list_tasks(
     request: Request,
-    owner_id: str | None = Query(default=None, max_length=200, description="a consultant (managers, ops)"),
+    owner_id: str | None = Query(default=None, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN, description="a consultant (managers, ops)"),
     customer_id: uuid.UUID | None = Query(default=None),
     status: TaskStatus | None = Query(default=None, description="list tasks of this status in `tasks`"),
     kind: TaskKind | None = Query(default=None),
-    limit: int = Query(default=500, ge=1, le=2000),
+    page: PageRequest = Depends(page_request),
     principal: Principal = Depends(require_action(Action.SEE_WORK)),
 ) -> dict:
     """A consultant's work (their own only): due today, overdue, upcoming; a manager sees their team's
-    (every team's when their token names none)."""
+    (every team's when their token names none). Paged by due time: `tasks` holds this page's tasks,
+    `overdue`, `due_today` and `upcoming` sort this page's pending ones; pass `next_cursor` as `cursor`
+    for the next page (see docs/api.md, "Paging")."""
     if principal.role is Role.CONSULTANT:
         owner_id = me(principal)
     now = request.app.state.clock.now()
     statuses = [status.value] if status else ["open", "overdue"]
+    scope = {"list": "tasks", "owner_id": owner_id, "customer_id": customer_id, "status": statuses,
+             "kind": kind.value if kind else None}
+    after = decode_cursor(page.cursor, task_store.TASK_ORDER, scope)
     async with request.app.state.pool.acquire() as conn:
-        team = await visible_owners(conn, principal)
-        rows = await conn.fetch(
-            """select data::text as data from tasks where status = any($1) and ($2::text is null or owner_id = $2)
-               and ($3::uuid is null or customer_id = $3) and ($4::text is null or kind = $4)
-               and ($6::text[] is null or owner_id = any($6))
-               order by due_at, task_id limit $5""",
-            statuses, owner_id, customer_id, kind.value if kind else None, limit, team)
-        tasks = [FollowUpTask.model_validate_json(r["data"]) for r in rows]
+        rows = await task_store.listed(conn, statuses=statuses, owner_id=owner_id, customer_id=customer_id,
+                                       kind=kind.value if kind else None, owners=await visible_owners(conn, principal),
+                                       after=after, limit=page.limit + 1)
+        shown = cut(rows, page.limit, lambda t: (t.due_at, t.task_id), scope)
+        tasks = shown.rows
         full = await personal_visible(conn, principal, {t.customer_id for t in tasks})
-    today = now.astimezone(policy_of(request).working_hours.zone).date()
     zone = policy_of(request).working_hours.zone
+    today = now.astimezone(zone).date()
     pending = [t for t in tasks if t.is_pending]
 
-    def shown(t: FollowUpTask) -> dict:
+    def json_of(t: FollowUpTask) -> dict:
         return task_json(t, now, t.customer_id in full)
 
     return {
         "now": now, "owner_id": owner_id,
-        "overdue": [shown(t) for t in pending if t.is_late(now)],
-        "due_today": [shown(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
-        "upcoming": [shown(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
-        "tasks": [shown(t) for t in tasks],
+        "overdue": [json_of(t) for t in pending if t.is_late(now)],
+        "due_today": [json_of(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
+        "upcoming": [json_of(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
+        "tasks": [json_of(t) for t in tasks], **shown.links(),
     }
 
 

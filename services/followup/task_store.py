@@ -137,3 +137,22 @@ async def mark_escalated(conn: asyncpg.Connection, change: TaskChange, now: date
     payload = TaskEscalated(task_id=task.task_id, kind=task.kind.value, owner_id=task.owner_id, due_at=task.due_at,
                             late_hours=int((now - task.due_at).total_seconds() // 3600), escalated_at=now)
     await emit(conn, f"task-{task.task_id}", payload, customer_id=task.customer_id, now=now)
+
+
+TASK_ORDER = (datetime, uuid.UUID)  # a task list's order: (due_at, task_id)
+
+
+async def listed(conn: asyncpg.Connection, *, statuses: list[str], owner_id: str | None,
+                 customer_id: uuid.UUID | None, kind: str | None, owners: list[str] | None,
+                 after: tuple | None, limit: int) -> list[FollowUpTask]:
+    """Tasks by the list's filters (`owners`: the caller's reach, None: everybody's), in (due_at, task_id)
+    order, after the position `after` (None: from the start); `limit` rows at most."""
+    rows = await conn.fetch(
+        """select data::text as data from tasks where status = any($1) and ($2::text is null or owner_id = $2)
+           and ($3::uuid is null or customer_id = $3) and ($4::text is null or kind = $4)
+           and ($5::text[] is null or owner_id = any($5))
+           and ($6::timestamptz is null or (due_at, task_id) > ($6, $7::uuid))
+           order by due_at, task_id limit $8""",
+        statuses, owner_id, customer_id, kind, owners, after[0] if after else None, after[1] if after else None,
+        limit)
+    return [_row_task(r) for r in rows]

@@ -15,6 +15,7 @@ from shared.runtime.audit import audit_full_read
 from shared.runtime.commands import idempotency_key, run_command
 from shared.runtime.ownership import authorize
 from shared.masking import mask_personal
+from shared.paging import PageRequest, cut, decode_cursor, page_request
 
 from . import complaint_store, merging, ownership, prospects, roster, task_store
 from .access import by, personal_visible
@@ -102,11 +103,17 @@ async def _hand_over(conn, leaving: str, team: str | None, now, principal: Princ
 
 
 @router.get("/consultants")
-async def list_consultants(request: Request,
+async def list_consultants(request: Request, page: PageRequest = Depends(page_request),
                            principal: Principal = Depends(require(Role.MANAGER, Role.OPS))) -> dict:
-    """The roster with each member's pending and overdue work (a team manager: their team)."""
+    """The roster with each member's pending and overdue work (a team manager: their team), by
+    consultant id. Paged: pass `next_cursor` as `cursor` for the next page."""
+    team = principal.team if principal.role is Role.MANAGER else None
+    scope = {"list": "consultants", "team": team}
+    after = decode_cursor(page.cursor, (str,), scope)
     async with request.app.state.pool.acquire() as conn:
-        return {"consultants": await roster.members(conn, principal.team if principal.role is Role.MANAGER else None)}
+        rows = await roster.members(conn, team, after=after[0] if after else None, limit=page.limit + 1)
+    shown = cut(rows, page.limit, lambda m: (m["consultant_id"],), scope)
+    return {"consultants": shown.rows, **shown.links()}
 
 
 @router.post("/prospects/{customer_id}/reassign")

@@ -2,12 +2,12 @@
 from shared.app import ServiceSpec, create_app
 
 from .callcenter_feed import consumer_spec
-from .router import router
+from .router import contract, router
 from .staff_feed import consumer_spec as staff_consumer_spec
 
 
 def build_app():
-    spec = ServiceSpec(name="intake", title="CRM intake", routers=[router])
+    spec = ServiceSpec(name="intake", title="CRM intake", routers=[router, contract])
     app = create_app(spec)
     spec.consumers += [consumer_spec(app.state.clock), staff_consumer_spec()]
     return app

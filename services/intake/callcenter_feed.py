@@ -23,6 +23,9 @@ from pydantic import ValidationError
 
 from shared.app import ConsumerSpec
 from shared.errors import DomainError
+from shared.events.asyncapi import InboundChannel, register_inbound
+from shared.events.examples import CALLCENTER_EXAMPLE
+from shared.events.schema_export import SCHEMA_BASE
 from shared.events.topics import CALLCENTER_CONTACTS
 from shared.runtime.consumer import Inbound, PoisonMessage
 
@@ -80,7 +83,19 @@ def inbound_schema() -> dict:
     )
     for name in ("caller_phone", "caller_name", "caller_email"):
         schema["properties"][name]["x-pii"] = True
+    schema["$id"] = f"{SCHEMA_BASE}{SCHEMA_FILE.name}"
+    schema["examples"] = [CALLCENTER_EXAMPLE]
     return schema
+
+
+register_inbound(InboundChannel(
+    topic=CALLCENTER_CONTACTS, model=CallCenterMessage, receiver="intake",
+    description=("Raw calls published by call-center systems: one UTF-8 JSON object per call (not an envelope). "
+                 "Intake validates each strictly, resolves the customer by caller_phone and emits "
+                 "`contact-received` (channel call_center); a re-sent call (same source_system and call_id) is "
+                 "harmless; a message that cannot be accepted becomes a `dead-letters` event naming the field."),
+    key_description="the caller's phone or the call id (any text: intake does not read the key)",
+    example=CALLCENTER_EXAMPLE))
 
 
 def inbound_schema_text() -> str:

@@ -161,3 +161,46 @@ async def record_changes(conn: asyncpg.Connection, customer_id: uuid.UUID, chang
         customer_id, [c.field for c in changes], [json.dumps(d["old"]) for d in docs],
         [json.dumps(d["new"]) for d in docs], [c.changed_at for c in changes],
         [c.source_customer_id for c in changes], by)
+
+
+SEARCH_COLUMNS = "c.customer_id, c.kind, c.name, c.phone, c.email, c.created_at, c.updated_at"
+NAME_ORDER = (str, uuid.UUID)  # a name search's order: (lower(name), customer_id)
+ID_ORDER = (uuid.UUID,)  # a phone or email search's order: customer_id
+
+
+async def by_name_prefix(conn: asyncpg.Connection, prefix: str, bound: str | None, after: tuple | None,
+                         limit: int) -> list[asyncpg.Record]:
+    """Live customers whose lower-cased name starts with `prefix` (`bound`: the least string above all
+    that do, for the index range), by (lower(name), customer_id), after `after`."""
+    return await conn.fetch(
+        f"""select {SEARCH_COLUMNS}, lower(c.name) as sort_name from customers c
+            where c.merged_into is null and c.erased_at is null and c.name is not null
+              and lower(c.name) ~>=~ $1 and ($2::text is null or lower(c.name) ~<~ $2)
+              and left(lower(c.name), length($1)) = $1
+              and ($3::text is null or (lower(c.name), c.customer_id) > ($3, $4::uuid))
+            order by lower(c.name), c.customer_id limit $5""",
+        prefix, bound, *(after or (None, None)), limit)
+
+
+async def by_phone_suffix(conn: asyncpg.Connection, digits: str, after: tuple | None,
+                          limit: int) -> list[asyncpg.Record]:
+    """Live customers owning a phone that ends in `digits`, by customer_id, after `after`. The phone keys
+    read backwards start with the digits backwards (an index range)."""
+    backwards = digits[::-1]
+    return await conn.fetch(
+        f"""select {SEARCH_COLUMNS} from customers c where c.customer_id in (
+              select k.customer_id from identity_keys k where k.key like 'phone:%'
+                and reverse(k.key) ~>=~ $1 and reverse(k.key) ~<~ $2)
+              and c.merged_into is null and c.erased_at is null
+              and ($3::uuid is null or c.customer_id > $3)
+            order by c.customer_id limit $4""",
+        backwards, backwards[:-1] + chr(ord(backwards[-1]) + 1), after[0] if after else None, limit)
+
+
+async def by_email(conn: asyncpg.Connection, email: str, after: tuple | None) -> list[asyncpg.Record]:
+    """The live customer owning this (normalised) email, unless the page is past them."""
+    return await conn.fetch(
+        f"""select {SEARCH_COLUMNS} from customers c join identity_keys k on k.customer_id = c.customer_id
+            where k.key = $1 and c.merged_into is null and c.erased_at is null
+              and ($2::uuid is null or c.customer_id > $2)""",
+        str(IdentityKey(KeyKind.EMAIL, email)), after[0] if after else None)

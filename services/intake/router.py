@@ -9,12 +9,17 @@ from fastapi.responses import JSONResponse
 
 from shared.access import Action
 from shared.auth import Principal, require, require_action
+from shared.errors import DomainValidationError
+from shared.events.asyncapi import asyncapi_document
 from shared.events.enums import Role
+from shared.paging import PageRequest, page_request
 from shared.runtime.commands import idempotency_key, run_command
 from shared.runtime.ownership import authorize
 
 from . import complaints, contacts, customers, erasure, views
+from .domain.search import MAX_QUERY_LENGTH
 from .schemas import (
+    AuditTrail,
     ComplaintAccepted,
     ComplaintIn,
     ConsentIn,
@@ -25,12 +30,16 @@ from .schemas import (
     ContactIn,
     CustomerList,
     CustomerOut,
+    CustomerPage,
     ErasureOut,
+    MergeCandidates,
     MergeIn,
     MergeOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+SEARCH_HELP = ("the beginning of a name (2+ characters), the last digits of a phone (4+), or a whole email "
+               "address; see docs/api.md, \"Customer search\"")
 ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "concurrent change or conflicting record"}}
 
 
@@ -75,16 +84,27 @@ async def post_contact_batch(batch: ContactBatchIn, request: Request,
     return await run_command(request, principal, key, work)
 
 
-@router.get("/customers", response_model=CustomerList)
-async def find_customers(request: Request, phone: str | None = Query(default=None, max_length=40),
+@router.get("/customers", response_model=CustomerPage | CustomerList)
+async def find_customers(request: Request,
+                         q: str | None = Query(default=None, max_length=MAX_QUERY_LENGTH, description=SEARCH_HELP),
+                         phone: str | None = Query(default=None, max_length=40),
                          email: str | None = Query(default=None, max_length=254),
-                         principal: Principal = Depends(require_action(Action.LOOK_UP))) -> CustomerList:
-    """The customer(s) with this phone (any spelling) and/or email, masked unless the caller may see
-    them. Every lookup is audited; a caller gets at most `CRM_LOOKUP_LIMIT_PER_MINUTE` a minute
-    (429 with Retry-After beyond)."""
+                         page: PageRequest = Depends(page_request),
+                         principal: Principal = Depends(require_action(Action.LOOK_UP))) -> CustomerPage | CustomerList:
+    """**Search** with `q` (the beginning of a name, the last 4+ digits of a phone, or an email): a page
+    of customer summaries, paged with `limit` and `cursor`. **Look up** with `phone` and/or `email` (any
+    spelling): the customer(s) owning them, whole records (at most two, never paged). Either way personal
+    data is masked unless the caller may see it, every search and lookup is audited, and a person gets at
+    most `CRM_LOOKUP_LIMIT_PER_MINUTE` of them a minute (429 with Retry-After beyond)."""
     limit = request.app.state.settings.lookup_limit_per_minute
+    now = request.app.state.clock.now()
+    if q is not None and (phone is not None or email is not None):
+        raise DomainValidationError("search with q, or look up with phone/email, not both", field="q",
+                                    location="query")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        found = await views.find_customers(conn, phone, email, principal, request.app.state.clock.now(), limit)
+        if q is not None:
+            return await views.search_customers(conn, q, page, principal, now, limit)
+        found = await views.find_customers(conn, phone, email, principal, now, limit)
     return CustomerList(customers=found)
 
 
@@ -97,21 +117,21 @@ async def get_customer(customer_id: uuid.UUID, request: Request,
         return await views.customer_view(conn, customer_id, principal, request.app.state.clock.now())
 
 
-@router.get("/customers/{customer_id}/audit")
-async def get_audit_trail(customer_id: uuid.UUID, request: Request, limit: int = Query(default=100, ge=1, le=1000),
-                          principal: Principal = Depends(require(Role.MANAGER))) -> dict:
-    """Who read this customer's full (unmasked) record, and who found them by phone or email, and when."""
+@router.get("/customers/{customer_id}/audit", response_model=AuditTrail)
+async def get_audit_trail(customer_id: uuid.UUID, request: Request, page: PageRequest = Depends(page_request),
+                          principal: Principal = Depends(require(Role.MANAGER))) -> AuditTrail:
+    """Who read this customer's full (unmasked) record, and who found them by phone, email or a search,
+    and when, latest first: `limit` rows of each trail per page, one `cursor` for both."""
     async with request.app.state.pool.acquire() as conn:
-        return {"customer_id": customer_id, "reads": await views.audit_trail(conn, customer_id, limit),
-                "lookups": await views.lookup_trail(conn, customer_id, limit)}
+        return await views.audit_page(conn, customer_id, page)
 
 
-@router.get("/merge-candidates")
-async def get_merge_candidates(request: Request, limit: int = Query(default=100, ge=1, le=1000),
-                               principal: Principal = Depends(require(Role.MANAGER))) -> dict:
-    """Pairs of records that look like one person, for a manager to merge (or not)."""
+@router.get("/merge-candidates", response_model=MergeCandidates)
+async def get_merge_candidates(request: Request, page: PageRequest = Depends(page_request),
+                               principal: Principal = Depends(require(Role.MANAGER))) -> MergeCandidates:
+    """Pairs of records that look like one person, for a manager to merge (or not), oldest first."""
     async with request.app.state.pool.acquire() as conn:
-        return {"candidates": await views.merge_candidates(conn, limit)}
+        return await views.candidates_page(conn, page)
 
 
 @router.patch("/customers/{customer_id}", responses=ERRORS)
@@ -195,3 +215,14 @@ async def erase_customer(customer_id: uuid.UUID, request: Request,
         return 200, await erasure.erase(conn, customer_id, now, _actor(principal), request.app.state.vault)
 
     return await run_command(request, principal, key, work)
+
+
+contract = APIRouter(tags=["contract"])
+
+
+@contract.get("/asyncapi.json")
+async def get_asyncapi() -> JSONResponse:
+    """The event contract as an AsyncAPI 3.0 document: every topic (the raw call-center feed intake takes
+    in included), its key, headers, payload schemas and an example message. Open, like `/openapi.json`;
+    the same document is docs/events/asyncapi.json (`crm schema`)."""
+    return JSONResponse(asyncapi_document())

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.paging import Paged
+
 from .domain.complaints import ComplaintIn
 from .domain.consent import ConsentIn
 from .domain.contacts import ContactIn
@@ -19,9 +21,9 @@ from .domain.customers import CustomerCard
 MAX_BATCH = 1000
 
 __all__ = [
-    "ComplaintAccepted", "ComplaintIn", "ConsentIn", "ConsentOut", "ContactAccepted", "ContactBatchIn",
-    "ContactBatchOut", "ContactIn", "CustomerCard", "CustomerList", "CustomerOut", "ErasureOut", "MergeIn",
-    "MergeOut",
+    "AuditTrail", "ComplaintAccepted", "ComplaintIn", "ConsentIn", "ConsentOut", "ContactAccepted",
+    "ContactBatchIn", "ContactBatchOut", "ContactIn", "CustomerCard", "CustomerList", "CustomerOut", "CustomerPage",
+    "CustomerSummary", "ErasureOut", "MergeCandidates", "MergeIn", "MergeOut",
 ]
 
 
@@ -112,3 +114,37 @@ class CustomerOut(BaseModel):
 
 class CustomerList(BaseModel):
     customers: list[CustomerOut]
+
+
+class CustomerSummary(BaseModel):
+    """A customer found by a search: who they are and who owns them; personal data masked unless the
+    caller may see it (`GET /v1/customers/{id}` has the whole record)."""
+
+    customer_id: uuid.UUID
+    kind: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    consultant_id: str | None = Field(description="the customer's owner (客户归属), none while unassigned")
+    masked: bool
+    matched_by: str = Field(description="name (its beginning), phone (its end) or email (the whole address)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(Paged):
+    """A page of a customer search."""
+
+    customers: list[CustomerSummary]
+
+
+class AuditTrail(Paged):
+    """Who read a customer's full record and who found them, latest first; one cursor pages both."""
+
+    customer_id: uuid.UUID
+    reads: list[dict[str, Any]]
+    lookups: list[dict[str, Any]]
+
+
+class MergeCandidates(Paged):
+    candidates: list[dict[str, Any]]

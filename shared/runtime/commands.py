@@ -8,6 +8,11 @@ the client never sees the 500 a lock cycle would otherwise become.
 
 The key is claimed inside the command's own transaction, so the stored answer
 commits or rolls back together with the write it describes.
+
+A key is scoped to the caller (the token's subject) and the endpoint (method and route template,
+e.g. `POST /v1/tasks/{task_id}/complete`): the same key on another endpoint, or from another
+caller, is an independent request. On the same endpoint it must be the same request (same path,
+same body): anything else is a 422 naming `Idempotency-Key`.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ async def run_command(request: Request, principal: Principal, key: str | None, w
     """Run `work` (returns status code and body) exactly once per idempotency key."""
     pool: asyncpg.Pool = request.app.state.pool
     body_hash = hashlib.sha256(await request.body()).hexdigest()
+    where = endpoint(request)
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(RETRIED), stop=stop_after_attempt(4),
         wait=wait_random(0.005, 0.05), reraise=True,
@@ -51,33 +57,39 @@ async def run_command(request: Request, principal: Principal, key: str | None, w
         with attempt:
             async with pool.acquire() as conn, conn.transaction():
                 if key is not None:
-                    replay = await _claim(conn, principal, key, request, body_hash)
+                    replay = await _claim(conn, principal, where, key, request, body_hash)
                     if replay is not None:
                         return replay
                 status, body = await work(conn)
                 content = jsonable_encoder(body)
                 if key is not None:
                     await conn.execute(
-                        "update idempotency_keys set status_code = $3, response = $4 "
-                        "where principal = $1 and key = $2",
-                        principal.subject, key, status, JSONResponse(content).body.decode(),
+                        "update idempotency_keys set status_code = $4, response = $5 "
+                        "where principal = $1 and endpoint = $2 and key = $3",
+                        principal.subject, where, key, status, JSONResponse(content).body.decode(),
                     )
             return JSONResponse(content, status_code=status)
     raise AssertionError("unreachable")
 
 
-async def _claim(conn: asyncpg.Connection, principal: Principal, key: str, request: Request,
+def endpoint(request: Request) -> str:
+    """The endpoint a request was routed to: its method and route template."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+async def _claim(conn: asyncpg.Connection, principal: Principal, where: str, key: str, request: Request,
                  body_hash: str) -> JSONResponse | None:
     claimed = await conn.fetchval(
-        """insert into idempotency_keys (principal, key, method, path, request_hash)
-           values ($1, $2, $3, $4, $5) on conflict do nothing returning true""",
-        principal.subject, key, request.method, request.url.path, body_hash,
+        """insert into idempotency_keys (principal, endpoint, key, method, path, request_hash)
+           values ($1, $2, $3, $4, $5, $6) on conflict do nothing returning true""",
+        principal.subject, where, key, request.method, request.url.path, body_hash,
     )
     if claimed:
         return None
     row = await conn.fetchrow(
         "select method, path, request_hash, status_code, response "
-        "from idempotency_keys where principal = $1 and key = $2", principal.subject, key,
+        "from idempotency_keys where principal = $1 and endpoint = $2 and key = $3", principal.subject, where, key,
     )
     if (row["method"], row["path"], row["request_hash"]) != (request.method, request.url.path, body_hash):
         raise DomainValidationError("Idempotency-Key was already used for a different request",

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import asyncpg
 import httpx
@@ -103,9 +103,18 @@ class Reader:
 
     async def read(self, api, ctx: Ctx):
         if self.path:
-            r = await api.get(self.service, self.path.format(**ctx))
-            assert r.status_code < 500, r.text
-            return r.json() if r.status_code == 200 else None
+            pages, cursor = [], None
+            while True:  # every page of a list
+                path = self.path.format(**ctx)
+                if cursor:  # httpx's params would replace the path's own query
+                    path += ("&" if "?" in path else "?") + urlencode({"cursor": cursor})
+                r = await api.get(self.service, path)
+                assert r.status_code < 500, r.text
+                if r.status_code != 200:
+                    return pages or None
+                pages.append(r.json())
+                if not (cursor := r.json().get("next_cursor")):
+                    return pages[0] if len(pages) == 1 else pages
         conn = await api.db(self.service)
         try:
             rows = await conn.fetch(self.sql, *(uuid.UUID(str(ctx[k])) for k in self.keys))

@@ -152,6 +152,7 @@ ROSTER: dict[str, str | None] = {
     "c-001": "north", "c-002": "north", "c-003": "south", "c-007": "south", "c-009": "south",
     "c-1": None, "c-3": None, "c-7": None, "c-fu-1": "fu", "c-fu-2": "fu", "c-fu-load": "fu",
     "c-v1": None, "c-042": None, "c-777": None, "c-audited": None, "c-alice": None, "c-other": None, "c-fuzz": None, "alice": None,
+    "c-search-own": "east", "c-search-other": "west", "c-page-1": None, "c-idem-a": None, "c-idem-b": None,
     **{f"c-{i:03d}": "bench" for i in range(20)},
 }
 

@@ -27,5 +27,7 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, patte
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
                  BeforeValidator(no_lone_surrogate)]
 # Ids people and systems type (consultants, teams): letters, digits and a few separators.
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"
+IDENTIFIER_MAX = 64
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]

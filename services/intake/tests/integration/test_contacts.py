@@ -105,7 +105,13 @@ async def test_email_matches_and_phone_wins_over_a_different_email_owner(api):
     pair = sorted([uuid.UUID(other["customer_id"]), uuid.UUID(by_email["customer_id"])])
     assert await count(api, "select count(*) from merge_candidates where customer_a = $1 and customer_b = $2",
                        *pair) == 1
-    candidates = (await api.get("intake", "/v1/merge-candidates?limit=1000")).json()["candidates"]
+    candidates, cursor = [], None
+    while True:  # every page
+        page = (await api.get("intake", "/v1/merge-candidates", params={"limit": 500, "cursor": cursor}
+                              if cursor else {"limit": 500})).json()
+        candidates += page["candidates"]
+        if not (cursor := page["next_cursor"]):
+            break
     assert [str(p) for p in pair] in [[c["customer_a"], c["customer_b"]] for c in candidates]
 
 
