@@ -77,7 +77,8 @@ async def report(
 
 
 class CampaignCostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": "12000.00", "spent_on": "2026-05-01", "channel": "exhibition", "note": "spring motor show booth"}]})
 
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     spent_on: date

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from shared.access import Action, check_role
 from shared.auth import Principal, require_action
 from shared.business_time import business_instant
-from shared.errors import DomainValidationError, NotFound
+from shared.errors import DomainValidationError, FieldError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
 from shared.runtime.ownership import authorize
@@ -40,8 +40,8 @@ class DealRejected(DomainValidationError):
         super().__init__("; ".join(problems), field="items")
         self.problems = problems
 
-    def detail(self) -> list[dict]:
-        return [{"loc": ["body", _field_of(p)], "msg": p, "type": "DealInvalid"} for p in self.problems]
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(field=_field_of(p), message=p) for p in self.problems]
 
 
 def _field_of(problem: str) -> str:
@@ -121,8 +121,8 @@ class PaymentRejected(DomainValidationError):
         super().__init__("; ".join(msg for _, msg in problems), field=problems[0][0])
         self.problems = problems
 
-    def detail(self) -> list[dict]:
-        return [{"loc": ["body", field], "msg": msg, "type": "PaymentInvalid"} for field, msg in self.problems]
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(field=field, message=msg) for field, msg in self.problems]
 
 
 @router.post("/deals/{deal_id}/payments", status_code=201)

@@ -28,6 +28,10 @@ class _Body(BaseModel):
 class CompleteTask(_Body):
     """The follow-up record (跟踪记录): how, what happened, and the buying signals seen."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"method": "phone", "outcome": "reached", "content": "wants a test drive on Saturday", "test_drive": True,
+         "purchase_timeframe": "within_1_month", "next_contact_at": "2026-05-09T10:00:00+08:00"}]})
+
     method: ContactMethod
     outcome: FollowUpOutcome
     content: Text | None = None
@@ -40,6 +44,11 @@ class CompleteTask(_Body):
 
 
 class NewDeal(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"customer_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "consultant_id": "c-007",
+         "items": [{"product": "Sedan LX", "quantity": 1, "unit_price": "158000.00"}], "gross_profit": "9000.00",
+         "deposit": "20000.00", "closed_on": "2026-05-08", "channel": "walk_in", "payment_due_on": "2026-05-31"}]})
+
     customer_id: uuid.UUID
     consultant_id: Identifier | None = None  # default: the caller (consultant) or the customer's owner
     items: list[DealItem] = Field(min_length=1, max_length=200)
@@ -57,28 +66,43 @@ class NewDeal(_Body):
 class NewPayment(_Body):
     """A payment against a deal (回款)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"amount": "50000.00", "paid_on": "2026-05-20", "note": "bank transfer"}]})
+
     amount: Money = Field(gt=0)
     paid_on: date
     note: Text | None = None
 
 
 class ProposeLoss(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"reason": "competitor", "note": "bought a rival SUV"}]})
+
     reason: LossReason
     note: Text | None = None
 
 
 class Decision(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"note": "agreed: the customer chose another brand"}]})
+
     note: Text | None = None
 
 
 class Reassign(_Body):
     """A manager's reassignment (domain §8: with a reason, also when a consultant leaves)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"consultant_id": "c-012", "reason": "c-007 left the company"}]})
+
     consultant_id: Identifier
     reason: Annotated[Text, Field(min_length=1)]
 
 
 class Consultant(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"consultant_id": "c-012", "name": "李娜", "team": "east", "active": True}]})
+
     consultant_id: Identifier
     name: ShortText | None = None
     team: ShortText | None = None
@@ -86,18 +110,30 @@ class Consultant(_Body):
 
 
 class CareProfile(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"birthday": "1986-09-14"}]})
+
     birthday: date | None = None
 
 
 class Acknowledge(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"note": "called the customer back, visit booked"}]})
+
     note: Text | None = None
 
 
 class Resolve(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"root_cause": "after_sales_service", "remedy": "free service voucher, apology call"}]})
+
     root_cause: ComplaintCategory
     remedy: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class Survey(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"satisfaction": 4, "comment": "quick and polite", "escalated_at": "2026-05-10T09:00:00+08:00"}]})
+
     satisfaction: int = Field(ge=1, le=5)
     comment: Text | None = None

@@ -28,7 +28,8 @@ _HISTORY_FIELDS = ("seq", "grade", "previous_grade", "status", "previous_status"
 class GradeOverride(BaseModel):
     """A consultant's or manager's grade, with the reason (kept until new evidence arrives)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"grade": "H", "reason": "test drive done, asked for a quote"}]})
 
     grade: IntentGrade
     reason: str = Field(min_length=1, max_length=2000)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import threading
 import time
 from collections import Counter
@@ -111,12 +112,16 @@ class ImportAborted(Exception):
     pass
 
 
+_ROW_FIELD = re.compile(r"contacts\[(\d+)\](?:\.(.*))?")
+
+
 def _refused_rows(response: httpx.Response, n: int) -> dict[int, tuple[str, str]]:
+    """Row index -> (field, reason) from a 422 problem's `errors` (`contacts[3].phone`)."""
     bad: dict[int, tuple[str, str]] = {}
-    for err in response.json().get("detail", []):
-        loc = err.get("loc", [])
-        if len(loc) >= 3 and loc[:2] == ["body", "contacts"] and isinstance(loc[2], int) and loc[2] < n:
-            bad.setdefault(loc[2], (".".join(str(p) for p in loc[3:]), err.get("msg", "")))
+    for err in response.json().get("errors") or []:
+        match = _ROW_FIELD.fullmatch(str(err.get("field", "")))
+        if match and int(match[1]) < n:
+            bad.setdefault(int(match[1]), (match[2] or "", err.get("message", "")))
     if not bad:
         raise ImportAborted(f"intake refused the chunk: {response.text[:300]}")
     return bad

@@ -25,7 +25,10 @@ from .text import Description, OptName, OptShortText
 
 
 class ComplaintIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"phone": "138 0013 8000", "name": "张三", "channel": "phone", "severity": "medium",
+         "description": "the car was delivered two days late", "category": "delivery",
+         "occurred_at": "2026-05-08T15:30:00+08:00"}]})
 
     customer_id: uuid.UUID | None = None
     phone: OptPhone = None

@@ -34,7 +34,8 @@ class ContactPurpose(StrEnum):
 class ConsentIn(BaseModel):
     """Body of ``PUT /v1/customers/{id}/consent``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"marketing_allowed": False, "occurred_at": "2026-05-08T15:30:00+08:00", "source": "phone call"}]})
 
     marketing_allowed: bool
     occurred_at: AwareDatetime | None = None  # the receipt time if omitted

@@ -16,8 +16,8 @@ def test_each_deal_problem_names_its_field():
                 "gross profit 9 exceeds the amount 5", "closed_on 2030-01-01 is in the future (today is 2024-06-03)",
                 "amount must not be negative")
     assert [_field_of(p) for p in problems] == ["items", "deposit", "gross_profit", "closed_on", "amount"]
-    detail = DealRejected(problems[1:3]).detail()
-    assert [d["loc"] for d in detail] == [["body", "deposit"], ["body", "gross_profit"]]
+    errors = DealRejected(problems[1:3]).field_errors()
+    assert [e["field"] for e in errors] == ["deposit", "gross_profit"]
 
 
 def test_a_case_lists_its_breached_deadlines():
