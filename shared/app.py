@@ -38,7 +38,7 @@ log = get_logger(__name__)
 API_DESCRIPTION = """Errors are RFC 9457 problems (`application/problem+json`): `type`, `title`, `status`,
 `detail`, `instance`, `request_id` and, for 422, `errors: [{field, message}]`, where `field` is the JSON
 path of the input at fault (`party_size`, `contacts[3].phone`, `query.to`). Every response carries
-`X-Request-ID` (yours if you sent a plausible one). See docs/api-errors.md."""
+`X-Request-ID` (yours if you sent a plausible one). See docs/api.md."""
 Periodic = Callable[[FastAPI], Awaitable[None]]
 GaugeReader = Callable[[asyncpg.Connection], Awaitable[None]]
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"

@@ -1,5 +1,5 @@
 """Errors a service reports to its callers; shared/problems.py renders every one of them as
-one RFC 9457 problem (see docs/api-errors.md).
+one RFC 9457 problem (see docs/api.md).
 
 A field is named by its JSON path in the request: a body field without prefix
 (`party_size`, `contacts[3].phone`), the body as a whole as `body`, and anything

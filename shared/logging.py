@@ -108,6 +108,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     ))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # a library's warning is a log line too, not loose text on stderr
     for name in _UVICORN:
         logger = logging.getLogger(name)
         logger.handlers, logger.propagate = [], True

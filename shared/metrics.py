@@ -1,4 +1,4 @@
-"""Prometheus metrics every service exposes at /metrics (docs/operations.md lists them)."""
+"""Prometheus metrics every service exposes at /metrics (docs/observability.md lists them)."""
 from prometheus_client import Counter, Gauge, Histogram
 
 # method, route template (never the raw path: no ids, no query values) and status

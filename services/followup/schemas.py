@@ -133,7 +133,7 @@ class Resolve(_Body):
 
 class Survey(_Body):
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"satisfaction": 4, "comment": "quick and polite", "escalated_at": "2026-05-10T09:00:00+08:00"}]})
+        {"satisfaction": 4, "comment": "quick and polite"}]})
 
     satisfaction: int = Field(ge=1, le=5)
     comment: Text | None = None
