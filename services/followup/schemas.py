@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.business_time import HappenedAt, HappenedOn, PlannedAt, PlannedOn
 from shared.events.contract import DealItem
 from shared.events.contract.types import Identifier, Money, ShortText, Text
 from shared.events.enums import (
@@ -40,7 +40,7 @@ class CompleteTask(_Body):
     budget_confirmed: bool = False
     deposit_amount: Money | None = Field(default=None, ge=0)
     purchase_timeframe: PurchaseTimeframe | None = None
-    next_contact_at: AwareDatetime | None = None
+    next_contact_at: PlannedAt | None = None
 
 
 class NewDeal(_Body):
@@ -55,12 +55,12 @@ class NewDeal(_Body):
     amount: Money | None = Field(default=None, ge=0)  # default: the items' total
     gross_profit: Money
     deposit: Money = Field(default=Decimal(0), ge=0)
-    closed_on: date
-    delivered_at: AwareDatetime | None = None  # given: already delivered, no delivery steps
+    closed_on: HappenedOn
+    delivered_at: HappenedAt | None = None  # given: already delivered, no delivery steps
     contact_id: uuid.UUID | None = None
     channel: Channel | None = None
     campaign: ShortText | None = None
-    payment_due_on: date | None = None  # default: the deal date (cash sale)
+    payment_due_on: PlannedOn | None = None  # default: the deal date (cash sale)
 
 
 class NewPayment(_Body):
@@ -70,7 +70,7 @@ class NewPayment(_Body):
         {"amount": "50000.00", "paid_on": "2026-05-20", "note": "bank transfer"}]})
 
     amount: Money = Field(gt=0)
-    paid_on: date
+    paid_on: HappenedOn
     note: Text | None = None
 
 
@@ -113,7 +113,7 @@ class CareProfile(_Body):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"birthday": "1986-09-14"}]})
 
-    birthday: date | None = None
+    birthday: HappenedOn | None = None
 
 
 class Acknowledge(_Body):

@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.access import Action
@@ -121,7 +121,7 @@ async def get_policy(request: Request, principal: Principal = Depends(require_ac
 
 
 @router.get("/policy/{version}")
-async def get_policy_version(version: str, request: Request,
+async def get_policy_version(request: Request, version: str = Path(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"),
                              principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """A policy by version: any policy that ever made a grade decision here."""
     async with request.app.state.pool.acquire() as conn:

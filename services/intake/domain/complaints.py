@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.business_time import HappenedAt
 from shared.events.enums import Channel, ComplaintCategory, ComplaintSeverity
 from shared.events.contract import ComplaintFiled
 
@@ -38,7 +39,7 @@ class ComplaintIn(BaseModel):
     severity: ComplaintSeverity
     description: Description
     category: ComplaintCategory | None = None
-    occurred_at: AwareDatetime | None = None  # the receipt time if omitted
+    occurred_at: HappenedAt | None = None  # the receipt time if omitted
     product: OptShortText = None
     consultant_id: OptShortText = None  # the consultant concerned, if any
 

@@ -27,9 +27,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.business_time import HappenedAt, PlannedAt
 from shared.events.enums import Channel, CounterpartRole, CustomerKind, IntentGrade, PurchaseTimeframe
 from shared.events.contract import ContactReceived
 
@@ -148,7 +149,7 @@ class ContactIn(BaseModel):
          "referrer_phone": "13800138000"}]})
 
     channel: Channel
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: HappenedAt | None = Field(
         default=None, description="When the contact happened; the receipt time if omitted."
     )
     customer_kind: CustomerKind = CustomerKind.CONSUMER
@@ -167,7 +168,7 @@ class ContactIn(BaseModel):
     budget: Money | None = None
     campaign: OptShortText = None
     notes: OptLongText = None
-    callback_requested_at: AwareDatetime | None = None
+    callback_requested_at: PlannedAt | None = None
     # Business card / organisation
     company: OptShortText = None
     job_title: OptShortText = None
