@@ -15,8 +15,6 @@ the reason, and the rest of the chunk is sent again.
 from __future__ import annotations
 
 import csv
-import re
-import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from services.intake.cli import file_digest
+from services.intake.cli import ImportAborted, file_digest, post_batch, refused_rows
 from services.intake.domain.cards_import import ImportFileError
 from shared.auth import mint_token
 from shared.events.enums import Role
@@ -35,11 +33,6 @@ from shared.events.enums import Role
 from .history_files import Rejected, Row, read_customers, read_deals, read_payments
 
 console = Console(stderr=True)
-_ROW = re.compile(r"^(?:body[.\[])?(?P<list>contacts|deals|payments)[.\[](?P<i>\d+)\]?\.?(?P<field>.*)$")
-
-
-class ImportAborted(Exception):
-    pass
 
 
 class RejectionFile:
@@ -60,39 +53,6 @@ class RejectionFile:
         self.out.close()
 
 
-def refused_rows(response: httpx.Response, n: int) -> dict[int, tuple[str, str]]:
-    """Row index -> (field, reason) of a 422 for a batch, whatever the error shape."""
-    body = response.json()
-    entries = [(".".join(str(p) for p in e.get("loc", [])), e.get("msg", "")) for e in body.get("detail", [])
-               if isinstance(e, dict)] if isinstance(body.get("detail"), list) else []
-    entries += [(e.get("field", ""), e.get("message", "")) for e in body.get("errors", []) if isinstance(e, dict)]
-    bad: dict[int, tuple[str, str]] = {}
-    for field, message in entries:
-        match = _ROW.match(field)
-        if match and int(match["i"]) < n:
-            bad.setdefault(int(match["i"]), (match["field"], message))
-    if not bad:
-        raise ImportAborted(f"{response.request.url.path} refused a chunk: {response.text[:300]}")
-    return bad
-
-
-def _post(client: httpx.Client, url: str, body: dict, key: str, attempts: int = 5) -> httpx.Response:
-    error = "not tried"
-    for attempt in range(attempts):
-        try:
-            response = client.post(url, json=body, headers={"Idempotency-Key": key})
-        except httpx.TransportError as exc:
-            error = f"{url} not reachable ({exc})"
-        else:
-            if response.status_code in (201, 422):
-                return response
-            error = f"{url} answered {response.status_code}: {response.text[:300]}"
-            if response.status_code in (401, 403, 409):
-                break
-        time.sleep(min(2 ** attempt * 0.2, 3))
-    raise ImportAborted(error)
-
-
 def send_chunks(client: httpx.Client, url: str, list_name: str, rows: list[Row], key: str, chunk: int,
                 rejected: RejectionFile, progress, task, extra: dict | None = None) -> list[tuple[Row, dict]]:
     """Post rows in chunks; returns (row, the API's result for it) for every row taken in."""
@@ -100,13 +60,13 @@ def send_chunks(client: httpx.Client, url: str, list_name: str, rows: list[Row],
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         while part:
-            response = _post(client, url, {list_name: [r.body for r in part], **(extra or {})},
-                             f"{key}-{start}-{len(part)}")
+            response = post_batch(client, url, {list_name: [r.body for r in part], **(extra or {})},
+                                  {"Idempotency-Key": f"{key}-{start}-{len(part)}"})
             if response.status_code == 201:
                 results = response.json().get("results") or response.json()[list_name]
                 taken += list(zip(part, results, strict=True))
                 break
-            bad = refused_rows(response, len(part))
+            bad = refused_rows(response, list_name, len(part))
             for index, (field, reason) in bad.items():
                 rejected.add(part[index].row, part[index].cells, field, reason)
             progress.advance(task, len(bad))

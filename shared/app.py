@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
 
+import asyncpg
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .clock import Clock
-from .errors import DomainError
+from .errors import DomainError, NotFound
 from .events.topics import ALL_TOPICS
 from .logging import configure_logging, get_logger
-from .metrics import HTTP_LATENCY
+from .metrics import DEAD_LETTERS_STORED, RELAY_BACKLOG
+from .observe import BodyLimit, ObserveRequests, route_template
+from .problems import PROBLEMS, TYPE_PREFIX, document_problems, problem_response, schema_errors
 from .runtime import kafka
 from .runtime import vault as vaults
 from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
@@ -27,7 +35,13 @@ from .runtime.relay import OutboxRelay
 from .settings import Settings
 
 log = get_logger(__name__)
+API_DESCRIPTION = """Errors are RFC 9457 problems (`application/problem+json`): `type`, `title`, `status`,
+`detail`, `instance`, `request_id` and, for 422, `errors: [{field, message}]`, where `field` is the JSON
+path of the input at fault (`party_size`, `contacts[3].phone`, `query.to`). Every response carries
+`X-Request-ID` (yours if you sent a plausible one). See docs/api.md."""
 Periodic = Callable[[FastAPI], Awaitable[None]]
+GaugeReader = Callable[[asyncpg.Connection], Awaitable[None]]
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 
 @dataclass
@@ -46,18 +60,23 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     periodic: list[tuple[float, Periodic]] = field(default_factory=list)
     on_startup: list[Periodic] = field(default_factory=list)
+    gauges: list[GaugeReader] = field(default_factory=list)  # business gauges, read when /metrics is scraped
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings(service=spec.name)
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=_lifespan(spec, settings))
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=_lifespan(spec, settings),
+                  docs_url=None, redoc_url=None, description=API_DESCRIPTION)
     app.state.settings, app.state.spec, app.state.clock = settings, spec, Clock(settings.clock_offset_file)
     app.state.consumers, app.state.relay, app.state.tasks, app.state.vault = [], None, [], None
     for router in spec.routers:
         app.include_router(router)
     _add_operational_routes(app)
+    _add_problem_types(app)
+    _add_docs(app)
     _add_error_handlers(app)
-    _add_metrics_middleware(app)
+    _add_middleware(app)
+    document_problems(app)
     return app
 
 
@@ -152,106 +171,98 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:
+        await _read_gauges(app)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _safe_text(value: object, limit: int) -> str:
-    """Text that always encodes as JSON (a lone surrogate becomes U+FFFD), at most `limit` characters."""
-    text = (value if isinstance(value, str) else str(value))[:limit]
-    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+async def _read_gauges(app: FastAPI) -> None:
+    """The gauges kept in the database, read at scrape time; a slow or absent database leaves
+    their last values (the scrape itself must not fail)."""
+    pool = getattr(app.state, "pool", None)
+    if pool is None:
+        return
+    try:
+        async with asyncio.timeout(2), pool.acquire(timeout=1) as conn:
+            for read in (_read_runtime_gauges, *app.state.spec.gauges):
+                await read(conn)
+    except Exception as exc:  # noqa: BLE001 - reported, the metrics still answer
+        log.warning("gauges_unread", error_type=type(exc).__name__)
 
 
-def validation_detail(errors: object) -> list[dict]:
-    """The 422 body's `detail` for schema errors: where (`loc`) and what (`msg`, `type`) of each,
-    never the rejected input (FastAPI echoes it by default; a NaN or a lone surrogate cannot
-    even be encoded as JSON, and it may be somebody's name)."""
-    out = []
-    for err in errors if isinstance(errors, list | tuple) else ():
-        err = err if isinstance(err, dict) else {}
-        loc = [p if isinstance(p, int) and not isinstance(p, bool) else _safe_text(p, 100)
-               for p in err.get("loc", ())]
-        out.append({"loc": loc, "msg": _safe_text(err.get("msg", "invalid"), 300),
-                    "type": _safe_text(err.get("type", "invalid"), 60)})
-    return out
+async def _read_runtime_gauges(conn: asyncpg.Connection) -> None:
+    RELAY_BACKLOG.set(await conn.fetchval("select count(*) from event_store where not published"))
+    for row in await conn.fetch("select consumer, count(*) as n from inbox where outcome = 'dead-letter' "
+                                "group by consumer"):
+        DEAD_LETTERS_STORED.labels(row["consumer"]).set(row["n"])
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    """Every error becomes one problem (shared.problems); none echoes what the client sent."""
+
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Not logged: the access log has the status; the body and the rejected values go nowhere.
-        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+        return problem_response(422, request.url.path, errors=schema_errors(exc.errors()))
 
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code, headers=exc.headers())
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status_code, request.url.path, kind=exc.kind, detail=exc.message,
+                                errors=exc.field_errors(), headers=exc.headers())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own (404 for a path no route has, 405): its detail is the status phrase.
+        own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
+        return problem_response(exc.status_code, request.url.path, detail=exc.detail if own else None,
+                                headers=exc.headers)
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The database is restarting or gone: nothing was committed; the client may retry.
-        log.warning("dependency_unavailable", path=request.url.path, error_type=type(exc).__name__)
-        return JSONResponse({"detail": [{"loc": [], "msg": "temporarily unavailable, retry", "type": "unavailable"}]},
-                            status_code=503, headers={"Retry-After": "1"})
+        log.warning("dependency_unavailable", route=route_template(request.scope), error_type=type(exc).__name__)
+        return problem_response(503, request.url.path, headers={"Retry-After": "1"})
 
     for error in UNAVAILABLE:
         app.add_exception_handler(error, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug: logged with its type only (the message may carry personal data), never echoed.
-        log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-        return JSONResponse({"detail": [{"loc": [], "msg": "internal error", "type": "internal"}]},
-                            status_code=500)
+        # Only reached if ObserveRequests itself failed; it answers every other bug.
+        log.error("unhandled_error", route=route_template(request.scope), error_type=type(exc).__name__)
+        return problem_response(500, request.url.path)
 
 
-class _BodyLimit:
-    """A body without Content-Length (chunked) is read here first, counting bytes: past the
-    limit the answer is 413 at once, within it the app gets the body as usual. (A declared
-    length is checked from the header in `observe`, and the server holds the body to it.)"""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or any(k == b"content-length" for k, _ in scope["headers"]):
-            return await self.app(scope, receive, send)
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away before sending the whole body
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                return await _too_large(self.limit, ["body"])(scope, receive, send)
-            more = message.get("more_body", False)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        return await self.app(scope, replay, send)
+def _add_problem_types(app: FastAPI) -> None:
+    @app.get(TYPE_PREFIX + "{kind}", include_in_schema=False)
+    async def problem_type(kind: str) -> dict:
+        """What a problem `type` means."""
+        known = PROBLEMS.get(kind)
+        if known is None:
+            raise NotFound("no such problem type", field="kind", location="path")
+        return {"type": TYPE_PREFIX + kind, "title": known.title, "status": known.status,
+                "description": known.description}
 
 
-def _too_large(limit: int, where: list[str]) -> JSONResponse:
-    return JSONResponse({"detail": [{"loc": where, "msg": f"body larger than {limit} bytes", "type": "too_large"}]},
-                        status_code=413)
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from this service's own files (fastapi-offline ships them): the docs
+    load without the internet."""
+    assets = "/docs-assets"
+    app.mount(assets, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    title = app.title
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{title} - Swagger UI",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js", swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png", swagger_ui_parameters={"validatorUrl": None})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc",
+                              redoc_js_url=f"{assets}/redoc.standalone.js",
+                              redoc_favicon_url=f"{assets}/favicon.png", with_google_fonts=False)
 
 
-def _add_metrics_middleware(app: FastAPI) -> None:
-    limit = app.state.settings.max_body_bytes
-    app.add_middleware(_BodyLimit, limit=limit)
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        declared = request.headers.get("content-length")
-        if declared and (not declared.isdigit() or int(declared) > limit):
-            return _too_large(limit, ["header", "content-length"])
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)) \
-            .observe(time.perf_counter() - start)
-        return response
+def _add_middleware(app: FastAPI) -> None:
+    app.add_middleware(BodyLimit, limit=app.state.settings.max_body_bytes)
+    app.add_middleware(ObserveRequests)  # added last: the outermost, it sees every answer

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .access import Action, roles_for
+from .errors import Forbidden, Unauthorized
 from .events.enums import Role
 
 ISSUER = "crm"
@@ -48,19 +49,21 @@ def mint_token(
 
 
 def decode_token(secret: str, token: str) -> Principal:
-    """Raises jwt.PyJWTError or ValueError on anything not minted by us."""
+    """Raises jwt.PyJWTError or ValueError on anything not minted by us, wrongly typed claims
+    included (a validly signed token whose `role` is a list is still not ours)."""
     claims = jwt.decode(
         token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
         options={"require": ["exp", "iat", "sub", "role"]},
     )
-    return Principal(
-        subject=str(claims["sub"]), role=Role(claims["role"]),
-        consultant_id=claims.get("consultant_id"), team=claims.get("team"),
-    )
+    texts = {name: claims.get(name) for name in ("sub", "role", "consultant_id", "team")}
+    if not all(value is None or (isinstance(value, str) and 0 < len(value) <= 200) for value in texts.values()):
+        raise ValueError("a claim is not a short text")
+    return Principal(subject=claims["sub"], role=Role(claims["role"]),
+                     consultant_id=texts["consultant_id"], team=texts["team"])
 
 
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(detail: str) -> Unauthorized:
+    return Unauthorized(detail, field="Authorization", location="header")
 
 
 async def current_principal(
@@ -71,7 +74,7 @@ async def current_principal(
     secret = request.app.state.settings.auth_secret.get_secret_value()
     try:
         return decode_token(secret, credentials.credentials)
-    except (jwt.PyJWTError, ValueError):
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise _unauthorized("invalid or expired token") from None
 
 
@@ -80,7 +83,7 @@ def require(*roles: Role) -> Callable[..., Principal]:
 
     async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {principal.role.value} may not do this")
+            raise Forbidden(f"role {principal.role.value} may not do this")
         return principal
 
     return check

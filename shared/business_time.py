@@ -7,8 +7,13 @@ hours use the same zone). Pure.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import os
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime
+from pydantic_core import PydanticCustomError
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
@@ -41,3 +46,48 @@ def business_day_of(moment: str) -> str:
 def end_of_business_day(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """The last instant of a business day (what "as of that day" means), in UTC."""
     return datetime.combine(day, time.max, tzinfo=zone).astimezone(UTC)
+
+
+# ------------------------------------------------------------------ plausible business dates
+# A business date is on or after CRM_EARLIEST_BUSINESS_DAY (default 1900-01-01); a date on
+# which something happened is at most CRM_BUSINESS_DAYS_AHEAD days after today (default 1:
+# clock skew and time zones), a planned one (a callback, a due date) at most ten years ahead.
+# Outside, the input is refused with a 422 naming the field: .NET's default date (year 1)
+# must not become the first day of every chart, and year 1 or 9999 with an offset cannot
+# even be turned into UTC.
+EARLIEST_DAY = date.fromisoformat(os.environ.get("CRM_EARLIEST_BUSINESS_DAY", "1900-01-01"))
+HAPPENED_DAYS_AHEAD = int(os.environ.get("CRM_BUSINESS_DAYS_AHEAD", "1"))
+PLANNED_DAYS_AHEAD = 3660
+
+
+def _plausible(day: date, days_ahead: int) -> None:
+    latest = datetime.now(UTC).date() + timedelta(days=days_ahead)
+    if not EARLIEST_DAY <= day <= latest:
+        raise PydanticCustomError("implausible_date", "must be between {earliest} and {latest}",
+                                  {"earliest": EARLIEST_DAY.isoformat(), "latest": latest.isoformat()})
+
+
+def _happened_day(value: date) -> date:
+    _plausible(value, HAPPENED_DAYS_AHEAD)
+    return value
+
+
+def _happened_instant(value: datetime) -> datetime:
+    _plausible(value.date(), HAPPENED_DAYS_AHEAD)  # its own calendar day: no conversion that can overflow
+    return value
+
+
+def _planned_day(value: date) -> date:
+    _plausible(value, PLANNED_DAYS_AHEAD)
+    return value
+
+
+def _planned_instant(value: datetime) -> datetime:
+    _plausible(value.date(), PLANNED_DAYS_AHEAD)
+    return value
+
+
+HappenedOn = Annotated[date, AfterValidator(_happened_day)]
+HappenedAt = Annotated[AwareDatetime, AfterValidator(_happened_instant)]
+PlannedOn = Annotated[date, AfterValidator(_planned_day)]
+PlannedAt = Annotated[AwareDatetime, AfterValidator(_planned_instant)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -77,26 +77,66 @@ def _all_handlers() -> list[logging.Handler]:
     return list({id(h): h for lg in loggers for h in lg.handlers}.values())
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
-    for handler in _all_handlers():  # the root's and those of loggers that do not propagate (uvicorn)
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+class _JsonHandler(logging.StreamHandler):
+    """The root's handler this module installs (replaced, not doubled, when configured again)."""
+
+
+# uvicorn's own loggers: routed to the root, so their lines are JSON like every other
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Every line the process writes is one JSON object with `timestamp`, `level`, `event`,
+    `service` and, while a request is served, `request_id`: structlog's directly, the standard
+    library's (uvicorn, asyncpg, aiokafka) through the same processors."""
+    stream = stream or sys.stderr
+    add_service = _add_service(service)
+    shared_chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_service,
+    ]
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _JsonHandler)]:
+        root.removeHandler(old)
+    handler = _JsonHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared_chain, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_pii,
+                    structlog.processors.JSONRenderer()],
+    ))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)  # a library's warning is a log line too, not loose text on stderr
+    for name in _UVICORN:
+        logger = logging.getLogger(name)
+        logger.handlers, logger.propagate = [], True
+    for each in _all_handlers():  # the root's and those of loggers that do not propagate
+        if not any(isinstance(f, RedactingFilter) for f in each.filters):
+            each.addFilter(RedactingFilter())
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared_chain,
             # tracebacks without messages, then redacted like the rest
             structlog.processors.ExceptionRenderer(_safe_exc_info),
             redact_pii,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # not cached: module-level loggers follow a later configure_logging (a test's buffer, a
+        # service that configures again in its lifespan) at the cost of a bind per line
+        cache_logger_on_first_use=False,
     )
-    structlog.contextvars.bind_contextvars(service=service)
+
+
+def _add_service(service: str):
+    def add_service(_: Any, __: str, event: dict) -> dict:
+        event.setdefault("service", service)
+        return event
+
+    return add_service
 
 
 def get_logger(name: str | None = None) -> Any:

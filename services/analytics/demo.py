@@ -72,7 +72,7 @@ class DemoClient:
             report.failed += 1
             report.first_error = report.first_error or f"{service} {path}: {exc!r}"
             return None
-        if r.status_code == 405 or (r.status_code == 404 and _detail(r) == "Not Found"):
+        if r.status_code == 405 or (r.status_code == 404 and _no_such_route(r)):
             report.unavailable = True
             report.first_error = f"{method} {service}{path.split('?')[0]}: {r.status_code} (not served yet)"
             return None
@@ -110,11 +110,12 @@ class DemoClient:
         return r.status_code == 200
 
 
-def _detail(r: httpx.Response) -> Any:
+def _no_such_route(r: httpx.Response) -> bool:
+    """A 404 for a path no route has (not for a missing resource, whose problem names the path field)."""
     try:
-        return r.json().get("detail")
+        return not r.json().get("errors")
     except ValueError:
-        return None
+        return False
 
 
 class Demo:

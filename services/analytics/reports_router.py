@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.access import Action, Owner, check
 from shared.auth import Principal, require, require_action
+from shared.business_time import HappenedOn
 from shared.errors import DomainValidationError
+from shared.events.contract.types import Text
 from shared.events.enums import Channel, Role
 from shared.runtime import ownership
 from shared.events.envelope import Envelope
@@ -77,12 +79,13 @@ async def report(
 
 
 class CampaignCostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": "12000.00", "spent_on": "2026-05-01", "channel": "exhibition", "note": "spring motor show booth"}]})
 
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
-    spent_on: date
+    spent_on: HappenedOn
     channel: Channel | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = None
 
 
 CampaignName = Path(min_length=1, max_length=200, description="campaign name as used on contacts")

@@ -9,7 +9,7 @@ from .complaint_routes import router as complaint_router
 from .deal_routes import router as deal_router
 from .domain import DEFAULT_POLICY
 from .handlers import FollowUpHandlers
-from .jobs import check_overdue, schedule_care
+from .jobs import check_overdue, read_task_gauges, schedule_care
 from .loss_routes import router as loss_router
 from .ownership import publish_missing
 from .task_routes import router as task_router
@@ -37,6 +37,7 @@ def build_app() -> FastAPI:
         consumers=[ConsumerSpec("followup", handlers.handlers())],
         periodic=[(OVERDUE_CHECK_SECONDS, check_overdue), (CARE_CHECK_SECONDS, schedule_care)],
         on_startup=[publish_owners],
+        gauges=[read_task_gauges],
     )
     app = create_app(spec)
     clock_ref["clock"] = app.state.clock

@@ -23,7 +23,7 @@ import asyncpg
 from shared.access import Action, check_role
 from shared.auth import Principal
 from shared.business_time import business_day, business_instant
-from shared.errors import DomainError, DomainValidationError, NotFound
+from shared.errors import DomainError, DomainValidationError, FieldError, NotFound, dotted_loc, field_path
 from shared.events.contract import DealClosed
 from shared.events.enums import Role
 from shared.runtime.ownership import authorize
@@ -49,25 +49,24 @@ _FIELDS = (("payment_due_on", "payment_due_on"), ("deposit", "deposit"), ("gross
 
 
 class RowsRejected(DomainValidationError):
-    """Every broken rule at once, each as (field, message); the first names the error's field."""
-
-    kind = "Invalid"
+    """Every broken rule at once, each as (field, message) with a dotted field (`deals.3.amount`);
+    the first names the error's field."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(msg for _, msg in problems), field=problems[0][0])
         self.problems = problems
 
-    def detail(self) -> list[dict]:
-        return [{"loc": [self.location, *field.split(".")], "msg": msg, "type": self.kind}
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(field=field_path(dotted_loc(self.location, field)), message=msg)
                 for field, msg in self.problems]
 
 
 class DealRejected(RowsRejected):
-    kind = "DealInvalid"
+    """A deal's (or a batch of deals') broken rules."""
 
 
 class PaymentRejected(RowsRejected):
-    kind = "PaymentInvalid"
+    """A payment's (or a batch of payments') broken rules."""
 
 
 def _deal_field(problem: str) -> str:

@@ -7,7 +7,10 @@ replica finds nothing left to do: work is never doubled.
 """
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI
+
+from shared.metrics import FOLLOWUP_TASKS
 
 from . import complaint_store, roster, task_store
 from .domain import (
@@ -87,3 +90,12 @@ async def schedule_care(app: FastAPI) -> None:
         wanted = care_tasks(customers, start, end, now, policy)
         wanted += base_maintenance_tasks(customers, today, (), now, policy)
         await task_store.schedule(conn, wanted, now)
+
+
+async def read_task_gauges(conn: asyncpg.Connection) -> None:
+    """`crm_followup_tasks{status}`: tasks not yet done, open and overdue (read when /metrics is scraped)."""
+    counts = {row["status"]: row["n"] for row in await conn.fetch(
+        "select status, count(*) as n from tasks where status = any($1::text[]) group by status",
+        list(task_store.PENDING))}
+    for status in task_store.PENDING:
+        FOLLOWUP_TASKS.labels(status).set(counts.get(status, 0))

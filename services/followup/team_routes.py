@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from shared.access import Action, Owner, check, in_reach, relation_of
 from shared.auth import Principal, require, require_action
@@ -45,7 +45,8 @@ async def add_consultant(body: Consultant, request: Request, key: str | None = D
 
 
 @router.delete("/consultants/{consultant_id:path}")
-async def remove_consultant(consultant_id: str, request: Request, key: str | None = Depends(idempotency_key),
+async def remove_consultant(request: Request, key: str | None = Depends(idempotency_key),
+                            consultant_id: str = Path(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
                             principal: Principal = Depends(require_action(Action.KEEP_ROSTER))):
     """Take an entry off the roster (a wrong id, someone who never worked here): their customers and
     pending work are handed over first, as when a member is deactivated."""

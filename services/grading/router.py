@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.access import Action
@@ -28,7 +28,8 @@ _HISTORY_FIELDS = ("seq", "grade", "previous_grade", "status", "previous_status"
 class GradeOverride(BaseModel):
     """A consultant's or manager's grade, with the reason (kept until new evidence arrives)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"grade": "H", "reason": "test drive done, asked for a quote"}]})
 
     grade: IntentGrade
     reason: str = Field(min_length=1, max_length=2000)
@@ -120,7 +121,7 @@ async def get_policy(request: Request, principal: Principal = Depends(require_ac
 
 
 @router.get("/policy/{version}")
-async def get_policy_version(version: str, request: Request,
+async def get_policy_version(request: Request, version: str = Path(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"),
                              principal: Principal = Depends(require_action(Action.READ))) -> dict:
     """A policy by version: any policy that ever made a grade decision here."""
     async with request.app.state.pool.acquire() as conn:

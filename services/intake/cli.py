@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import threading
 import time
 from collections import Counter
@@ -77,7 +78,8 @@ class Importer:
     def send(self, rows: list[ContactIn]) -> None:
         """One chunk; rows the server refuses are reported and the rest sent again."""
         while rows:
-            response = _post(self.client, [r.model_dump(mode="json", exclude_none=True) for r in rows])
+            response = post_batch(self.client, "/v1/contacts/batch",
+                                  {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]})
             if response.status_code == 201:
                 body = response.json()
                 with self._lock:
@@ -85,23 +87,27 @@ class Importer:
                     self.tally.new_customers += body["new_customers"]
                     self.tally.duplicates += body["duplicates"]
                 return
-            bad = _refused_rows(response, len(rows))
+            bad = refused_rows(response, "contacts", len(rows))
             for index, (fieldname, reason) in bad.items():
                 self.reject(rows[index].source_row or 0, fieldname, reason)
             rows = [r for i, r in enumerate(rows) if i not in bad]
 
 
-def _post(client: httpx.Client, contacts: list[dict], attempts: int = 5) -> httpx.Response:
+def post_batch(client: httpx.Client, path: str, body: dict, headers: dict | None = None,
+               attempts: int = 5) -> httpx.Response:
+    """POST a batch; a transport error or a 5xx is tried again with backoff, a 201 or a 422 (rows to
+    report) is the answer, anything else stops the import."""
+    error = "not tried"
     for attempt in range(attempts):
         try:
-            response = client.post("/v1/contacts/batch", json={"contacts": contacts})
+            response = client.post(path, json=body, headers=headers)
         except httpx.TransportError as exc:
-            error = f"intake not reachable ({exc})"
+            error = f"{path} not reachable ({exc})"
         else:
             if response.status_code in (201, 422):
                 return response
-            error = f"intake answered {response.status_code}: {response.text[:300]}"
-            if response.status_code in (401, 403):
+            error = f"{path} answered {response.status_code}: {response.text[:300]}"
+            if response.status_code < 500:
                 break
         time.sleep(min(2 ** attempt * 0.2, 3))
     raise ImportAborted(error)
@@ -111,14 +117,16 @@ class ImportAborted(Exception):
     pass
 
 
-def _refused_rows(response: httpx.Response, n: int) -> dict[int, tuple[str, str]]:
+def refused_rows(response: httpx.Response, list_name: str, n: int) -> dict[int, tuple[str, str]]:
+    """Row index -> (field, reason) from a 422 problem's `errors` (`contacts[3].phone`)."""
+    row_field = re.compile(rf"{re.escape(list_name)}\[(\d+)\](?:\.(.*))?")
     bad: dict[int, tuple[str, str]] = {}
-    for err in response.json().get("detail", []):
-        loc = err.get("loc", [])
-        if len(loc) >= 3 and loc[:2] == ["body", "contacts"] and isinstance(loc[2], int) and loc[2] < n:
-            bad.setdefault(loc[2], (".".join(str(p) for p in loc[3:]), err.get("msg", "")))
+    for err in response.json().get("errors") or []:
+        match = row_field.fullmatch(str(err.get("field", "")))
+        if match and int(match[1]) < n:
+            bad.setdefault(int(match[1]), (match[2] or "", err.get("message", "")))
     if not bad:
-        raise ImportAborted(f"intake refused the chunk: {response.text[:300]}")
+        raise ImportAborted(f"{response.request.url.path} refused the chunk: {response.text[:300]}")
     return bad
 
 

@@ -13,7 +13,7 @@ import asyncpg
 
 from shared.access import Action, check_role, own_consultant_id
 from shared.auth import Principal
-from shared.errors import DomainError, DomainValidationError, Forbidden
+from shared.errors import DomainError, DomainValidationError, FieldError, Forbidden, dotted_loc, field_path
 from shared.events.enums import Role
 from shared.events.envelope import new_event
 from shared.runtime import ownership
@@ -159,9 +159,9 @@ class BatchRejected(DomainValidationError):
         super().__init__(f"{len(problems)} rows rejected", field="contacts")
         self.problems = problems
 
-    def detail(self) -> list[dict]:
-        return [{"loc": ["body", "contacts", index, *(exc.field.split(".") if exc.field else [])],
-                 "msg": exc.message, "type": type(exc).__name__} for index, exc in self.problems]
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(field=field_path(["body", "contacts", index, *dotted_loc("body", exc.field)[1:]]),
+                           message=exc.message) for index, exc in self.problems]
 
 
 async def _already_received(conn: asyncpg.Connection, dedup_key: str) -> ContactAccepted | None:

@@ -1,6 +1,7 @@
 """Intake HTTP surface: contacts, the customer registry, consent, merges, complaints."""
 from __future__ import annotations
 
+import inspect
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.runtime.commands import idempotency_key, run_command
 from shared.runtime.ownership import authorize
 
 from . import complaints, contacts, customers, erasure, views
+from .domain.contacts import channel_rules_markdown
 from .domain.search import MAX_QUERY_LENGTH
 from .schemas import (
     AuditTrail,
@@ -47,7 +49,14 @@ def _actor(principal: Principal) -> contacts.Actor:
     return contacts.Actor(subject=f"{principal.role.value}:{principal.subject}")
 
 
+def _with_channel_rules(endpoint):
+    """The operation's description ends with the channel rules (applied before the route reads it)."""
+    endpoint.__doc__ = f"{inspect.cleandoc(endpoint.__doc__ or '')}\n\n{channel_rules_markdown()}"
+    return endpoint
+
+
 @router.post("/contacts", status_code=201, response_model=ContactAccepted, responses=ERRORS)
+@_with_channel_rules
 async def post_contact(contact: ContactIn, request: Request,
                        principal: Principal = Depends(require_action(Action.RECORD_CONTACT)),
                        key: str | None = Depends(idempotency_key)) -> JSONResponse:
@@ -65,11 +74,12 @@ async def post_contact(contact: ContactIn, request: Request,
 
 
 @router.post("/contacts/batch", status_code=201, response_model=ContactBatchOut, responses=ERRORS)
+@_with_channel_rules
 async def post_contact_batch(batch: ContactBatchIn, request: Request,
                              principal: Principal = Depends(require_action(Action.RECORD_CONTACT)),
                              key: str | None = Depends(idempotency_key)) -> JSONResponse:
     """Up to 1,000 contacts, **all or nothing**: if any row is invalid the answer is 422
-    naming every bad row as `contacts.N.field` and nothing is stored. Rows carrying
+    naming every bad row as `contacts[N].field` and nothing is stored. Rows carrying
     `import_batch` and `source_row` are taken in once: a re-sent row is reported as
     `duplicate` and creates nothing."""
     now = request.app.state.clock.now()
@@ -84,7 +94,7 @@ async def post_contact_batch(batch: ContactBatchIn, request: Request,
     return await run_command(request, principal, key, work)
 
 
-@router.get("/customers", response_model=CustomerPage | CustomerList)
+@router.get("/customers", response_model=CustomerPage | CustomerList, responses={429: {}})
 async def find_customers(request: Request,
                          q: str | None = Query(default=None, max_length=MAX_QUERY_LENGTH, description=SEARCH_HELP),
                          phone: str | None = Query(default=None, max_length=40),

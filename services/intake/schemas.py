@@ -38,7 +38,11 @@ class ContactAccepted(BaseModel):
 class ContactBatchIn(BaseModel):
     """Up to 1,000 contacts, taken in all together or not at all."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"contacts": [
+        {"channel": "exhibition", "campaign": "2026 spring motor show", "name": "王芳", "phone": "139 0013 9000",
+         "import_batch": "show-2026-04", "source_row": 2},
+        {"channel": "exhibition", "campaign": "2026 spring motor show", "email": "li.lei@example.com",
+         "company": "恒通贸易", "customer_kind": "business", "import_batch": "show-2026-04", "source_row": 3}]}]})
 
     contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -65,7 +69,8 @@ class ConsentOut(BaseModel):
 
 
 class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"merged_customer_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}]})
 
     merged_customer_id: uuid.UUID = Field(description="The duplicate record, joined into the path's customer.")
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from ..request_context import correlation_id as request_correlation_id
+
 
 class EventPayload(BaseModel):
     """Base of every event payload; one subclass per event type and version."""
@@ -61,10 +63,13 @@ def new_event(
     event_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Envelope:
-    """Wrap a payload; a causing event carries its correlation id forward."""
+    """Wrap a payload; a causing event carries its correlation id forward, and an event an HTTP
+    request causes carries the request's id (shared.request_context)."""
     recorded = now or datetime.now(UTC)
     if causation is not None:
         correlation_id = causation.correlation_id or causation.event_id
+    elif correlation_id is None:
+        correlation_id = request_correlation_id()
     return Envelope(
         event_id=event_id or uuid.uuid4(),
         event_type=payload.EVENT_TYPE,

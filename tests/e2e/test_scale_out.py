@@ -16,6 +16,7 @@ from shared.events.enums import Role
 from shared.events.topics import CALLCENTER_CONTACTS
 from shared.runtime import kafka
 from tests.support.reliability import APPLIED_ONCE
+from tests.support.problems import problem_fields
 
 from .test_fault_matrix import analytics_has_each_once
 from .test_faults import analytics_mirrors_producers, assert_each_applied_once, counts_per_customer, post_contacts
@@ -298,5 +299,5 @@ async def test_idempotency_key_reused_for_another_request_is_refused(api, servic
     assert first.status_code in (200, 201), first.text
     again = await api.post(service, path, {**body, **ANOTHER_BODY[service]}, headers=key)
     assert again.status_code == 422, again.text
-    assert again.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert problem_fields(again)[0] == "header.Idempotency-Key"
     assert await stored([first]) == 1

@@ -47,9 +47,20 @@ function query() {
   return q;
 }
 
+// An error answer is a problem (application/problem+json): say which fields and why.
+async function problemText(r) {
+  try {
+    const p = await r.json();
+    const fields = (p.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
+    return fields || p.detail || `HTTP ${r.status}`;
+  } catch (_) {
+    return `HTTP ${r.status}`;
+  }
+}
+
 async function fetchReport(name) {
   const r = await fetch(`/v1/reports/${name}?${query()}`, {headers: {Authorization: `Bearer ${$("token").value}`}});
-  if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+  if (!r.ok) throw new Error(`${name}: ${await problemText(r)}`);
   return r.json();
 }
 

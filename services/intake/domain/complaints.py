@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.business_time import HappenedAt
 from shared.events.enums import Channel, ComplaintCategory, ComplaintSeverity
 from shared.events.contract import ComplaintFiled
 
@@ -25,7 +26,10 @@ from .text import Description, OptName, OptShortText
 
 
 class ComplaintIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"phone": "138 0013 8000", "name": "张三", "channel": "phone", "severity": "medium",
+         "description": "the car was delivered two days late", "category": "delivery",
+         "occurred_at": "2026-05-08T15:30:00+08:00"}]})
 
     customer_id: uuid.UUID | None = None
     phone: OptPhone = None
@@ -35,7 +39,7 @@ class ComplaintIn(BaseModel):
     severity: ComplaintSeverity
     description: Description
     category: ComplaintCategory | None = None
-    occurred_at: AwareDatetime | None = None  # the receipt time if omitted
+    occurred_at: HappenedAt | None = None  # the receipt time if omitted
     product: OptShortText = None
     consultant_id: OptShortText = None  # the consultant concerned, if any
 

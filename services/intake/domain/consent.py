@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
+from shared.business_time import HappenedAt
 from shared.events.contract import ConsentChanged
 
 from .text import OptShortText
@@ -34,10 +35,11 @@ class ContactPurpose(StrEnum):
 class ConsentIn(BaseModel):
     """Body of ``PUT /v1/customers/{id}/consent``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"marketing_allowed": False, "occurred_at": "2026-05-08T15:30:00+08:00", "source": "phone call"}]})
 
     marketing_allowed: bool
-    occurred_at: AwareDatetime | None = None  # the receipt time if omitted
+    occurred_at: HappenedAt | None = None  # the receipt time if omitted
     source: OptShortText = None  # e.g. "phone call", "web unsubscribe", "walk_in"
 
 

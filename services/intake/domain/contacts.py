@@ -27,9 +27,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.business_time import HappenedAt, PlannedAt
 from shared.events.enums import Channel, CounterpartRole, CustomerKind, IntentGrade, PurchaseTimeframe
 from shared.events.contract import ContactReceived
 
@@ -119,13 +120,36 @@ CHANNEL_ONLY_FIELDS: dict[str, frozenset[Channel]] = {
 """Fields that make sense only for some channels; elsewhere they are rejected."""
 
 
+def channel_rules_markdown() -> str:
+    """The channel rules as the API documentation shows them (from CHANNEL_RULES and
+    CHANNEL_ONLY_FIELDS, so the text cannot drift from what is enforced)."""
+    lines = ["**Channel rules.** Every contact gives a `phone` or an `email` (or both). Beyond that:", "",
+             "| channel | requires | and one of |", "| --- | --- | --- |"]
+    for channel, rule in CHANNEL_RULES.items():
+        required = ", ".join(f"`{f}`" for f in rule.required) or "–"
+        one_of = ", ".join(f"`{f}`" for f in rule.one_of) or "–"
+        lines.append(f"| `{channel.value}` | {required} | {one_of} |")
+    lines += ["", "Fields only some channels may send (elsewhere a 422 names them):", ""]
+    for name, channels in CHANNEL_ONLY_FIELDS.items():
+        lines.append(f"- `{name}`: " + ", ".join(f"`{c.value}`" for c in sorted(channels, key=lambda c: c.value)))
+    lines += ["", "`customer_kind: business` requires `company`; `counterpart_role` is only for business "
+              "customers; a recommendation cannot name the contact's own phone as `referrer_phone`."]
+    return "\n".join(lines)
+
+
 class ContactIn(BaseModel):
     """One contact (one touch) as posted to ``POST /v1/contacts``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"channel": "walk_in", "name": "张三", "phone": "138 0013 8000", "occurred_at": "2026-05-01T10:00:00+08:00",
+         "party_size": 2, "receptionist": "R01", "initial_grade": "B", "consultant_id": "c-007",
+         "purchase_timeframe": "1_to_3_months"},
+        {"channel": "exhibition", "campaign": "2026 spring motor show", "phone": "13900139000"},
+        {"channel": "customer_referral", "phone": "13900139000", "referral_kind": "recommendation",
+         "referrer_phone": "13800138000"}]})
 
     channel: Channel
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: HappenedAt | None = Field(
         default=None, description="When the contact happened; the receipt time if omitted."
     )
     customer_kind: CustomerKind = CustomerKind.CONSUMER
@@ -144,7 +168,7 @@ class ContactIn(BaseModel):
     budget: Money | None = None
     campaign: OptShortText = None
     notes: OptLongText = None
-    callback_requested_at: AwareDatetime | None = None
+    callback_requested_at: PlannedAt | None = None
     # Business card / organisation
     company: OptShortText = None
     job_title: OptShortText = None

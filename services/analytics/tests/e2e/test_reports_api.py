@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from shared.events.enums import Role
+from tests.support.problems import problem_fields
 
 REPORTS = ("funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
            "complaints", "workload")
@@ -55,12 +56,12 @@ async def test_bad_filters_get_422_naming_the_field(api, data):
                          ("from=2026-05-01&to=2026-04-01", "from")):
         r = await api.get("analytics", f"/v1/reports/funnel?{query}")
         assert r.status_code == 422, (query, r.text)
-        assert r.json()["detail"][0]["loc"][-1] == field
+        assert problem_fields(r)[0] == f"query.{field}", r.text
     assert (await api.get("analytics", "/v1/reports/nope")).status_code == 422
     r = await api.get("analytics", f"/v1/customers/{uuid.uuid4()}/360?as_of=last-tuesday")
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "as_of"]
+    assert r.status_code == 422 and problem_fields(r)[0] == "query.as_of"
     r = await api.post("analytics", "/v1/campaigns/x/costs", {"amount": -1, "spent_on": "2026-01-01"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "amount"
+    assert r.status_code == 422 and problem_fields(r)[0] == "amount"
 
 
 async def test_a_consultant_reports_on_themselves_only(api, data):
@@ -68,7 +69,7 @@ async def test_a_consultant_reports_on_themselves_only(api, data):
     assert r.status_code == 200
     assert {row["consultant_id"] for row in r.json()["rows"]} <= {"c-002"}
     r = await api.get("analytics", "/v1/reports/daily?consultant=c-001", role=Role.CONSULTANT, consultant_id="c-002")
-    assert r.status_code == 403 and r.json()["detail"][0]["loc"] == ["query", "consultant"]
+    assert r.status_code == 403 and problem_fields(r)[0] == "query.consultant"
     assert (await api.get("analytics", "/v1/reports/daily", role=Role.INTEGRATION)).status_code == 403
 
 

@@ -29,8 +29,12 @@ def test_grafana_dashboard_uses_only_real_metrics_and_covers_operations():
     used = {m for e in exprs for m in re.findall(r"\b(crm_[a-z_]+)", e)}
     assert used <= exposed_names(), used - exposed_names()
     for needed in ("crm_http_request_seconds", "crm_consumer_lag", "crm_relay_backlog", "crm_dead_letters_total",
-                   "crm_events_consumed_total", "crm_events_published_total"):
+                   "crm_events_consumed_total", "crm_events_published_total", "crm_http_requests_total",
+                   "crm_followup_tasks", "crm_dead_letters_stored"):
         assert any(needed in e for e in exprs), needed
+    # a 5xx alert has something to fire on, and latency is watched at p95
+    assert any("crm_http_requests_total" in e and 'status=~"5.."' in e for e in exprs)
+    assert any(e.startswith("histogram_quantile(0.95") for e in exprs)
     ids = [p["id"] for p in dash["panels"]]
     assert len(ids) == len(set(ids)) and dash["uid"] == "crm-operations"
 

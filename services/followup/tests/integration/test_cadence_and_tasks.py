@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 from shared.events.contract import ProspectGraded
 from shared.events.enums import IntentGrade, Role
+from tests.support.problems import problem_fields
 
 from .support import CONSULTANT, complete, events, new_prospect, pending, phone, publish, until
 
@@ -32,7 +33,7 @@ async def test_cadence_follows_the_grade(api, stack):
     assert len([e for e in await events(api, customer_id, "followup-logged")
                 if e["task_id"] == first["task_id"]]) == 1
     bad = await complete(api, first["task_id"], method="pigeon")
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "method"
+    assert bad.status_code == 422 and problem_fields(bad)[0] == "method"
 
     prospect = (await api.get("followup", f"/v1/prospects/{customer_id}")).json()
     contacted = at(prospect["last_contact_at"])

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from shared.events.contract import ComplaintFiled, ConsentChanged, CustomerValued, ProspectGraded
 from shared.events.enums import IntentGrade, Role
+from tests.support.problems import problem_fields
 
 from .support import complete, events, new_prospect, pending, publish, until
 
@@ -30,7 +31,7 @@ async def test_complaint_is_acknowledged_resolved_and_surveyed(api, stack):
     again = await api.post("followup", f"{path}/acknowledge", {})
     assert again.status_code == 200 and again.json()["changed"] is False
     bad = await api.post("followup", f"{path}/resolve", {"root_cause": "bad luck", "remedy": "x"})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "root_cause"]
+    assert bad.status_code == 422 and problem_fields(bad)[0] == "root_cause"
     resolved = await api.post("followup", f"{path}/resolve",
                               {"root_cause": "procedure_gap", "remedy": "free maintenance and an apology"})
     assert resolved.status_code == 200 and resolved.json()["root_cause"] == "procedure_gap"

@@ -4,6 +4,8 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tests.support.problems import problem_fields
+
 from .support import CONSULTANT, events, new_prospect, pending
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,9 +62,7 @@ async def test_a_batch_with_broken_rows_names_each_and_records_nothing(api):
             deal(customer_id, today + timedelta(days=5))]
     r = await api.post("followup", "/v1/deals/batch", {"deals": rows})
     assert r.status_code == 422, r.text
-    for named in ("deals.1.gross_profit", "deals.2.consultant_id", "deals.3.closed_on"):
-        assert all(part in r.text for part in named.split(".")), (named, r.text)
-    assert "deals.0" not in r.text.replace('"', "").replace(", ", ".")
+    assert problem_fields(r) == ["deals[1].gross_profit", "deals[2].consultant_id", "deals[3].closed_on"]
     assert await events(api, customer_id, "deal-closed") == []
 
     too_many = await api.post("followup", "/v1/deals/batch", {"deals": [rows[0]] * 1001})
@@ -85,7 +85,7 @@ async def test_payments_in_a_batch_apply_in_order_and_a_broken_one_records_none(
     refused = await api.post("followup", "/v1/payments/batch",
                              {"payments": [pay("100000.00", 1), pay("60000.00", 30), pay("10.00", -5)]})
     assert refused.status_code == 422, refused.text
-    assert "payments" in refused.text and "amount" in refused.text and "paid_on" in refused.text
+    assert problem_fields(refused) == ["payments[1].amount", "payments[2].paid_on"]
     assert await events(api, customer_id, "payment-recorded") == []
 
     ok = await api.post("followup", "/v1/payments/batch", {"payments": [pay("100000.00", 1), pay("50000.00", 30)]})
@@ -94,4 +94,4 @@ async def test_payments_in_a_batch_apply_in_order_and_a_broken_one_records_none(
     assert len(await events(api, customer_id, "payment-recorded")) == 2
     unknown = await api.post("followup", "/v1/payments/batch",
                              {"payments": [{**pay("1.00", 2), "deal_id": str(uuid.uuid4())}]})
-    assert unknown.status_code == 422 and "deal_id" in unknown.text
+    assert unknown.status_code == 422 and problem_fields(unknown) == ["payments[0].deal_id"]

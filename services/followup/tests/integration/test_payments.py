@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.events.enums import Role
+from tests.support.problems import problem_fields
 
 from .support import CONSULTANT, events, new_prospect
 
@@ -36,16 +37,16 @@ async def test_payments_reduce_the_balance_once_per_key_and_refuse_overpayment(a
     assert first.json()["balance_after"] == "100000.00" and first.json()["due_on"] == today.isoformat()
 
     over = await api.post("followup", path, {"amount": "100000.01", "paid_on": today.isoformat()})
-    assert over.status_code == 422 and over.json()["detail"][0]["loc"] == ["body", "amount"], over.text
+    assert over.status_code == 422 and problem_fields(over)[0] == "amount", over.text
     future = await api.post("followup", path, {"amount": "10.00",
                                                "paid_on": (today + timedelta(days=2)).isoformat()})
-    assert future.status_code == 422 and future.json()["detail"][0]["loc"] == ["body", "paid_on"]
+    assert future.status_code == 422 and problem_fields(future)[0] == "paid_on"
     zero = await api.post("followup", path, {"amount": "0", "paid_on": today.isoformat()})
-    assert zero.status_code == 422 and zero.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert zero.status_code == 422 and problem_fields(zero)[0] == "amount"
     bad_date = await api.post("followup", path, {"amount": "10.00", "paid_on": "yesterday"})
-    assert bad_date.status_code == 422 and bad_date.json()["detail"][0]["loc"] == ["body", "paid_on"]
+    assert bad_date.status_code == 422 and problem_fields(bad_date)[0] == "paid_on"
     early = await api.post("followup", path, {"amount": "10.00", "paid_on": (today - timedelta(days=1)).isoformat()})
-    assert early.status_code == 422 and early.json()["detail"][0]["loc"] == ["body", "paid_on"]
+    assert early.status_code == 422 and problem_fields(early)[0] == "paid_on"
     missing = await api.post("followup", f"/v1/deals/{uuid.uuid4()}/payments", body)
     assert missing.status_code == 404
     other = await api.post("followup", path, body, role=Role.CONSULTANT, consultant_id="c-other")
@@ -55,7 +56,7 @@ async def test_payments_reduce_the_balance_once_per_key_and_refuse_overpayment(a
                           role=Role.INTEGRATION)
     assert rest.status_code == 201 and rest.json()["balance_after"] == "0.00", rest.text
     paid_up = await api.post("followup", path, {"amount": "0.01", "paid_on": today.isoformat()})
-    assert paid_up.status_code == 422 and paid_up.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert paid_up.status_code == 422 and problem_fields(paid_up)[0] == "amount"
 
     recorded = await events(api, customer_id, "payment-recorded")
     assert [(e["amount"], e["balance_after"]) for e in recorded] == [("45000.00", "100000.00"), ("100000.00", "0.00")]
@@ -75,4 +76,4 @@ async def test_a_deal_without_a_due_date_is_a_cash_sale_and_a_bad_due_date_is_na
     assert (await events(api, customer_id, "deal-closed"))[0]["payment_due_on"] == today.isoformat()
     bad = await api.post("followup", "/v1/deals",
                          deal(customer_id, payment_due_on=(today - timedelta(days=1)).isoformat()))
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "payment_due_on"], bad.text
+    assert bad.status_code == 422 and problem_fields(bad)[0] == "payment_due_on", bad.text

@@ -16,8 +16,10 @@ def test_each_deal_problem_names_its_field():
                 "gross profit 9 exceeds the amount 5", "closed_on 2030-01-01 is in the future (today is 2024-06-03)",
                 "amount must not be negative")
     assert [_deal_field(p) for p in problems] == ["items", "deposit", "gross_profit", "closed_on", "amount"]
-    detail = DealRejected([(_deal_field(p), p) for p in problems[1:3]]).detail()
-    assert [d["loc"] for d in detail] == [["body", "deposit"], ["body", "gross_profit"]]
+    errors = DealRejected([(_deal_field(p), p) for p in problems[1:3]]).field_errors()
+    assert [e["field"] for e in errors] == ["deposit", "gross_profit"]
+    in_rows = DealRejected([("deals.3.deposit", problems[1])]).field_errors()
+    assert [e["field"] for e in in_rows] == ["deals[3].deposit"]
 
 
 def test_a_case_lists_its_breached_deadlines():

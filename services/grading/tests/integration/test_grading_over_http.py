@@ -8,6 +8,7 @@ import pytest
 
 from shared.events.enums import PurchaseTimeframe, Role
 from shared.runtime import kafka
+from tests.support.problems import problem_fields
 
 from . import events as ev
 
@@ -47,9 +48,9 @@ async def test_a_prospect_goes_c_b_a_h_o_with_the_full_history_and_causes(api, p
     r = await api.post("grading", override, body, role=Role.CONSULTANT, consultant_id="c-999")
     assert r.status_code == 403, r.text  # not their prospect
     r = await api.post("grading", override, {"grade": "Z", "reason": "x"}, role=Role.CONSULTANT, consultant_id=me)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "grade"]
+    assert r.status_code == 422 and problem_fields(r)[0] == "grade"
     r = await api.post("grading", override, {"grade": "A"}, role=Role.CONSULTANT, consultant_id=me)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert r.status_code == 422 and problem_fields(r)[0] == "reason"
     r = await api.post("grading", f"/v1/prospects/{uuid.uuid4()}/grade-override", body, role=Role.MANAGER)
     assert r.status_code == 404
     r = await api.post("grading", override, body, role=Role.CONSULTANT, consultant_id=me)
@@ -101,4 +102,4 @@ async def test_policy_is_served_with_its_version(api):
     assert same.status_code == 200 and same.json() == policy
     assert (await api.get("grading", "/v1/policy/nope")).status_code == 404
     r = await api.get("grading", f"/v1/customers/{uuid.uuid4()}/value")
-    assert r.status_code == 404 and r.json()["detail"][0]["loc"] == ["path", "customer_id"]
+    assert r.status_code == 404 and problem_fields(r)[0] == "path.customer_id"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import uuid
 
+from tests.support.problems import problem_fields
+
 
 def new_phone() -> str:
     """A fresh valid mainland mobile number (E.164)."""
@@ -21,8 +23,8 @@ def walk_in(**over) -> dict:
             "initial_grade": "B", "consultant_id": "c-001", "purchase_timeframe": "1_to_3_months", **over}
 
 
-def loc_of(response) -> list[list]:
-    return [e["loc"] for e in response.json()["detail"]]
+def fields_of(response) -> list[str]:
+    return problem_fields(response)
 
 
 async def count(api, sql: str, *args) -> int:

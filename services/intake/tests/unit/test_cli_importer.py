@@ -21,8 +21,11 @@ def test_refused_rows_are_reported_and_the_rest_resent():
         contacts = json.loads(request.content)["contacts"]
         sent.append([c["source_row"] for c in contacts])
         if len(sent) == 1:
-            return httpx.Response(422, json={"detail": [
-                {"loc": ["body", "contacts", 1, "referrer_phone"], "msg": "no known customer is the referrer"}]})
+            return httpx.Response(422, headers={"Content-Type": "application/problem+json"}, json={
+                "type": "/problems/validation", "title": "Invalid input", "status": 422,
+                "detail": "1 field is invalid: contacts[1].referrer_phone.", "instance": "/v1/contacts/batch",
+                "request_id": "r-1", "errors": [{"field": "contacts[1].referrer_phone",
+                                                 "message": "no known customer is the referrer"}]})
         return httpx.Response(201, json={"accepted": len(contacts), "new_customers": 1, "duplicates": 0,
                                          "results": []})
 
