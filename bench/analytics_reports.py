@@ -31,7 +31,7 @@ from .common import Figure, Infra
 REPORTS = ("funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
            "complaints", "workload")
 # What the dashboard page requests when it loads (services/analytics/static/dashboard.js).
-DASHBOARD = ("funnel", "grades", "daily", "workload", "complaints", "pyramid", "pareto?limit=10",
+DASHBOARD = ("funnel", "grades", "daily?limit=5000", "workload", "complaints", "pyramid", "pareto?limit=10",
              "lifecycle?limit=20")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.errors import DomainValidationError
 
+DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
 MAX_OFFSET = 10_000_000
 

@@ -146,6 +146,23 @@ async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [json.loads(r[0]) for r in rows]
 
 
+async def load_card(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
+    """The customer's stored state without its long lists (contacts, tasks, deals: `load_items`)."""
+    text = await conn.fetchval(f"select card from {FACTS} where customer_id = $1", customer_id)
+    return json.loads(text) if text else None
+
+
+async def load_items(conn: asyncpg.Connection, table: str, customer_id: uuid.UUID, offset: int, limit: int,
+                     where: str = "true") -> tuple[list[dict[str, Any]], int]:
+    """A page of one of the customer's stored lists, in the fold's order, and the list's length."""
+    rows = await conn.fetch(
+        f"""select data, count(*) over () from {table} where customer_id = $1 and {where}
+            order by seq offset $2 limit $3""", customer_id, offset, limit)
+    total = rows[0][1] if rows else await conn.fetchval(
+        f"select count(*) from {table} where customer_id = $1 and {where}", customer_id)
+    return [json.loads(r[0]) for r in rows], total
+
+
 def cost_customer_id(campaign: str) -> uuid.UUID:
     """Campaign costs live in event_log under a stable pseudo stream id per campaign."""
     return uuid.uuid5(COST_NAMESPACE, f"campaign:{campaign}")

@@ -33,6 +33,7 @@ from .domain.value import (CLASS_LABELS, CLASSES, NOT_YET_VALUED, PARETO_TOP_SHA
 from .paging import Page
 from .projection import COST_EVENT
 
+CURVE_POINTS = 100  # the Pareto curve, whole, at the customer who crosses each percent of the ranking
 PAGED = {"daily": "rows", "pareto": "rows", "lifecycle": "in_decline"}  # report -> its paged list
 
 
@@ -388,6 +389,7 @@ async def pareto(conn, f: Filters, page: Page):
         select ranked.*, (select count(*) from c) as members from ranked
         where (rank > {first}::bigint and ({last}::bigint is null or rank <= {last}::bigint))
            or rank = ceil(n * {q.arg(PARETO_TOP_SHARE)}::numeric)
+           or floor(rank * {CURVE_POINTS}.0 / n) <> floor((rank - 1) * {CURVE_POINTS}.0 / n)
         order by rank""", *q.args)
     n = found[0]["n"] if found else 0
     members = found[0]["members"] if found else await _count(conn, f)
@@ -401,7 +403,10 @@ async def pareto(conn, f: Filters, page: Page):
              "customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
              "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
             for r in found if r["rank"] > page.offset and (page.limit is None or r["rank"] <= page.offset + page.limit)]
-    return {"rows": rows, "customers": n, "not_yet_valued": members - n,
+    curve = [{"customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
+              "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
+             for r in found if r["rank"] * CURVE_POINTS // n != (r["rank"] - 1) * CURVE_POINTS // n]
+    return {"rows": rows, "curve": curve, "customers": n, "not_yet_valued": members - n,
             "revenue": money(total_rev), "gross_profit": money(total_gp), "top20_customers": top,
             "top20_revenue_share": ratio(at_top["cum_revenue"] if at_top else 0, total_rev),
             "top20_profit_share": ratio(at_top["cum_own"] if at_top else 0, total_gp)}, page.info(n)
