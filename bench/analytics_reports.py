@@ -90,7 +90,7 @@ async def measure(client: httpx.AsyncClient, pid: int, history: RetailHistory, r
             times.append(ms)
             size = len(r.content)
         out["reports"][name] = {"p50_ms": statistics.median(times), "p95_ms": p95(times), "bytes": size}
-    peak, loads = rss_mib(pid), []
+    peak, loads, failed = rss_mib(pid), [], 0
     for _ in range(max(3, reps // 3)):
         sampling = True
 
@@ -106,8 +106,8 @@ async def measure(client: httpx.AsyncClient, pid: int, history: RetailHistory, r
         loads.append((time.perf_counter() - start) * 1000)
         sampling = False
         await sampler
-        assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
-    out["dashboard_ms"] = {"p50": statistics.median(loads), "max": max(loads)}
+        failed += sum(a.status_code != 200 for a in answers)
+    out["dashboard_ms"] = {"p50": statistics.median(loads), "max": max(loads), "failed_requests": failed}
     out["peak_rss_mib_during_dashboard"] = peak
     ids = [history.heavy_customer, *history.rng.sample(history.customer_ids[1:], 30)]
     typical, heavy = [], []
@@ -124,7 +124,7 @@ async def measure(client: httpx.AsyncClient, pid: int, history: RetailHistory, r
         ms, _ = await timed_get(client, "/health")
         health.append(ms)
         await asyncio.sleep(0.05)
-    await asyncio.gather(*reports)
+    out["reports_failed_under_30_parallel"] = sum(r.status_code != 200 for r in await asyncio.gather(*reports))
     out["health_under_30_reports_ms"] = {"p50": statistics.median(health or [0]), "max": max(health or [0])}
     out["peak_rss_mib_process"] = rss_mib(pid, "VmHWM")
     return out
