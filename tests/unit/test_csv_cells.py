@@ -21,9 +21,9 @@ def test_numbers_and_plain_text_stay_as_they_are():
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12) | st.from_regex(r"[=+@-].*"))
 def test_a_written_cell_never_starts_a_formula_unless_it_is_a_number(text):
-    out = io.StringIO()
-    writer(out, lineterminator="\n").writerow([text, 7])
-    cell = next(csv.reader(io.StringIO(out.getvalue())))[0]
+    out = io.StringIO(newline="")
+    writer(out).writerow([text, 7])
+    cell = next(csv.reader(io.StringIO(out.getvalue(), newline="")))[0]
     if cell == text:
         assert not text.startswith(FORMULA_STARTS) or set(text) <= set("+-.0123456789eE")
     else:
