@@ -211,6 +211,9 @@ async def lost_reasons(conn, f: Filters, page: Page):
 # one count per column of the daily report (quoted: the names keep their capitals)
 COUNTS = ", ".join(f"count(*) filter (where ev.col = '{c}') as " + f'"{c}"' for c in DAILY_COLUMNS)
 
+# ... and its total over every row (a window: computed before the page is cut)
+TOTALS = ", ".join(f'sum(per_day."{c}") over ()::bigint as "total_{c}"' for c in DAILY_COLUMNS)
+
 
 async def daily(conn, f: Filters, page: Page):
     q = Query(f)
@@ -231,13 +234,21 @@ async def daily(conn, f: Filters, page: Page):
             union all select d.closed_on, d.consultant_id, 'deliveries' from a join fact_deals d using (customer_id)
             union all select l.day, coalesce(nullif(l.consultant_id, ''), '{UNASSIGNED}'), 'losses'
               from a join fact_losses l using (customer_id))
-        select ev.day, ev.who, {COUNTS}
-        from ev where {q.period('ev.day')} and {q.consultant('ev.who')}
-        group by 1, 2 order by ev.day, ev.who collate "C" """, *q.args)
-    totals = {c: sum(r[c] for r in found) for c in DAILY_COLUMNS}
+        , per_day as (select ev.day, ev.who, {COUNTS} from ev where {q.period('ev.day')} and {q.consultant('ev.who')}
+                group by 1, 2)
+        select per_day.*, count(*) over () as n, {TOTALS} from per_day
+        order by per_day.day, per_day.who collate "C" offset {q.arg(page.offset)}::bigint limit {q.arg(page.limit)}::bigint""",
+        *q.args)
+    if found:  # the totals are over every row, whichever page this is
+        n, totals = found[0]["n"], {c: found[0][f"total_{c}"] for c in DAILY_COLUMNS}
+    else:
+        n, totals = 0, dict.fromkeys(DAILY_COLUMNS, 0)
+        if page.offset:
+            whole, _ = await daily(conn, f, Page(page.scope))
+            n, totals = len(whole["rows"]), whole["totals"]
     rows = [{"date": r["day"].isoformat(), "consultant_id": r["who"], **{c: r[c] for c in DAILY_COLUMNS}}
-            for r in page.slice(found)]
-    return {"columns": list(DAILY_COLUMNS), "rows": rows, "totals": totals}, page.info(len(found))
+            for r in found]
+    return {"columns": list(DAILY_COLUMNS), "rows": rows, "totals": totals}, page.info(n)
 
 
 async def workload(conn, f: Filters, page: Page):
