@@ -1,9 +1,10 @@
-"""The customer-summary projection in PostgreSQL: one row per customer, the fold of their events.
+"""The typed read model in PostgreSQL: each customer folded once, when their events arrive.
 
-`event_log` is the source of truth; `customer_summary` is disposable. A row is
-recomputed from the customer's whole history (plus the histories of customers
-merged into them) whenever one of their events arrives, so its content never
-depends on the order events arrived in.
+`event_log` is the source of truth; the read model (services/analytics/tables.py: a
+`customer_facts` row per customer plus child rows) is disposable. A customer's rows are
+recomputed from their whole history (plus the histories of customers merged into them)
+whenever one of their events arrives, so their content never depends on the order events
+arrived in. The view `customer_summary` shows each customer's folded state put back together.
 
 The log holds personal fields sealed (shared.pii_seal); `load_events` opens them
 with one key-vault query per call, so the pure fold sees plaintext — or, for an
@@ -14,6 +15,7 @@ version (unseal first, upcast after: an upcaster reads plaintext fields).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import defaultdict
@@ -26,20 +28,13 @@ from shared.events.envelope import Envelope
 from shared.pii_seal import unseal_envelope
 from shared.runtime import vault as vaults
 
+from .domain.facts import child_rows, customer_row
 from .domain.state import fold_customer
+from .tables import CHILD_COLUMNS, FACT_COLUMNS, FACTS
 
-SUMMARY = "customer_summary"
 COST_EVENT = "campaign-cost-recorded"
 COST_NAMESPACE = uuid.UUID("5d0f3c1e-8a3b-4c55-9a61-0c2b8f7e21aa")
 LOCK_CLASS = 0x6A12  # advisory lock namespace: one customer's projection row
-
-
-def summary_ddl(table: str) -> str:
-    return f"""create table {table} (
-        customer_id uuid primary key,
-        state jsonb not null,
-        own_events integer not null,
-        refreshed_at timestamptz not null default now())"""
 
 
 async def _merged_into(conn: asyncpg.Connection, ids: set[str]) -> dict[str, set[str]]:
@@ -103,8 +98,24 @@ async def history(conn: asyncpg.Connection, customer_id: str) -> list[Envelope]:
     return [e for cid in sorted(events) for e in events[cid]]
 
 
-async def refresh(conn: asyncpg.Connection, ids: Iterable[str], table: str = SUMMARY) -> int:
-    """Recompute the rows of these customers (and of the survivors they were merged into)."""
+def _fold_rows(targets: set[str], groups: dict[str, set[str]], events: dict[str, list[Envelope]]) -> tuple:
+    """The read-model rows of the target customers (CPU work: run off the event loop)."""
+    facts, children = [], {t: [] for t in CHILD_COLUMNS}
+    for cid in sorted(targets):
+        mine = events.get(cid, [])
+        if not mine:
+            continue
+        merged = [e for m in sorted(groups[cid]) for e in events.get(m, [])]
+        state = fold_customer(cid, [*mine, *merged])
+        facts.append(customer_row(state, len(mine)))
+        for table, rows in child_rows(state).items():
+            children[table] += rows
+    return facts, children
+
+
+async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "") -> int:
+    """Recompute the rows of these customers (and of the survivors they were merged into); `suffix`
+    names the tables a replay is building."""
     targets = await _survivors(conn, {str(i) for i in ids})
     # One writer per customer at a time (replicas consume different partitions): a writer that waited
     # here sees the events the previous one committed, so the last write always holds every event.
@@ -112,29 +123,44 @@ async def refresh(conn: asyncpg.Connection, ids: Iterable[str], table: str = SUM
                        LOCK_CLASS, sorted(targets))  # taken in sorted order: no deadlock between replicas
     groups = await _merged_into(conn, targets)
     events = await load_events(conn, {m for t, ms in groups.items() for m in (ms | {t})})
-    rows = []
-    for cid in sorted(targets):
-        mine = events.get(cid, [])
-        if not mine:
-            continue
-        merged = [e for m in sorted(groups[cid]) for e in events.get(m, [])]
-        state = fold_customer(cid, [*mine, *merged])
-        rows.append((uuid.UUID(cid), json.dumps(state, sort_keys=True, ensure_ascii=False), len(mine)))
+    facts, children = await asyncio.to_thread(_fold_rows, targets, groups, events)
+    written = [uuid.UUID(str(f[0])) for f in facts]
+    for table in CHILD_COLUMNS:
+        await conn.execute(f"delete from {table}{suffix} where customer_id = any($1::uuid[])", written)
+    columns = ", ".join(FACT_COLUMNS)
     await conn.executemany(
-        f"""insert into {table} (customer_id, state, own_events) values ($1, $2::jsonb, $3)
-            on conflict (customer_id) do update set state = excluded.state, own_events = excluded.own_events,
-            refreshed_at = now()""", rows)
-    return len(rows)
+        f"""insert into {FACTS}{suffix} ({columns}) values ({", ".join(f"${i}" for i in range(1, len(FACT_COLUMNS) + 1))})
+            on conflict (customer_id) do update set
+            {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}, refreshed_at = now()""",
+        [(uuid.UUID(str(f[0])), *f[1:]) for f in facts])
+    for table, rows in children.items():
+        if rows:
+            await conn.copy_records_to_table(f"{table}{suffix}", records=[(uuid.UUID(str(r[0])), *r[1:]) for r in rows],
+                                             columns=CHILD_COLUMNS[table])
+    return len(facts)
 
 
 async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch(f"select state::text from {SUMMARY} order by customer_id")
+    """Every customer's folded state, put back together from the read model (tests and tools)."""
+    rows = await conn.fetch("select state::text from customer_summary order by customer_id")
     return [json.loads(r[0]) for r in rows]
 
 
-async def load_state(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
-    text = await conn.fetchval(f"select state::text from {SUMMARY} where customer_id = $1", customer_id)
+async def load_card(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
+    """The customer's stored state without its long lists (contacts, tasks, deals: `load_items`)."""
+    text = await conn.fetchval(f"select card from {FACTS} where customer_id = $1", customer_id)
     return json.loads(text) if text else None
+
+
+async def load_items(conn: asyncpg.Connection, table: str, customer_id: uuid.UUID, offset: int, limit: int,
+                     where: str = "true") -> tuple[list[dict[str, Any]], int]:
+    """A page of one of the customer's stored lists, in the fold's order, and the list's length."""
+    rows = await conn.fetch(
+        f"""select data, count(*) over () from {table} where customer_id = $1 and {where}
+            order by seq offset $2 limit $3""", customer_id, offset, limit)
+    total = rows[0][1] if rows else await conn.fetchval(
+        f"select count(*) from {table} where customer_id = $1 and {where}", customer_id)
+    return [json.loads(r[0]) for r in rows], total
 
 
 def cost_customer_id(campaign: str) -> uuid.UUID:

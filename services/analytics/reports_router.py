@@ -20,9 +20,11 @@ from shared.runtime import ownership
 from shared.events.envelope import Envelope
 from shared.runtime.commands import idempotency_key, run_command
 
+from . import report_queries
 from .domain.filters import Filters
-from .domain.reports import REPORTS, run, to_csv
-from .projection import COST_EVENT, cost_customer_id, load_costs, load_states
+from .domain.reports import REPORTS, to_csv
+from .paging import DEFAULT_LIMIT, MAX_LIMIT, page
+from .projection import COST_EVENT, cost_customer_id, load_costs
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 ReportName = Literal["funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
@@ -64,18 +66,22 @@ async def report(
     request: Request, name: ReportName = Path(description="which report"),
     filters: Filters = Depends(report_filters),
     format: Literal["json", "csv"] | None = Query(default=None, description="csv for the table"),  # noqa: A002
+    limit: int | None = Query(default=None, ge=1, le=MAX_LIMIT, description=(
+        f"rows per page of the report's long list (daily rows, Pareto rows, lifecycle in_decline; default "
+        f"{DEFAULT_LIMIT} in JSON, every row in CSV)")),
+    cursor: str | None = Query(default=None, max_length=200, description="`next_cursor` of the page before"),
     accept: str | None = Header(default=None),
 ) -> Response:
-    """A report over the projections, filtered by period, consultant, channel and campaign."""
-    async with request.app.state.pool.acquire() as conn:
-        states = await load_states(conn)
-        costs = await load_costs(conn) if name == "channels" else []
-    body = run(name, states, costs, filters)
+    """A report over the read model, filtered by period, consultant, channel and campaign. A report with
+    a long row list answers a page of it with `next_cursor` and `has_more`."""
     wants_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
+    rows = page(name, limit if limit or wants_csv else DEFAULT_LIMIT, cursor)
+    async with request.app.state.pool.acquire() as conn:
+        body, paging = await report_queries.run(conn, name, filters, rows)
     if wants_csv:
         return Response(to_csv(body), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return JSONResponse(body)
+    return JSONResponse({**body, **(paging or {})})
 
 
 class CampaignCostIn(BaseModel):

@@ -22,7 +22,6 @@ How it stays safe and bounded:
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import threading
@@ -40,6 +39,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from shared import csv_cells
 from shared.auth import mint_token
 from shared.events.enums import Channel, Role
 
@@ -66,7 +66,7 @@ class Tally:
 class Importer:
     """Sends chunks (from several threads); writes the rejection report; counts."""
 
-    def __init__(self, client: httpx.Client, report: csv.writer, chunk: int, parallel: int = 1) -> None:
+    def __init__(self, client: httpx.Client, report: csv_cells.NeutralWriter, chunk: int, parallel: int = 1) -> None:
         self.client, self.report, self.chunk, self.tally = client, report, chunk, Tally()
         self.parallel, self._lock = parallel, threading.Lock()
 
@@ -173,7 +173,7 @@ def import_command(
     headers = {"Authorization": f"Bearer {_token(token, root)}"}
     with httpx.Client(base_url=url, headers=headers, timeout=120) as client, \
             open(report, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        writer = csv_cells.writer(out)  # opened in a spreadsheet: no cell runs as a formula
         writer.writerow(["row", "field", "reason"])
         importer = Importer(client, writer, chunk, parallel)
         try:

@@ -29,11 +29,16 @@ def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | No
     """The customer at one glance. `value` is grading's valuation as published (tier, classes,
     lifecycle, lifetime profit: none of it is worked out here; empty until grading values the
     customer), beside the deals' own sums."""
-    s = fold_customer(customer_id, events, as_of)
+    view = view_of(fold_customer(customer_id, events, as_of), as_of)
+    return view if full_profile else masked_view(view)
+
+
+def view_of(s: dict[str, Any], as_of: datetime | None = None) -> dict[str, Any]:
+    """The 360 of a folded state (the fold's own, or the stored one: domain.facts keeps it)."""
     tasks = list(s["tasks"].values())
     value = {**s["value"], "deals": s["totals"]["deals"], "deals_revenue": s["totals"]["revenue"],
              "deals_gross_profit": s["totals"]["gross_profit"]}
-    view = {
+    return {
         "as_of": as_of.isoformat() if as_of else None,
         "profile": s["profile"],
         "profile_masked": False,
@@ -53,4 +58,3 @@ def build_360(customer_id: str, events: Iterable[Envelope], as_of: datetime | No
         "merged_from": s["merged_from"], "event_count": s["event_count"],
         "erased": s["erased"],
     }
-    return view if full_profile else masked_view(view)

@@ -1,11 +1,12 @@
 """The report catalogue: name -> pure function of (customer states, campaign costs, filters)."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
 from typing import Any
+
+from shared.csv_cells import writer as csv_writer
 
 from . import activity, complaints, sales, value
 from .filters import Filters
@@ -38,13 +39,13 @@ def run(name: str, states: list[dict], costs: list[dict], f: Filters) -> dict[st
 
 
 def to_csv(report: dict[str, Any]) -> str:
-    """The report's rows as CSV (nested values as JSON)."""
+    """The report's rows as CSV (nested values as JSON; no cell a spreadsheet would run as a formula)."""
     rows = report.get("rows", [])
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if row.get(c) is None else json.dumps(row[c], ensure_ascii=False)

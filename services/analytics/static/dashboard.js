@@ -58,10 +58,23 @@ async function problemText(r) {
   }
 }
 
-async function fetchReport(name) {
-  const r = await fetch(`/v1/reports/${name}?${query()}`, {headers: {Authorization: `Bearer ${$("token").value}`}});
+async function fetchReport(name, extra = {}) {
+  const q = query();
+  Object.entries(extra).forEach(([k, v]) => q.set(k, v));
+  const r = await fetch(`/v1/reports/${name}?${q}`, {headers: {Authorization: `Bearer ${$("token").value}`}});
   if (!r.ok) throw new Error(`${name}: ${await problemText(r)}`);
   return r.json();
+}
+
+// A report whose row list is paged (daily): every page, rows joined.
+async function fetchAllRows(name) {
+  const first = await fetchReport(name, {limit: 5000});
+  let page = first;
+  while (page.has_more) {
+    page = await fetchReport(name, {limit: 5000, cursor: page.next_cursor});
+    first.rows.push(...page.rows);
+  }
+  return first;
 }
 
 function draw(id, type, labels, datasets, options = {}) {
@@ -86,8 +99,11 @@ async function load() {
   $("status").textContent = t("loading");
   window.dashboard.loaded = false;
   try {
-    const [funnel, grades, daily, workload, complaints, pyramid, pareto, lifecycle] = await Promise.all(
-      ["funnel", "grades", "daily", "workload", "complaints", "pyramid", "pareto", "lifecycle"].map(fetchReport));
+    // the Pareto curve comes whole in `curve`; only the top customers' and the declining rows are listed
+    const [funnel, grades, daily, workload, complaints, pyramid, pareto, lifecycle] = await Promise.all([
+      fetchReport("funnel"), fetchReport("grades"), fetchAllRows("daily"), fetchReport("workload"),
+      fetchReport("complaints"), fetchReport("pyramid"), fetchReport("pareto", {limit: 10}),
+      fetchReport("lifecycle", {limit: 20})]);
     const stages = funnel.stages;
     draw("chart-funnel", "bar", stages.map(t), [{label: t("prospects"), data: stages.map((s) => funnel.total[s]),
       backgroundColor: "#2f6fa7"}], {indexAxis: "y"});
@@ -110,7 +126,7 @@ async function load() {
       {label: t("customers"), data: pyramid.rows.map((r) => r.customers),
        backgroundColor: pyramid.rows.map((r) => ({platinum: "#9aa5b1", gold: "#d4a017", iron: "#5f6b73",
          lead: "#3b3b3b", not_yet_valued: "#d9dde2"}[r.tier] || "#7b4fa0"))}], {indexAxis: "y"});
-    const curve = (key) => [{x: 0, y: 0}, ...pareto.rows.map((r) => ({x: r.customer_share, y: r[key]}))];
+    const curve = (key) => [{x: 0, y: 0}, ...(pareto.curve || pareto.rows).map((r) => ({x: r.customer_share, y: r[key]}))];
     draw("chart-pareto", "line", [], [
       {label: t("profit_share"), data: curve("cumulative_profit_share"), borderColor: "#b8202f", pointRadius: 0},
       {label: t("revenue_share"), data: curve("cumulative_revenue_share"), borderColor: "#2f6fa7", pointRadius: 0},

@@ -126,3 +126,57 @@ async def test_replay_gives_byte_for_byte_the_same_answers(api, data):
         raise AssertionError("events kept arriving; could not compare")
     assert after == before
     assert (await api.post("analytics", "/v1/admin/replay", {}, role=Role.CONSULTANT)).status_code == 403
+
+
+async def test_csv_cells_never_run_as_formulas(api, data):
+    """A name and a campaign that are spreadsheet formulas (OWASP CSV injection) come out as text."""
+    formula = '=HYPERLINK("x")'
+    campaign = f'=HYPERLINK("{uuid.uuid4().hex[:8]}")'
+    r = await api.post("intake", "/v1/contacts", {"channel": "walk_in", "name": formula, "campaign": campaign,
+                                                  "phone": f"+86137{uuid.uuid4().int % 10**8:08d}"})
+    assert r.status_code == 201, r.text
+    for _ in range(60):
+        csv = await api.client.get(api.url("analytics", "/v1/reports/channels"),
+                                   params={"campaign": campaign, "format": "csv"}, headers=api.headers())
+        rows = list(csv_module.reader(io.StringIO(csv.text)))
+        if len(rows) > 1:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise AssertionError("the contact never reached the channels report")
+    assert rows[1][:2] == ["walk_in", "'" + campaign], rows
+    for name in ("channels", "funnel", "workload", "pareto", "daily", "lifecycle"):
+        text = (await api.get("analytics", f"/v1/reports/{name}?format=csv")).text
+        cells = [c for row in csv_module.reader(io.StringIO(text)) for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "@", "\t", "\r")], name
+        assert not [c for c in cells if c[:1] and c[:1] in "+-" and not c.lstrip("+-").replace(".", "", 1).isdigit()], name
+
+
+async def test_report_lists_page_and_bad_paging_gets_422_naming_the_field(api, data):
+    whole = (await api.get("analytics", "/v1/reports/pareto")).json()
+    assert whole["has_more"] is False and whole["next_cursor"] is None
+    first = (await api.get("analytics", "/v1/reports/pareto?limit=2")).json()
+    assert first["rows"] == whole["rows"][:2] and first["has_more"] is True
+    second = (await api.get("analytics", f"/v1/reports/pareto?limit=2&cursor={first['next_cursor']}")).json()
+    assert second["rows"] == whole["rows"][2:4]
+    for query, field in (("limit=0", "limit"), ("limit=100000", "limit"), ("cursor=not-a-cursor", "cursor"),
+                         (f"cursor={first['next_cursor'][:-2]}xx", "cursor")):
+        r = await api.get("analytics", f"/v1/reports/pareto?{query}")
+        assert r.status_code == 422 and field in r.text, (query, r.text)
+    r = await api.get("analytics", f"/v1/reports/daily?cursor={first['next_cursor']}")  # another list's cursor
+    assert r.status_code == 422 and "cursor" in r.text
+
+
+async def test_360_history_lists_page(api, data):
+    cid = data["history"].survivor
+    full = (await api.get("analytics", f"/v1/customers/{cid}/360")).json()
+    assert len(full["contacts"]) == 2 and full["pages"]["contacts"] == {"next_cursor": None, "has_more": False}
+    one = (await api.get("analytics", f"/v1/customers/{cid}/360?limit=1")).json()
+    assert one["contacts"] == full["contacts"][:1] and one["pages"]["contacts"]["has_more"] is True
+    cursor = one["pages"]["contacts"]["next_cursor"]
+    rest = (await api.get("analytics", f"/v1/customers/{cid}/360?limit=1&contacts_cursor={cursor}")).json()
+    assert rest["contacts"] == full["contacts"][1:] and rest["pages"]["contacts"]["has_more"] is False
+    assert {k: v for k, v in rest.items() if k not in ("contacts", "pages")} == \
+        {k: v for k, v in one.items() if k not in ("contacts", "pages")}
+    r = await api.get("analytics", f"/v1/customers/{cid}/360?deals_cursor={cursor}")  # the contacts' cursor
+    assert r.status_code == 422 and "deals_cursor" in r.text

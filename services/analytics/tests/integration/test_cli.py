@@ -18,7 +18,7 @@ async def test_crm_replay_rebuilds_from_the_log(service_db):
     await feed(pool, history.events)
     async with pool.acquire() as conn:
         before = await load_states(conn)
-        await conn.execute("delete from customer_summary")
+        await conn.execute("delete from customer_facts")
     result = await asyncio.to_thread(CliRunner().invoke, app, ["replay", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert "rebuilt 14 customers" in result.output

@@ -51,7 +51,7 @@ async def test_orders_replay_and_the_pure_fold_agree(service_db):
     assert result["customers"] == len({e.customer_id for e in events})
     assert await answers(first) == before  # byte for byte
     async with first.acquire() as conn:
-        await conn.execute("delete from customer_summary")
+        await conn.execute("delete from customer_facts")
     await rebuild(first)
     assert await answers(first) == before
 
@@ -115,7 +115,7 @@ async def test_an_empty_projection_is_rebuilt_at_start(service_db):
     await feed(pool, HISTORY.events[:80])
     async with pool.acquire() as conn:
         before = await load_states(conn)
-        await conn.execute("delete from customer_summary")
+        await conn.execute("delete from customer_facts")
     await rebuild_if_empty(pool)
     async with pool.acquire() as conn:
         assert await load_states(conn) == before
