@@ -89,9 +89,9 @@ def encode_cursor(position: Sequence[Any], scope: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _refused(why: str) -> DomainValidationError:
+def _refused(why: str, field: str = "cursor") -> DomainValidationError:
     return DomainValidationError(f"not a cursor of this list ({why}); pass `next_cursor` of the previous page "
-                                 "unchanged, or leave it out for the first page", field="cursor", location="query")
+                                 "unchanged, or leave it out for the first page", field=field, location="query")
 
 
 def _read(value: Any, kind: Any) -> Any:
@@ -120,8 +120,9 @@ def _read(value: Any, kind: Any) -> Any:
     raise TypeError(f"no cursor reading for {kind!r}")
 
 
-def decode_cursor(cursor: str | None, kinds: Sequence[Any], scope: Mapping[str, Any]) -> tuple | None:
-    """The position a cursor holds (None: no cursor, the first page); 422 naming `cursor` for a
+def decode_cursor(cursor: str | None, kinds: Sequence[Any], scope: Mapping[str, Any],
+                  field: str = "cursor") -> tuple | None:
+    """The position a cursor holds (None: no cursor, the first page); 422 naming `field` for a
     token that is not one of this list's, for these filters."""
     if cursor is None:
         return None
@@ -129,17 +130,17 @@ def decode_cursor(cursor: str | None, kinds: Sequence[Any], scope: Mapping[str, 
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         doc = json.loads(raw.decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise _refused("unreadable") from None
+        raise _refused("unreadable", field) from None
     if not isinstance(doc, dict) or set(doc) != {"p", "s"} or not isinstance(doc["p"], list):
-        raise _refused("unreadable")
+        raise _refused("unreadable", field)
     if doc["s"] != _fingerprint(scope):
-        raise _refused("made for other filters")
+        raise _refused("made for other filters", field)
     if len(doc["p"]) != len(kinds):
-        raise _refused("wrong shape")
+        raise _refused("wrong shape", field)
     try:
         return tuple(_read(v, k) for v, k in zip(doc["p"], kinds, strict=True))
     except (ValueError, TypeError, OverflowError):
-        raise _refused("wrong shape") from None
+        raise _refused("wrong shape", field) from None
 
 
 # ------------------------------------------------------------------ cutting a page

@@ -1,19 +1,17 @@
-"""Paging of row lists (reports' rows, the 360's history): `limit` and an opaque `cursor`; an answer
+"""Paging of report row lists and the 360's history: `limit` and an opaque `cursor`; an answer
 tells `next_cursor` and `has_more`.
 
-A cursor is the position after the last row given, for one list: base64url of a small JSON
-object. It is opaque to clients; one that does not decode, names another list or a position
-that makes no sense is refused with a 422 naming `cursor` (it never reaches a query).
+Report rows are aggregates without a key of their own, so a page here is a position (an offset)
+in the list's fixed order; the token itself is shared.paging's (one cursor format, one refusal:
+a 422 naming the cursor's parameter, before any query runs).
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import DomainValidationError
+from shared.paging import decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
@@ -39,21 +37,14 @@ class Page:
 
 
 def encode(scope: str, offset: int) -> str:
-    raw = json.dumps({"l": scope, "o": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor([offset], {"list": scope})
 
 
 def decode(cursor: str, scope: str, field: str = "cursor") -> int:
     """The position a cursor points at, for the list `scope`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        body = json.loads(raw)
-        offset = body["o"]
-        ok = body.get("l") == scope and type(offset) is int and 0 <= offset <= MAX_OFFSET
-    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
-        ok = False
-    if not ok:
-        raise DomainValidationError("the cursor is not one this list gave out (use next_cursor as it came)",
+    (offset,) = decode_cursor(cursor, [int], {"list": scope}, field=field)
+    if not 0 <= offset <= MAX_OFFSET:
+        raise DomainValidationError("the cursor points outside the list (use next_cursor as it came)",
                                     field=field, location="query")
     return offset
 
