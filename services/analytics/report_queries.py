@@ -2,9 +2,9 @@
 
 The database counts, sums and ranks (GROUP BY, grouping sets, window functions); Python only
 formats the few aggregated rows with the reports' own helpers (domain.filters: money, ratio,
-mean; domain.value: the order and labels of grading's vocabularies). The answers are the pure
-reports' (domain.activity, complaints, sales, value) on the same customers — the integration
-tests compare them figure for figure. Days are business days (stored by domain.facts from
+mean; domain.vocabulary: the order and labels of every vocabulary). The answers are those of the
+reference definitions (tests/reference: activity, complaints, sales, value) on the same
+customers — the integration tests compare them figure for figure. Days are business days (stored by domain.facts from
 shared.business_time); the value ranking is shared.value_ranking.SQL_ORDER.
 
 Long row lists (the daily rows, the Pareto ranking, the customers in decline) come a page at a
@@ -23,13 +23,12 @@ import asyncpg
 
 from shared.value_ranking import SQL_ORDER
 
-from .domain.activity import DAILY_COLUMNS
-from .domain.complaints import UNCATEGORISED
 from .domain.filters import UNASSIGNED, Filters, mean, money, ratio
 from .domain.reports import TITLES
-from .domain.sales import GRADES, LOSS_REASONS, STAGES
-from .domain.value import (CLASS_LABELS, CLASSES, NOT_YET_VALUED, PARETO_TOP_SHARE, STAGE_LABELS, STAGES as LIFE,
-                           TIER_LABELS, TIERS, _label, _ordered)
+from .domain.vocabulary import (CLASS_LABELS, CLASSES, DAILY_COLUMNS, GRADES, LOSS_REASONS, NOT_YET_VALUED,
+                                PARETO_TOP_SHARE, STAGE_LABELS, TIER_LABELS, TIERS, UNCATEGORISED, label, ordered)
+from .domain.vocabulary import FUNNEL_STAGES as STAGES
+from .domain.vocabulary import LIFECYCLE_STAGES as LIFE
 from .paging import Page
 from .projection import COST_EVENT
 
@@ -360,10 +359,10 @@ async def _breakdown(conn, q: Query, counted: str, column: str, field: str, know
     agg = {r["key"]: r for r in found}
     total = sum((r["gross_profit"] for r in found), Decimal(0))
     rows = []
-    for key in _ordered(set(agg), known):
+    for key in ordered(set(agg), known):
         r = agg.get(key)
         gp = r["gross_profit"] if r else Decimal(0)
-        rows.append({field: key, "label": _label(key, labels), "customers": r["customers"] if r else 0,
+        rows.append({field: key, "label": label(key, labels), "customers": r["customers"] if r else 0,
                      "revenue": money(r["revenue"] if r else 0), "gross_profit": money(gp),
                      "profit_share": ratio(gp, total),
                      "lifetime_gross_profit": None if not r or r["lifetime"] is None else money(r["lifetime"])})
@@ -429,8 +428,8 @@ async def lifecycle(conn, f: Filters, page: Page):
     counts = dict(await conn.fetch(f"""
         select coalesce(lifecycle_stage, '{NOT_YET_VALUED}'), count(*) from {counted} c group by 1""", *q.args))
     total = sum(counts.values())
-    rows = [{"stage": st, "label": _label(st, STAGE_LABELS), "customers": counts.get(st, 0),
-             "share": ratio(counts.get(st, 0), total)} for st in _ordered(set(counts), LIFE)]
+    rows = [{"stage": st, "label": label(st, STAGE_LABELS), "customers": counts.get(st, 0),
+             "share": ratio(counts.get(st, 0), total)} for st in ordered(set(counts), LIFE)]
     declining = await conn.fetch(f"""
         select customer_id, consultant_id, pyramid_tier, lifecycle_stage, decline_signals::text as signals,
                ranking_profit as gross_profit, deals, last_deal_on, valued_at, count(*) over () as n

@@ -22,14 +22,14 @@ from shared.runtime.commands import idempotency_key, run_command
 
 from . import report_queries
 from .domain.filters import Filters
-from .domain.reports import REPORTS, to_csv
+from .domain.reports import TITLES, to_csv
 from .paging import DEFAULT_LIMIT, MAX_LIMIT, page
 from .projection import COST_EVENT, cost_customer_id, load_costs
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 ReportName = Literal["funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
                      "complaints", "workload"]
-assert set(ReportName.__args__) == set(REPORTS)  # noqa: S101 - the catalogue and the route agree
+assert set(ReportName.__args__) == set(TITLES)  # noqa: S101 - the catalogue and the route agree
 
 
 async def report_filters(

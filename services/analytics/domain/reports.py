@@ -1,41 +1,20 @@
-"""The report catalogue: name -> pure function of (customer states, campaign costs, filters)."""
+"""The report catalogue: each report's name and title, and its CSV form. The figures come from SQL
+over the typed read model (services/analytics/report_queries.py); their readable definition, the
+reference the SQL is tested against, is in services/analytics/tests/reference/."""
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 from shared.csv_cells import writer as csv_writer
 
-from . import activity, complaints, sales, value
-from .filters import Filters
-
-Report = Callable[[list[dict], list[dict], Filters], dict[str, Any]]
-
-REPORTS: dict[str, Report] = {
-    "funnel": lambda s, c, f: sales.funnel(s, f),
-    "daily": lambda s, c, f: activity.daily(s, f),
-    "channels": sales.channels,
-    "grades": lambda s, c, f: sales.grades(s, f),
-    "lost-reasons": lambda s, c, f: sales.lost_reasons(s, f),
-    "pyramid": lambda s, c, f: value.pyramid(s, f),
-    "pareto": lambda s, c, f: value.pareto(s, f),
-    "lifecycle": lambda s, c, f: value.lifecycle(s, f),
-    "complaints": lambda s, c, f: complaints.complaints(s, f),
-    "workload": lambda s, c, f: activity.workload(s, f),
-}
 TITLES = {
     "funnel": "漏斗 Funnel", "daily": "营业日报表 Daily business report", "channels": "渠道与活动 Channels & ROI",
     "grades": "有望客户级别 Grades", "lost-reasons": "战败原因 Loss reasons", "pyramid": "顾客金字塔 Value pyramid",
     "pareto": "二八法则 Pareto", "lifecycle": "客户生命周期 Lifecycle", "complaints": "抱怨投诉 Complaints",
     "workload": "工作量 Workload",
 }
-
-
-def run(name: str, states: list[dict], costs: list[dict], f: Filters) -> dict[str, Any]:
-    body = REPORTS[name](states, costs, f)
-    return {"report": name, "title": TITLES[name], "filters": f.as_dict(), **body}
 
 
 def to_csv(report: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import REPORTS, run
+from services.analytics.tests.reference.reports import REPORTS, run
 from services.analytics.domain.state import fold_all
 from services.analytics.handlers import apply_event
 from services.analytics.projection import load_costs, load_states

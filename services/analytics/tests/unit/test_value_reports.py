@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from services.analytics.domain import value
+from services.analytics.tests.reference import value
 from services.analytics.domain.filters import Filters
-from services.analytics.domain.reports import run, to_csv
+from services.analytics.domain.reports import to_csv
+from services.analytics.tests.reference.reports import run
 from services.analytics.domain.state import fold_all
 from shared.events.contract import ContactReceived, CustomerAssigned, CustomerValued, DealClosed, DealItem
 from shared.events.envelope import Envelope, new_event

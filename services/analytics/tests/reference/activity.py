@@ -7,11 +7,9 @@ from typing import Any
 
 from shared.business_time import business_day_of
 
-from .filters import UNASSIGNED, Filters, active, money, ratio
+from services.analytics.domain.vocabulary import DAILY_COLUMNS
+from services.analytics.domain.filters import UNASSIGNED, Filters, active, money, ratio
 
-DAILY_COLUMNS = ("walk_ins", "calls", "new_prospects_O", "new_prospects_H", "new_prospects_A", "new_prospects_B",
-                 "new_prospects_C", "followups_due", "followups_done", "followups_overdue", "orders", "deliveries",
-                 "losses")
 
 
 def task_overdue(task: dict[str, Any], reference: str) -> bool:

@@ -29,19 +29,13 @@ from typing import Any
 
 from shared.value_ranking import ranking_key
 
-from .filters import Filters, active, money, ratio
+from services.analytics.domain.vocabulary import (CLASS_LABELS, CLASSES, NOT_YET_VALUED, PARETO_TOP_SHARE,
+                                                   STAGE_LABELS, TIER_LABELS, TIERS, label, ordered)
+from services.analytics.domain.vocabulary import LIFECYCLE_STAGES as STAGES
+from services.analytics.domain.filters import Filters, active, money, ratio
 
 # Grading's vocabularies, for display order and labels only (an unknown published value still
 # gets its own row after these, labelled with its name).
-TIERS = ("platinum", "gold", "iron", "lead")
-TIER_LABELS = {"platinum": "铂金", "gold": "黄金", "iron": "钢铁", "lead": "重铅"}
-CLASSES = ("key", "suitable", "general", "one_off")
-CLASS_LABELS = {"key": "大客户", "suitable": "合适客户", "general": "一般客户", "one_off": "一次性客户"}
-STAGES = ("exploration", "formation", "stability", "decline")
-STAGE_LABELS = {"exploration": "考察期", "formation": "发展期", "stability": "稳定期", "decline": "衰退期"}
-NOT_YET_VALUED = "not_yet_valued"
-NOT_YET_VALUED_LABEL = "尚未评价"
-PARETO_TOP_SHARE = Decimal("0.2")  # the "20" of 二八法则: the first ceil(20% of n) customers listed
 
 
 def _period_deals(s: dict, f: Filters) -> list[dict]:
@@ -85,16 +79,6 @@ def counted(states: list[dict], f: Filters) -> list[tuple[dict, list[dict]]]:
     return out
 
 
-def _ordered(keys: set, known: tuple[str, ...]) -> list[str]:
-    """The known values in their order, then any other published value (sorted), then 'not yet valued'."""
-    others = sorted(k for k in keys if k not in known and k != NOT_YET_VALUED)
-    return [*known, *others, *([NOT_YET_VALUED] if NOT_YET_VALUED in keys else [])]
-
-
-def _label(key: str, labels: dict[str, str]) -> str:
-    return NOT_YET_VALUED_LABEL if key == NOT_YET_VALUED else labels.get(key, key)
-
-
 def _breakdown(members: list[tuple[dict, list[dict]]], field: str, known: tuple[str, ...],
                labels: dict[str, str]) -> list[dict[str, Any]]:
     """Counted customers grouped by one published field: customers, money of their deals, lifetime profit."""
@@ -112,9 +96,9 @@ def _breakdown(members: list[tuple[dict, list[dict]]], field: str, known: tuple[
     total = sum((a["gross_profit"] for a in agg.values()), Decimal(0))
     empty = {"customers": 0, "revenue": Decimal(0), "gross_profit": Decimal(0), "lifetime": None}
     rows = []
-    for key in _ordered(set(agg), known):
+    for key in ordered(set(agg), known):
         a = agg.get(key, empty)
-        rows.append({field: key, "label": _label(key, labels), "customers": a["customers"],
+        rows.append({field: key, "label": label(key, labels), "customers": a["customers"],
                      "revenue": money(a["revenue"]), "gross_profit": money(a["gross_profit"]),
                      "profit_share": ratio(a["gross_profit"], total),
                      "lifetime_gross_profit": None if a["lifetime"] is None else money(a["lifetime"])})
@@ -173,8 +157,8 @@ def lifecycle(states: list[dict], f: Filters) -> dict[str, Any]:
     members = counted(states, f)
     counts = Counter(_published(s, "lifecycle_stage") or NOT_YET_VALUED for s, _ in members)
     total = sum(counts.values())
-    rows = [{"stage": st, "label": _label(st, STAGE_LABELS), "customers": counts.get(st, 0),
-             "share": ratio(counts.get(st, 0), total)} for st in _ordered(set(counts), STAGES)]
+    rows = [{"stage": st, "label": label(st, STAGE_LABELS), "customers": counts.get(st, 0),
+             "share": ratio(counts.get(st, 0), total)} for st in ordered(set(counts), STAGES)]
     declining = sorted((s for s, _ in members if _published(s, "in_decline")), key=_ranking_or_last)
     in_decline = [{"customer_id": s["customer_id"], "consultant_id": s["consultant_id"],
                    "pyramid_tier": _published(s, "pyramid_tier"), "lifecycle_stage": _published(s, "lifecycle_stage"),

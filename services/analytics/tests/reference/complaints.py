@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .filters import Filters, active, hours_between, mean, ratio
+from services.analytics.domain.vocabulary import UNCATEGORISED
+from services.analytics.domain.filters import Filters, active, hours_between, mean, ratio
 
 SEVERITIES = ("high", "medium", "low")
-UNCATEGORISED = "uncategorised"
 
 
 def on_time(done_at: str | None, due_at: str | None, reference: str) -> bool | None:

@@ -7,11 +7,9 @@ from typing import Any
 
 from shared.business_time import business_day_of
 
-from .filters import Filters, active, days_between, mean, money, ratio
+from services.analytics.domain.vocabulary import FUNNEL_STAGES as STAGES, GRADES, LOSS_REASONS
+from services.analytics.domain.filters import Filters, active, days_between, mean, money, ratio
 
-STAGES = ("collected", "qualified", "hot", "orders", "deals")
-GRADES = ("O", "H", "A", "B", "C")
-LOSS_REASONS = ("competitor", "price", "no_budget", "need_changed", "unreachable", "other")
 
 
 def _cohort(states: list[dict], f: Filters) -> list[dict]:
