@@ -22,7 +22,7 @@ import httpx
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
 from shared.runtime.db import database_url_for, ensure_database
-from shared.settings import DEFAULT_PORTS
+from shared.settings import DEFAULT_PORTS, Settings
 
 SERVICES = tuple(DEFAULT_PORTS)
 REPO = Path(__file__).resolve().parents[1]
@@ -279,7 +279,10 @@ class ApacheKafka:
 async def _live_brokers(bootstrap: str) -> int:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3_000)
+    # the embedded broker listens on loopback without a login, whatever CRM_KAFKA_* the shell holds
+    plaintext = Settings(kafka_security_protocol="PLAINTEXT")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3_000,
+                                **kafka.client_kwargs(plaintext))
     try:
         await asyncio.wait_for(admin.start(), 5)
         cluster = await asyncio.wait_for(admin.describe_cluster(), 5)
