@@ -78,7 +78,7 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
         return sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
 
     out = {name: total(psutil.Process(svc.proc.pid)) for name, svc in stack.services.items()}
-    out["tansu"] = total(psutil.Process(stack.broker.proc.pid))
+    out["kafka"] = total(psutil.Process(stack.broker.proc.pid))
     out["postgres"] = total(psutil.Process(stack.postgres.server.get_pid()), with_children=True)
     return out
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from crm.stack import EmbeddedPostgres, TansuBroker, free_port
+from crm.stack import ApacheKafka, EmbeddedPostgres, free_port
 from shared.events.contract import ContactReceived
 from shared.events.enums import Channel
 from shared.events.envelope import Envelope, new_event
@@ -45,12 +45,12 @@ def timed():
 
 
 class Infra:
-    """One embedded PostgreSQL and one Tansu broker for a benchmark run."""
+    """One embedded PostgreSQL and one Apache Kafka broker for a benchmark run."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.postgres = EmbeddedPostgres(root / "pgdata")
-        self.broker = TansuBroker(free_port(), root / "tansu.log")
+        self.broker = ApacheKafka(root / "kafka", free_port())
 
     def __enter__(self) -> Infra:
         self.postgres.start()

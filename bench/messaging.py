@@ -103,8 +103,7 @@ async def raw_consume_rate(infra: Infra, n: int) -> float:
 async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
     figures = []
     for n in sizes:
-        infra.broker.stop()  # an empty broker for each size
-        infra.broker.start()
+        infra.broker.wipe()  # an empty broker for each size
         await kafka.ensure_topics(infra.broker.bootstrap, [*ALL_TOPICS, "bench-raw"], 4)
         relay = await relay_rate(infra, await infra.database("intake"), n)
         raw_produce = await raw_produce_rate(infra, n)

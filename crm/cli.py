@@ -10,7 +10,7 @@ import typer
 from shared.auth import mint_token
 from shared.events.enums import Role
 
-from .stack import Stack, auth_secret
+from .stack import BROKERS, BrokerUnavailable, Stack, auth_secret, check_kafka_runnable
 
 app = typer.Typer(help="CRM backend operator tool", no_args_is_help=True)
 STACK_ROOT = Path(".crm")
@@ -18,14 +18,24 @@ STACK_ROOT = Path(".crm")
 
 @app.command()
 def up(root: Path = typer.Option(STACK_ROOT, help="folder for data, logs and the dev secret"),
-       kafka_port: int = typer.Option(9092, envvar="CRM_EMBEDDED_KAFKA_PORT")) -> None:
-    """Start the embedded stack (PostgreSQL, Tansu, the four services) until Ctrl-C."""
-    stack = Stack(root.resolve(), kafka_port=kafka_port)
+       kafka_port: int = typer.Option(9092, envvar="CRM_EMBEDDED_KAFKA_PORT"),
+       broker: str = typer.Option("kafka", help="kafka (Apache Kafka, needs Java; data kept in ROOT/kafka) "
+                                  "or tansu (the fallback without Java: memory only, no idempotent producer)")) -> None:
+    """Start the embedded stack (PostgreSQL, Apache Kafka, the four services) until Ctrl-C."""
+    if broker not in BROKERS:
+        raise typer.BadParameter(f"one of {', '.join(BROKERS)}", param_hint="--broker")
+    if broker == "kafka":
+        try:
+            check_kafka_runnable()
+        except BrokerUnavailable as exc:
+            typer.echo(f"crm up: {exc}", err=True)
+            raise typer.Exit(1) from None
+    stack = Stack(root.resolve(), kafka_port=kafka_port, broker_kind=broker)
     # Ctrl-C and SIGTERM stop everything, even when started with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        typer.echo("starting PostgreSQL and Tansu ...")
+        typer.echo(f"starting {'Apache Kafka' if broker == 'kafka' else 'Tansu'} and PostgreSQL ...")
         stack.start()
         secret = auth_secret(stack.root)
         typer.echo("\nCRM is up:")

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     kafka_username: str = ""
     kafka_password: SecretStr = Field(default=SecretStr(""), repr=False)
     kafka_ssl_cafile: str | None = None  # SASL_SSL: the CA that signed the broker's certificate (else the system's)
+    # Idempotent producers (no duplicates from a retried send). Only the Tansu fallback broker,
+    # which has no idempotent producer, turns it off (crm.stack sets it per broker).
+    kafka_idempotence: bool = True
     auth_secret: SecretStr = Field(default=SecretStr(""), repr=False)
     http_host: str = "127.0.0.1"
     http_port: int = 0  # 0: the service's default port

@@ -308,20 +308,27 @@ class EventConsumer:
     async def _commit(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         offsets = {tp: recs[-1].offset + 1 for tp, recs in records.items() if recs}
         try:
-            await self._consumer.commit(offsets)
+            # A commit waits for the group's coordinator, forever if its broker is gone for good (lost
+            # quorum): a TimeoutError leaves _consume, and run() starts a fresh consumer.
+            await asyncio.wait_for(self._consumer.commit(offsets), kafka.SEND_TIMEOUT)
         except (CommitFailedError, KafkaError) as exc:
             # Rebalanced away: the next owner re-reads and the inbox deduplicates.
             log.info("commit_skipped", consumer=self.name, error=repr(exc))
 
     async def _report_lag(self) -> None:
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue
-            try:
-                position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
-            except Exception:  # noqa: BLE001 - position unknown during a rebalance
-                continue
+        """One second at most for all partitions together: while the group's coordinator is
+        unreachable every position() waits, and a wait per partition (84 of them for analytics)
+        stalled the consumer for minutes after a broker outage."""
+        known = [(tp, high) for tp in self._consumer.assignment()
+                 if (high := self._consumer.highwater(tp)) is not None]
+        if not known:
+            return
+        try:
+            positions = await asyncio.wait_for(
+                asyncio.gather(*(self._consumer.position(tp) for tp, _ in known)), 1.0)
+        except Exception:  # noqa: BLE001 - positions unknown during a rebalance or an outage
+            return
+        for (tp, high), position in zip(known, positions, strict=True):
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, high - position))
 
 

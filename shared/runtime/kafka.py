@@ -41,9 +41,12 @@ def client_kwargs(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
-    # Tansu has no idempotent producer; ordering per key holds with one in-flight batch.
+    """acks=all and idempotent: a send is acknowledged once every in-sync replica has it,
+    and a retried batch is never written twice. (aiokafka keeps one batch in flight per
+    partition, so a key's order holds either way; Tansu turns idempotence off.)"""
+    settings = settings if settings is not None else Settings()
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=False, acks="all",
+        bootstrap_servers=bootstrap, enable_idempotence=settings.kafka_idempotence, acks="all",
         linger_ms=2, max_batch_size=256 * 1024, request_timeout_ms=10_000,
         max_request_size=2 * 1024 * 1024, **client_kwargs(settings),
     )

@@ -7,8 +7,8 @@ Only one replica relays at a time (a PostgreSQL advisory lock), which keeps
 one customer's events in order.
 
 The relay also watches the broker: if a partition it wrote to now ends below
-what it already published (the embedded broker restarted empty, or a topic was
-recreated), it marks everything unpublished and publishes it all again.
+what it already published (the broker lost its disk, a topic was deleted and
+recreated, or the memory-only Tansu fallback restarted), it marks everything unpublished and publishes it all again.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from aiokafka.errors import OffsetOutOfRangeError
 
 from ..logging import get_logger
 from ..metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_REPUBLISHES
+from ..settings import Settings
 from . import kafka
 
 log = get_logger(__name__)
@@ -34,9 +35,11 @@ from event_store where not published order by position limit $1"""
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, database_url: str, bootstrap: str, service: str,
                  topics: tuple[str, ...], partitions: int = 4, batch: int = 500,
-                 poll_seconds: float = 1.0, broker_check_seconds: float = 5.0) -> None:
+                 poll_seconds: float = 1.0, broker_check_seconds: float = 5.0,
+                 replication: int | None = None) -> None:
         self.pool, self.database_url, self.bootstrap = pool, database_url, bootstrap
         self.topics, self.partitions = topics, partitions
+        self.replication = replication if replication is not None else Settings().topic_replication
         self.batch, self.poll_seconds, self.broker_check_seconds = batch, poll_seconds, broker_check_seconds
         self.lock_key = zlib.crc32(f"relay:{service}".encode())
         self._wake = asyncio.Event()
@@ -63,7 +66,7 @@ class OutboxRelay:
                 await asyncio.sleep(2.0)
             self.is_leader = True
             await listen.add_listener("event_store", lambda *_: self._wake.set())
-            await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions)
+            await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
             await asyncio.wait_for(producer.start(), kafka.SEND_TIMEOUT)
             await self._publish_loop(producer)
         finally:
@@ -133,7 +136,7 @@ class OutboxRelay:
 
         For each partition we wrote, the last record we published must still be
         there at its offset with its event id. (End offsets alone would do on
-        Kafka, but Tansu answers them wrongly.)
+        Apache Kafka, but the Tansu fallback answers them wrongly.)
         """
         async with self.pool.acquire() as conn:
             rows = await conn.fetch("select topic, partition, next_offset, last_event_id from relay_offsets")
@@ -147,7 +150,7 @@ class OutboxRelay:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("update event_store set published = false where published")
             await conn.execute("delete from relay_offsets")
-        await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions)
+        await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
         return True
 
 

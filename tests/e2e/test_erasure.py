@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.events.enums import Role
 from shared.events.topics import ALL_TOPICS
@@ -64,18 +64,16 @@ async def table_hits(api, needles: list[str]) -> dict[tuple[str, str], int]:
 
 async def kafka_scan(api, needles: list[str], customer_id: str) -> tuple[int, dict[str, int], int]:
     """Every message on every topic from the beginning: (messages read, hits by topic, messages
-    about this customer). Reads until the topics are quiet (end offsets are unreliable on Tansu)."""
+    about this customer). Reads until the topics are quiet."""
     consumer = AIOKafkaConsumer(bootstrap_servers=api.stack.broker.bootstrap, group_id=None,
-                                enable_auto_commit=False, request_timeout_ms=10_000,
+                                enable_auto_commit=False, request_timeout_ms=10_000, auto_offset_reset="earliest",
                                 fetch_max_bytes=8 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     read, hits, ours = 0, {}, 0
     try:
         known = await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in ALL_TOPICS if t in known
-                      for p in (consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        # without a group every partition of the subscribed topics is ours, read from the earliest
+        consumer.subscribe([t for t in ALL_TOPICS if t in known])
         quiet_since = asyncio.get_running_loop().time()
         while asyncio.get_running_loop().time() - quiet_since < 3.0:
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)

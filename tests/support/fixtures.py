@@ -1,4 +1,4 @@
-"""Session fixtures: one embedded PostgreSQL, one Tansu broker, one whole stack.
+"""Session fixtures: one embedded PostgreSQL, one Apache Kafka broker, one whole stack.
 
 Everything is real: services run as processes, exactly as `crm up` runs them.
 """
@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from crm.stack import EmbeddedPostgres, Stack, TansuBroker, auth_secret, free_port
+from crm.stack import ApacheKafka, EmbeddedPostgres, Stack, auth_secret, free_port
 from shared.auth import mint_token
 from shared.events.enums import Role
 from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
@@ -44,8 +44,10 @@ def postgres(work_dir: Path) -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="session")
-def broker(work_dir: Path) -> Iterator[TansuBroker]:
-    b = TansuBroker(free_port(), work_dir / "broker" / "tansu.log")
+def broker(work_dir: Path) -> Iterator[ApacheKafka]:
+    """The session's one Apache Kafka broker (a JVM start costs seconds): the whole stack
+    uses it too. Tests that need isolation use their own topics or consumer groups."""
+    b = ApacheKafka(work_dir / "kafka", free_port(), log_path=work_dir / "stack" / "logs" / "kafka.log")
     b.start()
     yield b
     b.stop()
@@ -71,10 +73,10 @@ async def service_db(postgres: EmbeddedPostgres):
 
 
 @pytest.fixture(scope="session")
-def stack(work_dir: Path) -> Iterator[Stack]:
-    """The whole system on the embedded stack, on free ports."""
+def stack(work_dir: Path, broker: ApacheKafka) -> Iterator[Stack]:
+    """The whole system on the embedded stack, on free ports, on the session's broker."""
     root = work_dir / "stack"
-    s = Stack(root, kafka_port=free_port(), ports={n: free_port() for n in DEFAULT_PORTS},
+    s = Stack(root, kafka_port=broker.port, broker=broker, ports={n: free_port() for n in DEFAULT_PORTS},
               extra_env={"CRM_CLOCK_OFFSET_FILE": str(root / "clock_offset"),
                          "CRM_BROKER_CHECK_SECONDS": "1"})
     s.start()
