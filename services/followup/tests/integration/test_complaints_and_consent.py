@@ -93,7 +93,8 @@ async def test_late_work_is_marked_overdue_and_escalated_once(api, stack, clock)
     assert [(u["status"], u["breached"]) for u in updates] == [("opened", None), ("escalated", "acknowledge")]
     assert len([e for e in await events(api, customer_id, "task-escalated") if e["task_id"] == call_id]) == 1
     assert len([e for e in await events(api, customer_id, "task-closed") if e["task_id"] == call_id]) == 1
-    escalated = (await api.get("followup", "/v1/complaints?escalated=true")).json()["complaints"]
+    escalated = (await api.get("followup", f"/v1/complaints?escalated=true&customer_id={case['customer_id']}"))\
+        .json()["complaints"]
     assert case["complaint_id"] in {c["complaint_id"] for c in escalated}
     # the late call can still be done
     done = await complete(api, call_id)
