@@ -66,7 +66,10 @@ class OutboxRelay:
                 await asyncio.sleep(2.0)
             self.is_leader = True
             await listen.add_listener("event_store", lambda *_: self._wake.set())
-            await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
+            # bounded like every other broker call: with the controller quorum lost, an admin client can
+            # wait for metadata forever, and the relay would never publish again once the brokers return
+            await asyncio.wait_for(kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication),
+                                   2 * kafka.SEND_TIMEOUT)
             await asyncio.wait_for(producer.start(), kafka.SEND_TIMEOUT)
             await self._publish_loop(producer)
         finally:
@@ -150,7 +153,8 @@ class OutboxRelay:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("update event_store set published = false where published")
             await conn.execute("delete from relay_offsets")
-        await kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication)
+        await asyncio.wait_for(kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication),
+                               2 * kafka.SEND_TIMEOUT)
         return True
 
 
