@@ -45,6 +45,18 @@ def _die_with_parent() -> None:
         pass
 
 
+def end_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    """Send `sig` and wait up to `timeout` seconds; a process still running then is killed."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -254,15 +266,7 @@ class ApacheKafka:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         """SIGTERM: a controlled shutdown (leadership handed over, logs closed cleanly)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, sig, timeout)
         self.proc = None
 
     def kill(self) -> None:
@@ -364,14 +368,8 @@ class TansuBroker:
         _wait_for_port(self.port, 20)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        end_process(self.proc, signal.SIGTERM, 10)
+        self.proc = None
 
     def wipe(self) -> None:
         """Tansu loses everything on any restart."""
@@ -400,15 +398,7 @@ class ServiceProcess:
         )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, sig, timeout)
         self.proc = None
 
     def kill(self) -> None:
