@@ -50,7 +50,7 @@ def end_of_business_day(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
 
 # ------------------------------------------------------------------ plausible business dates
 # A business date is on or after CRM_EARLIEST_BUSINESS_DAY (default 1900-01-01); a date on
-# which something happened is at most CRM_BUSINESS_DAYS_AHEAD days after today (default 1:
+# which something happened is at most CRM_BUSINESS_DAYS_AHEAD days after today's business day (default 1:
 # clock skew and time zones), a planned one (a callback, a due date) at most ten years ahead.
 # Outside, the input is refused with a 422 naming the field: .NET's default date (year 1)
 # must not become the first day of every chart, and year 1 or 9999 with an offset cannot
@@ -61,7 +61,7 @@ PLANNED_DAYS_AHEAD = 3660
 
 
 def _plausible(day: date, days_ahead: int) -> None:
-    latest = datetime.now(UTC).date() + timedelta(days=days_ahead)
+    latest = business_day(datetime.now(UTC)) + timedelta(days=days_ahead)  # "today" is the business day
     if not EARLIEST_DAY <= day <= latest:
         raise PydanticCustomError("implausible_date", "must be between {earliest} and {latest}",
                                   {"earliest": EARLIEST_DAY.isoformat(), "latest": latest.isoformat()})

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from shared.business_time import EARLIEST_DAY, HappenedAt, HappenedOn, PlannedAt, PlannedOn
+from shared.business_time import EARLIEST_DAY, HappenedAt, HappenedOn, PlannedAt, PlannedOn, business_day
 
 
 class Record(BaseModel):
@@ -18,7 +18,7 @@ class Record(BaseModel):
     due_on: PlannedOn | None = None
 
 
-TODAY = datetime.now(UTC).date()
+TODAY = business_day(datetime.now(UTC))  # "ahead" counts from the business day (Asia/Shanghai)
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -32,6 +32,12 @@ def test_an_implausible_date_is_refused_naming_the_field(field, value):
     [error] = caught.value.errors(include_input=False)
     assert error["loc"] == (field,) and error["type"] == "implausible_date"
     assert EARLIEST_DAY.isoformat() in error["msg"]
+
+
+def test_tomorrow_in_the_business_zone_is_plausible_whatever_the_utc_date():
+    Record.model_validate({"on": (TODAY + timedelta(days=1)).isoformat()})
+    with pytest.raises(ValidationError):
+        Record.model_validate({"on": (TODAY + timedelta(days=2)).isoformat()})
 
 
 def test_plausible_dates_pass():
