@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from shared.business_time import business_day
 from shared.events.enums import Role
 from shared.events.topics import ALL_TOPICS
 
@@ -128,6 +129,7 @@ async def test_erasure_leaves_no_personal_data_anywhere_and_keeps_the_figures(ap
     needles = [p["name"], p["phone"], p["email"], p["notes"], p["complaint"], p["address"], p["birthday"]]
     campaign, consultant = f"erasure-{token[:10]}", f"c-er{token[:6]}"
     await api.join_roster({consultant: None})
+    today = business_day(datetime.now(UTC))  # the deal's day is a business day (not the UTC date)
 
     # --- a customer with everything personal, consent, a complaint and a deal
     r = await api.post("intake", "/v1/contacts", {
@@ -151,7 +153,7 @@ async def test_erasure_leaves_no_personal_data_anywhere_and_keeps_the_figures(ap
     r = await api.post("followup", "/v1/deals", {
         "customer_id": customer_id, "consultant_id": consultant, "campaign": campaign,
         "items": [{"product": "Sedan L", "quantity": 1, "unit_price": "158000.00"}], "gross_profit": "12600.00",
-        "closed_on": date.today().isoformat(), "delivered_at": datetime.now(UTC).isoformat()})
+        "closed_on": today.isoformat(), "delivered_at": datetime.now(UTC).isoformat()})
     assert r.status_code == 201, r.text
     view = await api.eventually(  # everything has arrived: the figures below are final
         "analytics", f"/v1/customers/{customer_id}/360",
@@ -160,7 +162,7 @@ async def test_erasure_leaves_no_personal_data_anywhere_and_keeps_the_figures(ap
         and len(v["contacts"]) == 1)
     assert view["complaints"][0]["description"] == p["complaint"]
     before = await figures(api, customer_id, campaign, consultant)
-    assert before["deals"] == [("158000.00", "12600.00", date.today().isoformat())]
+    assert before["deals"] == [("158000.00", "12600.00", today.isoformat())]
     assert before["funnel"] != {} and before["grade"][0] == "O"
 
     # --- before: the personal data is in the query tables only, sealed everywhere else
