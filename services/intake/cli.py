@@ -43,7 +43,7 @@ from shared import csv_cells
 from shared.auth import mint_token
 from shared.events.enums import Channel, Role
 
-from .domain.cards_import import ImportFileError, RowRejection, import_cards
+from .domain.cards_import import DUPLICATE_OF_ROW, ImportFileError, RowRejection, import_cards
 from .domain.contacts import ContactIn
 
 console = Console(stderr=True)
@@ -59,7 +59,8 @@ class Tally:
     rows: int = 0
     created: int = 0
     new_customers: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # rows taken in by an earlier run of the same import (skipped)
+    file_duplicates: int = 0  # rows repeating an earlier row's phone or email in the file (the first is kept)
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -71,9 +72,13 @@ class Importer:
         self.parallel, self._lock = parallel, threading.Lock()
 
     def reject(self, row: int, fieldname: str, reason: str) -> None:
+        """Into the report; counted as a duplicate within the file or as a rejection by its field."""
         with self._lock:
             self.report.writerow([row, fieldname, reason])
-            self.tally.rejected[fieldname or "row"] += 1
+            if reason.startswith(DUPLICATE_OF_ROW):
+                self.tally.file_duplicates += 1
+            else:
+                self.tally.rejected[fieldname or "row"] += 1
 
     def send(self, rows: list[ContactIn]) -> None:
         """One chunk; rows the server refuses are reported and the rest sent again."""
@@ -230,13 +235,14 @@ def _summary(tally: Tally, batch: str, report: Path) -> None:
     table.add_row("contacts created", str(tally.created))
     table.add_row("  of which new customers", str(tally.new_customers))
     table.add_row("already imported (skipped)", str(tally.duplicates))
+    table.add_row("duplicates within the file (first kept)", str(tally.file_duplicates))
     table.add_row("rejected", str(sum(tally.rejected.values())))
     for name, n in tally.rejected.most_common():
         table.add_row(f"  {name}", str(n))
     console.print(table)
     console.print(f"rejection report: {report}")
     typer.echo(f"created={tally.created} new_customers={tally.new_customers} duplicates={tally.duplicates} "
-               f"rejected={sum(tally.rejected.values())} report={report}")
+               f"file_duplicates={tally.file_duplicates} rejected={sum(tally.rejected.values())} report={report}")
 
 
 def callcenter_schema_command() -> None:

@@ -50,6 +50,7 @@ from .contacts import ContactIn
 from .errors import DomainValidationError, first_error
 
 HEADER_SEARCH_ROWS = 10
+DUPLICATE_OF_ROW = "duplicate of row"  # the reason of a card repeating an earlier row's phone or email
 SNIFF_BYTES = 64 * 1024
 
 # canonical field -> aliases, in priority order (normalised with _norm_header)
@@ -213,7 +214,7 @@ def import_rows(
         duplicate = next(((k, seen[d]) for k, d in digests if d in seen), None)
         if duplicate is not None:
             key, original = duplicate
-            yield RowRejection(row_number, key.kind.value, f"duplicate of row {original}")
+            yield RowRejection(row_number, key.kind.value, f"{DUPLICATE_OF_ROW} {original}")
             continue
         for _, d in digests:
             seen[d] = row_number
@@ -336,7 +337,7 @@ class ImportSummary:
         if isinstance(result, RowRejection):
             self.rejected += 1
             self.rejected_by_field[result.field] += 1
-            if result.reason.startswith("duplicate of row"):
+            if result.reason.startswith(DUPLICATE_OF_ROW):
                 self.duplicates += 1
         else:
             self.accepted += 1
