@@ -90,3 +90,32 @@ def machine() -> dict:
     return {"python": platform.python_version(), "cpus": run("nproc"),
             "cpu_model": run("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
             "memory": run("free -h | awk '/Mem:/{print $2}'"), "kernel": platform.release()}
+
+
+async def join_roster(stack, consultants: list[str], team: str = "bench", timeout: float = 30) -> None:
+    """Register consultants on follow-up's roster and wait until intake accepts contacts naming them
+    (a contact may only name a consultant on the roster; the roster reaches intake as events)."""
+    import asyncio
+
+    import httpx
+
+    from crm.stack import auth_secret
+    from shared.auth import mint_token
+    from shared.events.enums import Role
+
+    manager = {"Authorization": f"Bearer {mint_token(auth_secret(stack.root), Role.MANAGER)}"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for consultant in consultants:
+            r = await client.post(f"{stack.services['followup'].url}/v1/consultants", headers=manager,
+                                  json={"consultant_id": consultant, "team": team})
+            r.raise_for_status()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:  # one probe contact per consultant, until intake takes it
+            r = await client.post(f"{stack.services['intake'].url}/v1/contacts", headers=manager, json={
+                "channel": "walk_in", "phone": f"+86136{uuid.uuid4().int % 10**8:08d}",
+                "consultant_id": consultants[-1]})
+            if r.status_code == 201:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"intake never accepted consultant {consultants[-1]}: {r.text[:200]}")
+            await asyncio.sleep(0.2)

@@ -20,7 +20,7 @@ from shared.events.enums import Role
 from shared.runtime.db import database_url_for, ensure_database
 from shared.settings import DEFAULT_PORTS
 
-from .common import Figure
+from .common import Figure, join_roster
 
 CONCURRENCY = 32
 
@@ -84,6 +84,7 @@ async def run(quick: bool) -> list[Figure]:
         baseline = None
         try:
             await asyncio.to_thread(stack.start)
+            await join_roster(stack, ["c-001"])  # the contacts below name c-001
             headers = {"Authorization": f"Bearer {mint_token(auth_secret(root), Role.INTEGRATION)}"}
             admin = stack.postgres.admin_url
             await ensure_database(admin, "bench_baseline")

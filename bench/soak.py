@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .common import join_roster
 from crm.stack import Stack, auth_secret, free_port
 from shared.auth import mint_token
 from shared.events.enums import Role
@@ -220,6 +221,7 @@ async def _main(seconds: float, per_second: float, seed: int) -> bool:
                       extra_env={"CRM_BROKER_CHECK_SECONDS": "2"})
         await asyncio.to_thread(stack.start)
         try:
+            await join_roster(stack, [f"c-{i:03d}" for i in range(5)])  # the load names c-000 .. c-004
             async with httpx.AsyncClient(timeout=30) as client:
                 load = Load(stack, client, ledger, seed)
                 await asyncio.gather(load.run(seconds, per_second), inject_faults(stack, ledger, seconds))

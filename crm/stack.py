@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,8 +259,7 @@ class ApacheKafka:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"Apache Kafka exited with {self.proc.returncode}; see {self.log_path}")
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0 and \
-                        asyncio.run(_live_brokers(self.bootstrap)) >= brokers:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0 and _count_live_brokers(self.bootstrap) >= brokers:
                     return
             time.sleep(0.1)
         raise TimeoutError(f"Apache Kafka not ready after {timeout}s; see {self.log_path}")
@@ -278,6 +278,17 @@ class ApacheKafka:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.start()
+
+
+def _count_live_brokers(bootstrap: str) -> int:
+    """`_live_brokers` from synchronous code, also when called inside a running event loop (the
+    benchmarks start their broker there): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_live_brokers(bootstrap))
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _live_brokers(bootstrap)).result()
 
 
 async def _live_brokers(bootstrap: str) -> int:
