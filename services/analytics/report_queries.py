@@ -333,7 +333,7 @@ def _mean(total: float | None, n: int) -> float | None:
 
 
 def _counted(q: Query) -> str:
-    """domain.value.counted: the customers the filters choose, with the money of their deals in the
+    """tests/reference/value.counted: the customers the filters choose, with the money of their deals in the
     period (all their deals without a period)."""
     has_period = q.f.has_period
     period = q.period("d.closed_on")

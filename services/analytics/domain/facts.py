@@ -6,7 +6,7 @@ totals, grading's published value) and child rows for what reports count one by 
 (contacts, tasks, deals, losses, grade steps, complaints, merges). Everything a report decides
 per item that does not depend on the report's reference instant is decided here, once, with
 the same rules the pure reports use (business days from shared.business_time, "late" as
-domain.activity judges it); what depends on the reference instant (open work past due) is left
+the reference definition in tests/reference/activity.py judges it); what depends on the reference instant (open work past due) is left
 to the query. The 360's lists keep the fold's own items (`data`), so a page of them is what the
 fold said.
 """
@@ -69,7 +69,7 @@ def customer_row(s: dict, own_events: int) -> tuple:
 
 
 def _task_late(t: dict) -> bool | None:
-    """Not done by its due time (domain.activity.task_overdue) where the answer does not depend on
+    """Not done by its due time (tests/reference/activity.task_overdue) where the answer does not depend on
     when the report is read; None for open work (late once its due time is behind the reference)."""
     if t["status"] == "cancelled" or not t["due_at"]:
         return False
@@ -81,7 +81,7 @@ def _task_late(t: dict) -> bool | None:
 
 
 def _on_time(done_at: str | None, due_at: str | None) -> bool | None:
-    """domain.complaints.on_time where it is decided without the reference instant."""
+    """tests/reference/complaints.on_time where it is decided without the reference instant."""
     if not due_at or not done_at:
         return None
     return done_at <= due_at
