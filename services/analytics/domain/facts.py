@@ -6,8 +6,8 @@ totals, grading's published value) and child rows for what reports count one by 
 (contacts, tasks, deals, losses, grade steps, complaints, merges). Everything a report decides
 per item that does not depend on the report's reference instant is decided here, once, with
 the same rules the pure reports use (business days from shared.business_time, "late" as
-the reference definition in tests/reference/activity.py judges it); what depends on the reference instant (open work past due) is left
-to the query. The 360's lists keep the fold's own items (`data`), so a page of them is what the
+the reference definition in tests/reference/activity.py judges it); what depends on the
+reference instant (open work past due) is left to the query. The 360's lists keep the fold's own items (`data`), so a page of them is what the
 fold said.
 """
 from __future__ import annotations
