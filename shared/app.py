@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .clock import Clock
+from .diagnostics import install_task_dump
 from .errors import DomainError, NotFound
 from .events.topics import ALL_TOPICS
 from .logging import configure_logging, get_logger
@@ -32,6 +33,7 @@ from .runtime import vault as vaults
 from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
 from .runtime.db import UNAVAILABLE, VAULT, create_pool, migrate
 from .runtime.relay import OutboxRelay
+from .runtime.supervise import keep_running, watch
 from .settings import Settings
 
 log = get_logger(__name__)
@@ -83,7 +85,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
 def _lifespan(spec: ServiceSpec, settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        configure_logging(spec.name, settings.log_level)
+        configure_logging(spec.name, settings.log_level, levels=settings.log_levels)
+        install_task_dump()
         if len(settings.auth_secret.get_secret_value()) < 32:
             raise RuntimeError("CRM_AUTH_SECRET must be set to at least 32 characters")
         await migrate(settings.database_url, spec.name)
@@ -99,6 +102,7 @@ def _lifespan(spec: ServiceSpec, settings: Settings):
         try:
             yield
         finally:
+            app.state.stopping = True
             for task in app.state.tasks:
                 task.cancel()
             await asyncio.gather(*app.state.tasks, return_exceptions=True)
@@ -134,18 +138,13 @@ def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> No
         tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
     for interval, job in spec.periodic:
         tasks.append(asyncio.create_task(_every(interval, job, app), name=f"periodic-{job.__name__}"))
-    app.state.tasks = tasks
+    app.state.stopping = False
+    app.state.tasks = [watch(task, lambda: app.state.stopping) for task in tasks]
 
 
 async def _every(interval: float, job: Periodic, app: FastAPI) -> None:
-    while True:
-        try:
-            await job(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed run is retried next interval
-            log.warning("periodic_job_failed", job=job.__name__, error=repr(exc))
-        await asyncio.sleep(interval)
+    """A periodic job; a failed run is logged and retried at the next interval."""
+    await keep_running(lambda: job(app), "periodic_job_failed", pause=interval, job=job.__name__)
 
 
 def _add_operational_routes(app: FastAPI) -> None:
@@ -156,9 +155,11 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
-        """Readiness: the database and the key vault answer and every consumer has its partitions."""
+        """Readiness: the database and the key vault answer, every consumer has its partitions and
+        no background loop (relay, consumers, periodic jobs) has ended."""
         checks = {"database": False, "vault": False, "relay": app.state.relay is not None,
-                  "consumers": all(c.assigned for c in app.state.consumers)}
+                  "consumers": all(c.assigned for c in app.state.consumers),
+                  "background": not any(task.done() for task in app.state.tasks)}
         try:
             async with app.state.pool.acquire(timeout=2) as conn:
                 checks["database"] = await conn.fetchval("select true")

@@ -85,7 +85,8 @@ class _JsonHandler(logging.StreamHandler):
 _UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
-def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None,
+                      levels: str = "") -> None:
     """Every line the process writes is one JSON object with `timestamp`, `level`, `event`,
     `service` and, while a request is served, `request_id`: structlog's directly, the standard
     library's (uvicorn, asyncpg, aiokafka) through the same processors."""
@@ -108,6 +109,8 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     ))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name, _, named_level in (item.partition("=") for item in levels.split(",") if "=" in item):
+        logging.getLogger(name.strip()).setLevel(named_level.strip().upper())
     logging.captureWarnings(True)  # a library's warning is a log line too, not loose text on stderr
     for name in _UVICORN:
         logger = logging.getLogger(name)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0  # 0: the service's default port
     log_level: str = "INFO"
+    # per-library levels on top of log_level, e.g. "aiokafka.consumer=DEBUG,asyncpg=WARNING"
+    log_levels: str = ""
     topic_partitions: int = 4
     topic_replication: int = 1
     max_body_bytes: int = 2 * 1024 * 1024  # larger bodies get 413 (batch imports go in chunks)

@@ -45,6 +45,7 @@ from . import kafka
 from . import vault as vaults
 from .db import UNAVAILABLE
 from .store import append
+from .supervise import keep_running
 
 log = get_logger(__name__)
 
@@ -147,15 +148,11 @@ class EventConsumer:
     _consumer: AIOKafkaConsumer | None = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reconnect after broker outages
-                self.assigned = False
-                log.warning("consumer_restarting", consumer=self.name, error=repr(exc))
-                await asyncio.sleep(1.0)
+        """Consume forever; after any failure (a broker outage included) start a fresh client."""
+        await keep_running(self._consume, "consumer_restarting", on_failure=self._lost, consumer=self.name)
+
+    def _lost(self) -> None:
+        self.assigned = False
 
     async def _consume(self) -> None:
         self._consumer = kafka.consumer(self.bootstrap, self.name, *self.handlers, max_records=self.batch)

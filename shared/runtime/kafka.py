@@ -18,6 +18,7 @@ from aiokafka.helpers import create_ssl_context
 
 from ..logging import get_logger
 from ..settings import Settings
+from .supervise import shutting_down
 
 log = get_logger(__name__)
 SEND_TIMEOUT = 15.0  # sends and stop() can wait forever with the broker gone
@@ -84,7 +85,14 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, 
 
 
 async def stop_quietly(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    """Stop a client, bounded; a failure to stop is logged, never raised. aiokafka may end
+    stop() with a CancelledError of its own after a broker outage: only a cancellation of the
+    calling task (shutdown) goes on up (shared.runtime.supervise)."""
     try:
         await asyncio.wait_for(client.stop(), SEND_TIMEOUT)
+    except asyncio.CancelledError:
+        if shutting_down():
+            raise
+        log.warning("kafka_stop_failed", error="CancelledError raised inside the client")
     except Exception as exc:  # noqa: BLE001 - shutting down anyway
         log.warning("kafka_stop_failed", error=str(exc))

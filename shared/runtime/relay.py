@@ -24,6 +24,7 @@ from ..logging import get_logger
 from ..metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_REPUBLISHES
 from ..settings import Settings
 from . import kafka
+from .supervise import keep_running
 
 log = get_logger(__name__)
 
@@ -48,15 +49,10 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Run forever: wait for leadership, then publish; reconnect on failure."""
-        while True:
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive outages
-                self.is_leader = False
-                log.warning("relay_restarting", error=repr(exc))
-                await asyncio.sleep(1.0)
+        await keep_running(self._lead, "relay_restarting", on_failure=self._lost)
+
+    def _lost(self) -> None:
+        self.is_leader = False
 
     async def _lead(self) -> None:
         listen = await asyncpg.connect(self.database_url)

@@ -2,6 +2,7 @@
 import asyncio
 import json
 import uuid
+from collections import Counter
 
 from shared.runtime import kafka
 from tests.support.dead_letters import read_dead_letters
@@ -117,12 +118,14 @@ async def analytics_mirrors_producers(api, ids: list[str], timeout: float = 60) 
     """The analytics log holds every event the producers stored for these customers, each once."""
     customers = [uuid.UUID(i) for i in ids]
     produced: set = set()
+    kinds: dict = {}  # event id -> (producer, type, published), to say what is missing
     for name in ("intake", "grading", "followup"):
         conn = await api.db(name)
         try:
-            produced |= {r[0] for r in await conn.fetch(
-                "select event_id from event_store where customer_id = any($1) and event_type <> 'dead-letters'",
-                customers)}
+            for r in await conn.fetch("select event_id, event_type, published from event_store "
+                                      "where customer_id = any($1) and event_type <> 'dead-letters'", customers):
+                produced.add(r[0])
+                kinds[r[0]] = (name, r[1], r[2])
         finally:
             await conn.close()
     conn = await api.db("analytics")
@@ -136,7 +139,8 @@ async def analytics_mirrors_producers(api, ids: list[str], timeout: float = 60) 
             await asyncio.sleep(0.3)
     finally:
         await conn.close()
-    assert produced <= set(logged), f"{len(produced - set(logged))} events never reached analytics"
+    missing = Counter(kinds[i] for i in produced - set(logged))
+    assert produced <= set(logged), f"{sum(missing.values())} events never reached analytics: {dict(missing)}"
     assert len(logged) == len(set(logged))
 
 

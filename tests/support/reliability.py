@@ -42,6 +42,7 @@ def reliability(request) -> Recorder:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)  # read by fixtures that act on a failed test
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         # an expected failure (xfail) is an open problem, not a skip: say so in the table
         _outcomes[item.nodeid] = "failed (known, open)" if hasattr(report, "wasxfail") else report.outcome
