@@ -24,17 +24,26 @@ from ..metrics import EVENTS_APPENDED
 from ..pii_seal import needs_sealing, personal_event_types, redact_envelope, seal_envelope
 from . import vault as vaults
 
-_BUMP_ANY = """
-insert into streams (stream_id, version) values ($1, $2)
-on conflict (stream_id) do update set version = streams.version + excluded.version
-returning version"""
-_BUMP_EXPECTED = "update streams set version = version + $2 where stream_id = $1 and version = $3 returning version"
+# The stream's version bump and the events' insert are one statement (one round trip): the
+# insert reads the bumped version from the CTE, and inserts nothing when the bump matched no
+# row (the expected version was wrong), which `append` turns into ConcurrencyConflict.
+_BUMP_ANY = """insert into streams (stream_id, version) values ($1, $2)
+on conflict (stream_id) do update set version = streams.version + excluded.version returning version"""
+_BUMP_EXPECTED = "update streams set version = version + $2 where stream_id = $1 and version = $10 returning version"
 _CREATE = "insert into streams (stream_id, version) values ($1, $2) on conflict do nothing returning version"
 _INSERT = """
+with bumped as ({bump})
 insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
                          customer_id, occurred_at, recorded_at, envelope)
-select * from unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
-                     $6::uuid[], $7::timestamptz[], $8::timestamptz[], $9::jsonb[])"""
+select e.event_id, $1, bumped.version - $2 + e.ord::int, e.event_type, e.schema_version,
+       e.customer_id, e.occurred_at, e.recorded_at, e.envelope
+from bumped, unnest($3::uuid[], $4::text[], $5::int[], $6::uuid[], $7::timestamptz[], $8::timestamptz[],
+                    $9::jsonb[]) with ordinality
+     as e(event_id, event_type, schema_version, customer_id, occurred_at, recorded_at, envelope, ord)
+returning stream_version"""
+_APPEND_ANY = _INSERT.format(bump=_BUMP_ANY)
+_APPEND_NEW = _INSERT.format(bump=_CREATE)
+_APPEND_EXPECTED = _INSERT.format(bump=_BUMP_EXPECTED)
 
 
 async def append(
@@ -57,27 +66,17 @@ async def append(
         raise ValueError("append needs at least one event")
     events = await seal(events, vault)
     n = len(events)
-    if expected_version is None:
-        version = await conn.fetchval(_BUMP_ANY, stream_id, n)
-    elif expected_version == 0:
-        version = await conn.fetchval(_CREATE, stream_id, n)
-    else:
-        version = await conn.fetchval(_BUMP_EXPECTED, stream_id, n, expected_version)
-    if version is None:
+    statement = _APPEND_ANY if expected_version is None else _APPEND_NEW if expected_version == 0 \
+        else _APPEND_EXPECTED
+    args = [stream_id, n, [e.event_id for e in events], [e.event_type for e in events],
+            [e.schema_version for e in events], [e.customer_id for e in events], [e.occurred_at for e in events],
+            [e.recorded_at for e in events], [e.model_dump_json() for e in events]]
+    if statement is _APPEND_EXPECTED:
+        args.append(expected_version)
+    versions = await conn.fetch(statement, *args)
+    if not versions:
         raise ConcurrencyConflict(f"stream {stream_id} is not at version {expected_version}")
-    first = version - n + 1
-    await conn.execute(
-        _INSERT,
-        [e.event_id for e in events],
-        [stream_id] * n,
-        list(range(first, version + 1)),
-        [e.event_type for e in events],
-        [e.schema_version for e in events],
-        [e.customer_id for e in events],
-        [e.occurred_at for e in events],
-        [e.recorded_at for e in events],
-        [e.model_dump_json() for e in events],
-    )
+    version = max(r[0] for r in versions)
     for e in events:
         EVENTS_APPENDED.labels(e.event_type).inc()
     return version

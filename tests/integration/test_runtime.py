@@ -44,6 +44,19 @@ async def test_appends_with_a_stale_expected_version_conflict(service_db, reliab
         assert [e.event_type for e in await read_stream(c, f"s-{cid}")] == ["consent-changed"] * 2
 
 
+async def test_several_events_take_consecutive_versions_in_the_order_given(service_db):
+    _, pool = await service_db("intake")
+    cid = uuid.uuid4()
+    first, second, third = consent(cid), consent(cid), consent(cid)
+    async with pool.acquire() as c:
+        assert await append(c, f"s-{cid}", [first], expected_version=0) == 1
+        assert await append(c, f"s-{cid}", [second, third]) == 3
+        rows = await c.fetch("select event_id, stream_version from event_store where stream_id = $1 "
+                             "order by stream_version", f"s-{cid}")
+    assert [(r["event_id"], r["stream_version"]) for r in rows] == \
+        [(first.event_id, 1), (second.event_id, 2), (third.event_id, 3)]
+
+
 async def test_relay_never_skips_a_row_that_commits_late(service_db, broker, reliability):
     reliability.record("outbox row that commits after a later-numbered one", 1, "both published")
     """Row 1 is inserted first but commits after row 2 (the sequence "gap")."""
