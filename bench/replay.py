@@ -84,7 +84,7 @@ async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
             n = await fill_event_log(pool, n)
             baseline = await read_and_decode(pool)
             with timed() as t:
-                result = await rebuild(pool)
+                result = await rebuild(pool, database_url=url, workers=2)
             figures.append(Figure("replay: rebuild all projections", "events/s", n / t["seconds"], baseline,
                                   "read + decode the same events", n, notes={"customers": result["customers"]}))
         finally:

@@ -11,7 +11,7 @@ from .router import router
 
 
 async def _rebuild_if_empty(app) -> None:
-    await rebuild_if_empty(app.state.pool)
+    await rebuild_if_empty(app.state.pool, app.state.settings.database_url, app.state.settings.vault_url)
 
 
 SPEC = ServiceSpec(

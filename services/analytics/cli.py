@@ -48,7 +48,8 @@ def replay(
                 with _progress() as bar:
                     task = bar.add_task("rebuilding customer projections", total=None)
                     return await rebuild(pool, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                         total=total))
+                                                                                         total=total),
+                                         database_url=database_url)
             finally:
                 await pool.close()
 

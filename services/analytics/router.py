@@ -101,4 +101,5 @@ async def customer_360(
 @router.post("/admin/replay")
 async def replay(request: Request, principal: Principal = Depends(require(Role.OPS, Role.MANAGER))) -> dict:
     """Drop and rebuild every projection from the event log; the old ones serve until the swap."""
-    return await rebuild(request.app.state.pool)
+    settings = request.app.state.settings
+    return await rebuild(request.app.state.pool, database_url=settings.database_url, vault_url=settings.vault_url)

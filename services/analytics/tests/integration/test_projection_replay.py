@@ -119,3 +119,21 @@ async def test_an_empty_projection_is_rebuilt_at_start(service_db):
     await rebuild_if_empty(pool)
     async with pool.acquire() as conn:
         assert await load_states(conn) == before
+
+
+async def test_a_replay_on_two_processes_builds_what_one_builds(service_db, monkeypatch):
+    """Workers fold disjoint ranges of customers (merged ones across ranges included)."""
+    from services.analytics import replay
+
+    url, pool = await service_db("analytics")
+    history = History(seed=11, customers=80)
+    await feed(pool, list(history.events))
+    before = await answers(pool)
+    monkeypatch.setattr(replay, "PARALLEL_FROM", 1)
+    progress: list[tuple[int, int]] = []
+    result = await rebuild(pool, database_url=url, workers=2, chunk=7, progress=lambda d, t: progress.append((d, t)))
+    assert result["workers"] == 2 and result["customers"] == len({e.customer_id for e in history.events})
+    assert await answers(pool) == before
+    async with pool.acquire() as conn:
+        assert await load_states(conn) == fold_all(list(history.events))
+    assert progress and all(total == result["customers"] for _, total in progress)
