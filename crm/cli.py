@@ -44,7 +44,8 @@ def up(root: Path = typer.Option(STACK_ROOT, help="folder for data, logs and the
         typer.echo(f"  kafka      {stack.broker.bootstrap}")
         typer.echo(f"  dashboard  {stack.services['analytics'].url}/dashboard")
         typer.echo(f"  logs       {stack.root / 'logs'}")
-        typer.echo(f"\nmanager token (12 h):\n  {mint_token(secret, Role.MANAGER, subject='demo-manager')}")
+        typer.echo(f"\nmanager token (12 h; to sign in to the dashboard, open {stack.services['analytics'].url}"
+                   f"/dashboard/sign-in and paste it):\n  {mint_token(secret, Role.MANAGER, subject='demo-manager')}")
         typer.echo("\nmore tokens: crm token --role consultant --consultant c-001     Ctrl-C stops everything")
         while all(s.proc and s.proc.poll() is None for s in stack.services.values()):
             time.sleep(0.5)

@@ -62,6 +62,27 @@ def decode_token(secret: str, token: str) -> Principal:
                      consultant_id=texts["consultant_id"], team=texts["team"])
 
 
+# The analytics dashboard's browser session (services/analytics/dashboard.py signs in): the same
+# bearer token, kept in an HttpOnly, SameSite=Strict cookie whose path is the dashboard's, so a
+# browser sends it to the dashboard's own paths only and never to /v1.
+SESSION_COOKIE = "crm_dashboard_session"
+SESSION_PATH = "/dashboard"
+SESSION_READS = "/dashboard/api/"  # the dashboard's report and 360 reads: the only routes the cookie opens
+
+
+def session_token(request: Request) -> str | None:
+    """The session cookie's token when this request may be authenticated by it: a GET of one of
+    the dashboard's reads, sent by the dashboard's own pages. CSRF: the cookie is SameSite=Strict
+    (another site's page cannot make the browser send it) and it opens reads only (GET, no change
+    of state but the audit of a full read); a same-site page of another origin (another port of
+    the same host) is refused by its Sec-Fetch-Site. Everything else needs the Authorization header."""
+    if request.method != "GET" or not request.url.path.startswith(SESSION_READS):
+        return None
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
 def _unauthorized(detail: str) -> Unauthorized:
     return Unauthorized(detail, field="Authorization", location="header")
 
@@ -69,11 +90,13 @@ def _unauthorized(detail: str) -> Unauthorized:
 async def current_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    elif (token := session_token(request)) is None:
         raise _unauthorized("missing bearer token")
     secret = request.app.state.settings.auth_secret.get_secret_value()
     try:
-        return decode_token(secret, credentials.credentials)
+        return decode_token(secret, token)
     except (jwt.PyJWTError, ValueError, TypeError):
         raise _unauthorized("invalid or expired token") from None
 

@@ -21,6 +21,7 @@ from shared.events.envelope import Envelope
 from shared.runtime.commands import idempotency_key, run_command
 
 from . import report_queries
+from .customer_names import name_customers
 from .domain.filters import Filters
 from .domain.reports import TITLES, to_csv
 from .paging import DEFAULT_LIMIT, MAX_LIMIT, page
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 ReportName = Literal["funnel", "daily", "channels", "grades", "lost-reasons", "pyramid", "pareto", "lifecycle",
                      "complaints", "workload"]
 assert set(ReportName.__args__) == set(TITLES)  # noqa: S101 - the catalogue and the route agree
+REPORTER = require_action(Action.REPORT)  # one dependency: the filters and the report share the caller
 
 
 async def report_filters(
@@ -39,7 +41,7 @@ async def report_filters(
     consultant: str | None = Query(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
     channel: Channel | None = Query(default=None),
     campaign: str | None = Query(default=None, min_length=1, max_length=200),
-    principal: Principal = Depends(require_action(Action.REPORT)),
+    principal: Principal = Depends(REPORTER),
 ) -> Filters:
     """The filters, cut by the access policy to what the caller may report on: a consultant their
     own work, a team manager their team's consultants, operations and a head of sales everyone."""
@@ -71,13 +73,17 @@ async def report(
         f"{DEFAULT_LIMIT} in JSON, every row in CSV)")),
     cursor: str | None = Query(default=None, max_length=200, description="`next_cursor` of the page before"),
     accept: str | None = Header(default=None),
+    principal: Principal = Depends(REPORTER),
 ) -> Response:
     """A report over the read model, filtered by period, consultant, channel and campaign. A report with
-    a long row list answers a page of it with `next_cursor` and `has_more`."""
+    a long row list answers a page of it with `next_cursor` and `has_more`. A row that lists a customer
+    (Pareto, lifecycle's in_decline) carries their `customer_name`, masked unless the caller may see
+    that customer's personal data."""
     wants_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
     rows = page(name, limit if limit or wants_csv else DEFAULT_LIMIT, cursor)
     async with request.app.state.pool.acquire() as conn:
         body, paging = await report_queries.run(conn, name, filters, rows)
+        await name_customers(conn, principal, name, body, filters.now)
     if wants_csv:
         return Response(to_csv(body), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

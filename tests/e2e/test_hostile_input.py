@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from tests.support.browser import sign_in
 from tests.support.problems import problem_fields
 
 from .test_walking_skeleton import contact
@@ -82,7 +83,8 @@ async def _dashboard_shows_it_inertly(api, customer_id: str, reliability) -> Non
             dialogs: list[str] = []
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             base = api.url("analytics", "")
-            for path in (f"/dashboard/customers/{customer_id}?token={api.token()}", f"/dashboard?token={api.token()}"):
+            await sign_in(page, base, api.token())
+            for path in (f"/dashboard/customers/{customer_id}", "/dashboard"):
                 await page.goto(f"{base}{path}")
                 await page.wait_for_load_state("networkidle")
                 assert await page.evaluate("window.__pwned === undefined"), path
