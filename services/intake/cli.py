@@ -75,6 +75,18 @@ class Importer:
                  warnings: csv_cells.NeutralWriter | None = None, width: int = 0) -> None:
         self.client, self.report, self.chunk, self.tally = client, report, chunk, Tally()
         self.parallel, self._lock, self.warnings, self.width = parallel, threading.Lock(), warnings, width
+        self._cells: dict[int, tuple[str, ...]] = {}  # row -> cells as read, while the row's chunk is unanswered
+
+    def keep(self, row: int, cells: tuple[str, ...]) -> None:
+        """The cells of a card about to be sent, kept until its chunk's answer is known (so a row the
+        server refuses is reported as read): at most the chunks in flight plus the one being filled."""
+        with self._lock:
+            self._cells[row] = cells
+
+    def _release(self, rows: list[ContactIn]) -> None:
+        with self._lock:
+            for r in rows:
+                self._cells.pop(r.source_row or 0, None)
 
     def _line(self, row: int, cells: tuple[str, ...], fieldname: str, reason: str) -> list:
         return [row, *cells, *[""] * (self.width - len(cells)), fieldname, reason]
@@ -97,21 +109,28 @@ class Importer:
             self.tally.dropped[dropped.field] += 1
 
     def send(self, rows: list[ContactIn]) -> None:
-        """One chunk; rows the server refuses are reported and the rest sent again."""
-        while rows:
-            response = post_batch(self.client, "/v1/contacts/batch",
-                                  {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]})
-            if response.status_code == 201:
-                body = response.json()
-                with self._lock:
-                    self.tally.created += body["accepted"]
-                    self.tally.new_customers += body["new_customers"]
-                    self.tally.duplicates += body["duplicates"]
-                return
-            bad = refused_rows(response, "contacts", len(rows))
-            for index, (fieldname, reason) in bad.items():
-                self.reject(rows[index].source_row or 0, fieldname, reason)
-            rows = [r for i, r in enumerate(rows) if i not in bad]
+        """One chunk; rows the server refuses are reported with their cells and the rest sent again."""
+        chunk = rows
+        try:
+            while rows:
+                response = post_batch(self.client, "/v1/contacts/batch",
+                                      {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]})
+                if response.status_code == 201:
+                    body = response.json()
+                    with self._lock:
+                        self.tally.created += body["accepted"]
+                        self.tally.new_customers += body["new_customers"]
+                        self.tally.duplicates += body["duplicates"]
+                    return
+                bad = refused_rows(response, "contacts", len(rows))
+                for index, (fieldname, reason) in bad.items():
+                    row = rows[index].source_row or 0
+                    with self._lock:
+                        cells = self._cells.get(row, ())
+                    self.reject(row, fieldname, reason, cells)
+                rows = [r for i, r in enumerate(rows) if i not in bad]
+        finally:
+            self._release(chunk)
 
 
 def post_batch(client: httpx.Client, path: str, body: dict, headers: dict | None = None,
@@ -135,7 +154,7 @@ def post_batch(client: httpx.Client, path: str, body: dict, headers: dict | None
 
 
 class ImportAborted(Exception):
-    pass
+    importer: Importer | None = None  # set by `import_file`: what was done before it stopped
 
 
 def refused_rows(response: httpx.Response, list_name: str, n: int) -> dict[int, tuple[str, str]]:
@@ -168,9 +187,49 @@ def _token(token: str | None, root: Path) -> str:
 
 
 def _results(file: Path, batch: str, channel: ImportChannel, campaign: str | None, on_dropped=None,
-             on_header=None) -> Iterator:
+             on_header=None, on_accepted=None) -> Iterator:
     return import_cards(file, import_batch=batch, channel=Channel(channel.value), campaign=campaign,
-                        on_dropped=on_dropped or (lambda _: None), on_header=on_header)
+                        on_dropped=on_dropped or (lambda _: None), on_header=on_header, on_accepted=on_accepted)
+
+
+@dataclass
+class ImportPlan:
+    """One import: the file, how its rows are tagged, and where the two reports go."""
+
+    file: Path
+    batch: str
+    channel: ImportChannel
+    campaign: str | None
+    report: Path
+    warnings: Path
+    chunk: int = 500
+    parallel: int = 2
+
+    def count_rows(self) -> tuple[int, tuple[str, ...]]:
+        """Pass 1: the data rows and the header's cells (ImportFileError: a file that cannot be imported)."""
+        header: list[tuple[str, ...]] = []
+        total = sum(1 for _ in _results(self.file, self.batch, self.channel, self.campaign, on_header=header.append))
+        return total, header[0] if header else ()
+
+
+def import_file(client: httpx.Client, plan: ImportPlan, total: int, columns: tuple[str, ...]) -> Importer:
+    """Pass 2: every card of the file to intake through `client`; rejected rows and dropped fields
+    are written with their cells as read. ImportAborted carries the importer (its tally) as `importer`."""
+    with open(plan.report, "w", newline="", encoding="utf-8") as out, \
+            open(plan.warnings, "w", newline="", encoding="utf-8") as warned:
+        writer = csv_cells.writer(out)  # opened in a spreadsheet: no cell runs as a formula
+        writer.writerow(["row", *columns, "rejected_field", "reason"])
+        warning_writer = csv_cells.writer(warned)
+        warning_writer.writerow(["row", *columns, "dropped_field", "reason"])
+        importer = Importer(client, writer, plan.chunk, plan.parallel, warning_writer, len(columns))
+        results = _results(plan.file, plan.batch, plan.channel, plan.campaign, on_dropped=importer.drop,
+                           on_accepted=importer.keep)
+        try:
+            _run(importer, results, total)
+        except ImportAborted as exc:
+            exc.importer = importer
+            raise
+    return importer
 
 
 def import_command(
@@ -188,33 +247,24 @@ def import_command(
     parallel: int = typer.Option(2, min=1, max=8, help="chunks in flight at once"),
 ) -> None:
     """Import business cards (CSV or Excel) as contacts, with dedup and a rejection report."""
-    batch = batch or f"cards-{file_digest(file)}"
-    report = report or file.with_name(file.name + ".rejected.csv")
-    warnings = warnings or file.with_name(file.name + ".warnings.csv")
-    header: list[tuple[str, ...]] = []
+    plan = ImportPlan(file, batch or f"cards-{file_digest(file)}", channel, campaign,
+                      report or file.with_name(file.name + ".rejected.csv"),
+                      warnings or file.with_name(file.name + ".warnings.csv"), chunk, parallel)
     try:  # pass 1: the file is readable
-        total = sum(1 for _ in _results(file, batch, channel, campaign, on_header=header.append))
+        total, columns = plan.count_rows()
     except ImportFileError as exc:
         console.print(f"[red]cannot import {file}: {exc}[/red] (nothing was imported)")
         raise typer.Exit(2) from None
     headers = {"Authorization": f"Bearer {_token(token, root)}"}
-    columns = header[0] if header else ()
-    with httpx.Client(base_url=url, headers=headers, timeout=120) as client, \
-            open(report, "w", newline="", encoding="utf-8") as out, \
-            open(warnings, "w", newline="", encoding="utf-8") as warned:
-        writer = csv_cells.writer(out)  # opened in a spreadsheet: no cell runs as a formula
-        writer.writerow(["row", *columns, "rejected_field", "reason"])
-        warning_writer = csv_cells.writer(warned)
-        warning_writer.writerow(["row", *columns, "dropped_field", "reason"])
-        importer = Importer(client, writer, chunk, parallel, warning_writer, len(columns))
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
         try:
-            _run(importer, _results(file, batch, channel, campaign, on_dropped=importer.drop), total)
+            importer = import_file(client, plan, total, columns)
         except ImportAborted as exc:
             console.print(f"[red]import stopped: {exc}[/red]\nchunks sent so far are complete; "
                           "re-run the same command to continue (imported rows are skipped)")
-            _summary(importer.tally, batch, report, warnings)
+            _summary(exc.importer.tally, plan.batch, plan.report, plan.warnings)
             raise typer.Exit(1) from None
-    _summary(importer.tally, batch, report, warnings)
+    _summary(importer.tally, plan.batch, plan.report, plan.warnings)
 
 
 def _run(importer: Importer, results: Iterator, total: int) -> None:

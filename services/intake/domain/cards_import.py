@@ -188,6 +188,7 @@ def import_rows(
     customer_kind: CustomerKind = CustomerKind.CONSUMER,
     on_dropped: Callable[[FieldDropped], None] | None = None,
     on_header: Callable[[tuple[str, ...]], None] | None = None,
+    on_accepted: Callable[[int, tuple[str, ...]], None] | None = None,
 ) -> Iterator[ContactIn | RowRejection]:
     """The format-independent core: ``rows`` are (row_number, cells) incl. the header.
 
@@ -195,7 +196,9 @@ def import_rows(
     can do without (an email when the phone is good, a region, ...) is imported without them,
     each dropped field told to ``on_dropped``; without it, such a card is rejected. A card
     missing what it needs (a usable phone or email, what its channel requires) is rejected.
-    ``on_header`` is told the header row's cells when it is found."""
+    ``on_header`` is told the header row's cells when it is found; ``on_accepted`` the row number
+    and cells of each card just before it is yielded (the caller can keep them while the card
+    is on its way, to report the row as read if the server refuses it)."""
     if channel not in (Channel.BULK_IMPORT, Channel.EXHIBITION):
         raise ImportFileError("channel", "must be bulk_import or exhibition")
     if channel is Channel.EXHIBITION and not (campaign and campaign.strip()):
@@ -249,6 +252,8 @@ def import_rows(
             continue
         for _, d in digests:
             seen[d] = row_number
+        if on_accepted is not None:
+            on_accepted(row_number, row_cells(cells))
         yield contact
     if header is None:
         raise ImportFileError(
@@ -345,6 +350,7 @@ def import_cards(
     customer_kind: CustomerKind = CustomerKind.CONSUMER,
     on_dropped: Callable[[FieldDropped], None] | None = None,
     on_header: Callable[[tuple[str, ...]], None] | None = None,
+    on_accepted: Callable[[int, tuple[str, ...]], None] | None = None,
 ) -> Iterator[ContactIn | RowRejection]:
     """Stream a CSV or XLSX file of business cards; ``fmt`` defaults from the suffix (the
     callbacks: see ``import_rows``)."""
@@ -362,6 +368,7 @@ def import_cards(
         customer_kind=customer_kind,
         on_dropped=on_dropped,
         on_header=on_header,
+        on_accepted=on_accepted,
     )
     if fmt == "xlsx":
         yield from import_rows(iter_xlsx_rows(source), **options)  # type: ignore[arg-type]
