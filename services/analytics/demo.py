@@ -15,17 +15,18 @@ What is dated when, and why:
   they set value and reports on their own days and create no delivery work for
   a delivery long gone (domain §8); a deal or payment that would fall after the
   period simply has not happened yet;
-- follow-ups are logged when they are posted: the API has no "done at" time for
-  a follow-up record, so the demo cannot log the past's follow-ups on their due
-  days. It works the consultants' lists as of the run: the first-contact tasks of
-  the prospects still open, due by now (late ones stay late), and nothing in the
-  future. Losses, complaint handling and consent decisions are also dated by the
-  run (their APIs take no past time either).
+- follow-ups happened when they were done (`completed_at` of
+  `POST /v1/tasks/{id}/complete`): the consultants made the first contact with
+  most prospects before any deal or loss, mostly within the day it was due, some
+  late (a day or two after), a few never; a call whose time is after the run (or
+  after `until`) has not happened yet and stays on the list. Losses, complaint
+  handling and consent decisions are dated by the run (their APIs take no past
+  time).
 
 Re-running with the same seed and the same last day (`until`, default today)
 creates nothing: every body is a pure function of (seed, until), every call
-carries an Idempotency-Key made of them, and the tasks worked are the first-contact
-tasks of the demo's own contacts, which are done after the first run.
+carries an Idempotency-Key made of them, and the tasks worked are the pending
+first-contact tasks of the demo's own contacts, which are done after the first run.
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ STATIONS = ("东区服务站", "西区服务站")
 REASONS = ("competitor", "price", "no_budget", "need_changed", "unreachable", "other")
 CATEGORIES = ("product_quality", "after_sales_service", "delivery", "billing", "behaviour_gap", "procedure_gap")
 BATCH = 500  # rows per deal or payment batch (the API takes up to 1,000)
+FIRST_CONTACT_MADE = 0.9  # share of first contacts made at all (the others are still on the list)
+FIRST_CONTACT_LATE = 0.2  # of those made, the share made after the due time
 
 
 @dataclass
@@ -174,11 +177,11 @@ class Demo:
                 self._step_done(done, total)
         self.people.sort(key=lambda p: (p["at"], p["i"]))
         await self._campaign_costs()
-        await self._deals()
+        await self._work_the_lists()  # the first contact comes before the deal or the loss
         self._step_done(done + 1, total)
-        await asyncio.gather(*(self._decide(p) for p in self.people))
+        await self._deals()
         self._step_done(done + 2, total)
-        await self._work_the_lists()
+        await asyncio.gather(*(self._decide(p) for p in self.people))
         self._step_done(total, total)
         return {"customers": len(self.people), "seed": self.seed,
                 "period": {"from": (self.until - timedelta(days=self.days)).isoformat(), "until": self.until.isoformat()},
@@ -349,10 +352,8 @@ class Demo:
                                         {"note": "同意 approved"}, self.key("approve", i))
 
     async def _work_the_lists(self) -> None:
-        """The consultants log the first contact with most of their open prospects: the first-contact
-        tasks of the demo's own contacts that are due by now (nothing ahead of its time)."""
-        open_ones = [p for p in self.people if p["fate"] >= 0.55 and p["roll"] < 0.75 and not p["refuses_marketing"]]
-        await asyncio.gather(*(self._first_contacts(p) for p in open_ones))
+        """The consultants log the first contact with their prospects, each at the time it was made."""
+        await asyncio.gather(*(self._first_contacts(p) for p in self.people))
 
     async def _first_contacts(self, p: dict[str, Any]) -> None:
         async with self.sem:
@@ -366,13 +367,27 @@ class Demo:
                 if len(pending) + len(done) >= expected or asyncio.get_running_loop().time() > deadline:
                     break
                 await asyncio.sleep(0.3)
-            now = datetime.now(UTC)
-            for task in sorted(pending, key=lambda t: t["due_at"]):
-                if datetime.fromisoformat(task["due_at"]) > now:
+            latest = min(datetime.now(UTC), datetime.combine(self.until, time.max, tzinfo=DEFAULT_ZONE))
+            for n, task in enumerate(sorted(pending, key=lambda t: t["due_at"])):
+                made = self._first_contact_made(p, n, task)
+                if made is None or made > latest:  # never made, or not yet
                     continue
                 await self.api.call("complete task", "POST", "followup", f"/v1/tasks/{task['task_id']}/complete", {
                     "method": "phone", "outcome": "reached", "content": "客户确认试驾 test drive booked",
-                    "test_drive": p["fate"] < 0.75}, self.key("task", task["task_id"]))
+                    "test_drive": p["fate"] < 0.75, "completed_at": made.isoformat()},
+                    self.key("task", task["task_id"]))
+
+    def _first_contact_made(self, p: dict[str, Any], n: int, task: dict[str, Any]) -> datetime | None:
+        """When the consultant made the `n`th first contact with `p` (None: never): mostly between the
+        contact and the due time, some a day or two late; a pure function of (seed, p, n) and the task."""
+        r = random.Random(f"{self.seed}/first-contact/{p['i']}/{n}")
+        made, late, share, hours = r.random(), r.random(), r.uniform(0.1, 0.9), r.uniform(2, 48)
+        if made >= FIRST_CONTACT_MADE:
+            return None
+        arose = datetime.fromisoformat(task.get("arose_at") or task["created_at"])
+        due = datetime.fromisoformat(task["due_at"])
+        when = due + timedelta(hours=hours) if late < FIRST_CONTACT_LATE else arose + (due - arose) * share
+        return when.replace(microsecond=0)
 
     async def _tasks(self, p: dict[str, Any], status: str | None) -> list[dict] | None:
         found = await self.api.call("list tasks", "GET", "followup", "/v1/tasks", params={

@@ -1,5 +1,6 @@
 """`crm demo` on the running stack: every call answered below 400, a re-run creates nothing,
-`--json` is JSON only, and the history lies over the period rather than on one day."""
+`--json` is JSON only, and the history lies over the period rather than on one day: follow-ups
+done on their own days, mostly on time."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from crm.cli import app
 
 SEED, CUSTOMERS, DAYS = 9090, 25, 60
+DEMO_CONSULTANTS = {"c-001", "c-002", "c-003", "c-004", "c-005"}
 COUNTS = {"intake": ("contacts", "customers", "complaints", "consent_decisions"),
           "followup": ("tasks", "deals", "payments", "loss_proposals", "complaint_cases")}
 
@@ -72,3 +74,26 @@ async def test_demo_is_clean_json_without_errors_and_a_rerun_creates_nothing(api
     assert len(active_days) > DAYS // 3, active_days
     assert sum(row["deliveries"] for row in r.json()["rows"]) >= 1
 
+
+    # the follow-ups were done on their own days over the period, most of them on time
+    done_days = Counter(row["date"] for row in r.json()["rows"] if row["followups_done"])
+    assert len(done_days) > DAYS // 6, done_days
+    assert max(done_days.values()) < sum(done_days.values()) / 3, done_days  # no one-day spike
+    workload = await _workload(api, period, at_least=steps["complete task"]["ok"])
+    done = sum(row["done"] for row in workload)
+    on_time = sum(row["done_on_time"] for row in workload)
+    assert done >= steps["complete task"]["ok"] and on_time / done > 0.5, workload
+    assert on_time < done, workload  # and some late
+
+
+async def _workload(api, period: dict, at_least: int) -> list[dict]:
+    """The demo consultants' workload rows once analytics has seen `at_least` follow-ups done."""
+    rows: list[dict] = []
+    for _ in range(30):
+        r = await api.get("analytics", "/v1/reports/workload", params={"from": period["from"], "to": period["until"]})
+        assert r.status_code == 200, r.text
+        rows = [row for row in r.json()["rows"] if row["consultant_id"] in DEMO_CONSULTANTS]
+        if sum(row["done"] for row in rows) >= at_least:
+            break
+        await asyncio.sleep(1.0)
+    return rows
