@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from shared.events.enums import Role
 from shared.settings import DEFAULT_PORTS
 
 console = Console()
+progress_console = Console(stderr=True)  # progress bars: stdout carries only results
 
 
 def _token(root: Path, role: Role = Role.MANAGER) -> str:
@@ -27,7 +29,7 @@ def _token(root: Path, role: Role = Role.MANAGER) -> str:
 
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
+                    TimeElapsedColumn(), console=progress_console)
 
 
 def replay(
@@ -69,24 +71,29 @@ def replay(
 
 def demo(
     customers: int = typer.Option(120, min=1, max=5000, help="how many prospects to generate"),
-    days: int = typer.Option(120, min=1, max=1000, help="how many days of history"),
-    seed: int = typer.Option(2026, help="random seed (same seed, same history; reruns are idempotent)"),
+    days: int = typer.Option(120, min=1, max=1000, help="how many days of history, ending the day before UNTIL"),
+    seed: int = typer.Option(2026, help="random seed (same seed, same history)"),
+    until: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
+                                          help="the period's last day (default today); a re-run with the same "
+                                               "seed and UNTIL creates nothing"),
     host: str = typer.Option("127.0.0.1", help="where the services listen"),
     root: Path = typer.Option(Path(".crm"), help="stack folder (for the dev secret)"),
-    as_json: bool = typer.Option(False, "--json", help="print the step summary as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the step summary as JSON on stdout (nothing else)"),
 ) -> None:
-    """Generate a realistic dealership history through the services' public HTTP APIs."""
+    """Generate a dealership's history through the services' public HTTP APIs."""
     from .demo import run_demo
 
     urls = {n: os.environ.get(f"CRM_{n.upper()}_URL", f"http://{host}:{p}") for n, p in DEFAULT_PORTS.items()}
-    with _progress() as bar:
-        task = bar.add_task("generating the dealership history", total=customers + 1)
+    with _progress() as bar:  # on stderr: stdout carries only the summary
+        task = bar.add_task("generating the dealership history", total=customers + 4)
         summary = asyncio.run(run_demo(urls, _token(root), customers=customers, days=days, seed=seed,
+                                       until=until.date() if until else None,
                                        progress=lambda d, t: bar.update(task, completed=d, total=t)))
     if as_json:
-        console.print_json(json.dumps(summary))
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"demo: {summary['customers']} customers")
+    table = Table(title=f"demo: {summary['customers']} customers, {summary['period']['from']} to "
+                        f"{summary['period']['until']}")
     for col in ("step", "ok", "failed", "note"):
         table.add_column(col)
     for name, s in summary["steps"].items():

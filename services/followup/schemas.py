@@ -26,11 +26,15 @@ class _Body(BaseModel):
 
 
 class CompleteTask(_Body):
-    """The follow-up record (跟踪记录): how, what happened, and the buying signals seen."""
+    """The follow-up record (跟踪记录): how, what happened, and the buying signals seen; `completed_at`:
+    when it was done, if not now (a call made yesterday, logged today): not in the future, not before the
+    work arose (the contact, visit or delivery that caused the task, else the task's creation). The task
+    is on time or late by this time against its `due_at`."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"method": "phone", "outcome": "reached", "content": "wants a test drive on Saturday", "test_drive": True,
-         "purchase_timeframe": "within_1_month", "next_contact_at": "2026-05-09T10:00:00+08:00"}]})
+         "purchase_timeframe": "within_1_month", "next_contact_at": "2026-05-09T10:00:00+08:00",
+         "completed_at": "2026-05-06T16:30:00+08:00"}]})
 
     method: ContactMethod
     outcome: FollowUpOutcome
@@ -41,6 +45,7 @@ class CompleteTask(_Body):
     deposit_amount: Money | None = Field(default=None, ge=0)
     purchase_timeframe: PurchaseTimeframe | None = None
     next_contact_at: PlannedAt | None = None
+    completed_at: HappenedAt | None = None
 
 
 class NewDeal(_Body):

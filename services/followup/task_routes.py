@@ -18,7 +18,15 @@ from shared.paging import PageRequest, cut, decode_cursor, page_request
 from . import prospects, task_store
 from .access import authorize_item, me, personal_visible, policy_of, visible_owners
 from .cadence_work import apply_plan
-from .domain import FollowUpRecord, FollowUpTask, InvalidTransition, TaskKind, TaskStatus, plan_after_follow_up
+from .domain import (
+    CompletionTimeInvalid,
+    FollowUpRecord,
+    FollowUpTask,
+    InvalidTransition,
+    TaskKind,
+    TaskStatus,
+    plan_after_follow_up,
+)
 from .schemas import CompleteTask
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
@@ -28,7 +36,7 @@ def task_json(task: FollowUpTask, now: datetime, full: bool) -> dict:
     """A task as the API shows it; the record's free text only to readers who may see the
     customer's personal data."""
     body = task.model_dump(mode="json", exclude={"key"})
-    body["late"] = task.is_late(now)
+    body["late"] = task.is_late(now) or bool(task.done_late)  # pending past due, or done after due
     return body if full else mask_personal(body)
 
 
@@ -92,7 +100,9 @@ async def get_task(task_id: uuid.UUID, request: Request,
 async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request,
                         key: str | None = Depends(idempotency_key),
                         principal: Principal = Depends(require_action(Action.WORK_TASK))):
-    """Log the follow-up record and close the task (`followup-logged`); a done task stays as it was."""
+    """Log the follow-up record and close the task (`followup-logged`, dated `completed_at` when given: a
+    call made earlier and logged now); a done task stays as it was (`changed: false`, "already done").
+    A task's `late` says whether it was done after its due time."""
     policy = policy_of(request)
 
     async def work(conn):
@@ -107,15 +117,19 @@ async def complete_task(task_id: uuid.UUID, body: CompleteTask, request: Request
             raise Conflict("a complaint survey is recorded with POST /v1/complaints/{id}/survey", field="task_id",
                            location="path")
         record = FollowUpRecord(consultant_id=me(principal) if principal.role is Role.CONSULTANT else task.owner_id,
-                                **body.model_dump())
+                                **body.model_dump(exclude={"completed_at"}))
         try:
-            change = task.complete(record, now)
+            change = task.complete(record, now, body.completed_at)
+        except CompletionTimeInvalid as exc:
+            raise DomainValidationError(str(exc), field="completed_at") from None
         except InvalidTransition as exc:
             raise DomainValidationError(str(exc), field="next_contact_at") from None
         if not change.changed:
             return 200, {"task": task_json(task, now, True), "changed": False, "note": change.note}
         await task_store.record_changes(conn, [change], now)
-        await prospects.update(conn, task.customer_id, last_contact_at=now)
+        done_at = change.task.completed_at
+        if p.last_contact_at is None or done_at > p.last_contact_at:  # a call logged late is not the latest
+            await prospects.update(conn, task.customer_id, last_contact_at=done_at)
         if p.grade is not None:
             pending = await task_store.of_customer(conn, task.customer_id)
             plan = plan_after_follow_up(change.task, pending, p.grade, now, policy, status=p.cadence_status,

@@ -117,7 +117,7 @@ async def record_changes(conn: asyncpg.Connection, changes: Iterable[TaskChange]
         task = change.task
         await save(conn, task)
         await emit(conn, f"task-{task.task_id}", _event_of(task), customer_id=task.customer_id, now=now,
-                   causation=causation)
+                   causation=causation, occurred_at=task.completed_at)  # a follow-up happened when it was done
         out.append(task)
     return out
 

@@ -57,7 +57,7 @@ from .complaints import (
 )
 from .consent import cancellations_on_refusal, is_suppressed, permitted
 from .deals import DealDraft, DealFollowUp, deal_problems, on_deal_closed, validate_deal
-from .errors import DealInvalid, FollowUpDomainError, InvalidTransition, NoConsultantAvailable
+from .errors import CompletionTimeInvalid, DealInvalid, FollowUpDomainError, InvalidTransition, NoConsultantAvailable
 from .events import complaint_updated, followup_logged, task_closed, task_scheduled
 from .first_contact import first_contact_due, first_contact_task
 from .losses import LossApproval, LossProposal, LossRejection, LossStatus, approve_loss, propose_loss, reject_loss
@@ -93,6 +93,7 @@ __all__ = [
     "CadencePlan",
     "CareCustomer",
     "Clock",
+    "CompletionTimeInvalid",
     "ComplaintCase",
     "ComplaintSla",
     "ComplaintStatus",

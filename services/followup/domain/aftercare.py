@@ -30,7 +30,7 @@ def service_call_task(
     """售后3日DC: call the customer within `service_call_within_days` of a service visit."""
     return schedule_task(customer_id=customer_id, kind=TaskKind.SERVICE_3DAY_CALL, key=str(visit_id),
                          owner_id=owner_id, due_at=three_day_call_due(visited_at, policy.service_call_within_days),
-                         now=now, cause_id=cause_id)
+                         now=now, cause_id=cause_id, arose_at=visited_at)
 
 
 def deal_call_task(
@@ -46,4 +46,4 @@ def deal_call_task(
     """新车3日DC: call the customer within `deal_call_within_days` of the delivery."""
     return schedule_task(customer_id=customer_id, kind=TaskKind.DEAL_3DAY_CALL, key=str(deal_id),
                          owner_id=owner_id, due_at=three_day_call_due(delivered_at, policy.deal_call_within_days),
-                         now=now, cause_id=cause_id)
+                         now=now, cause_id=cause_id, arose_at=delivered_at)

@@ -10,6 +10,11 @@ class InvalidTransition(FollowUpDomainError):
     """A state machine (task, loss, complaint) was asked for a move it does not allow."""
 
 
+class CompletionTimeInvalid(InvalidTransition):
+    """A follow-up said to be done at a moment it cannot have been done: in the future, or before the
+    work arose."""
+
+
 class DealInvalid(FollowUpDomainError):
     """A deal failed validation; `problems` lists every rule it broke."""
 

@@ -52,4 +52,5 @@ def first_contact_task(
         marketing=not is_customer_initiated(channel, policy),
         grade=grade,
         cause_id=cause_id,
+        arose_at=received_at,
     )

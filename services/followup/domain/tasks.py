@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shared.events.enums import ContactMethod, FollowUpOutcome, IntentGrade, PurchaseTimeframe
 
 from .clock import require_aware
-from .errors import InvalidTransition
+from .errors import CompletionTimeInvalid, InvalidTransition
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=2000)]
@@ -146,7 +146,8 @@ class FollowUpTask(_Frozen):
     step: DeliveryStep | None = None
     cause_id: uuid.UUID | None = None  # the event that caused this task
     record: FollowUpRecord | None = None
-    completed_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None  # when the follow-up was done (a past moment when logged later)
+    arose_at: AwareDatetime | None = None  # when the work arose, if before `created_at` (see `work_arose_at`)
     cancelled_at: AwareDatetime | None = None
     cancel_reason: ShortText | None = None
     overdue_at: AwareDatetime | None = None
@@ -174,19 +175,48 @@ class FollowUpTask(_Frozen):
         """Pending and past its due time."""
         return self.is_pending and require_aware(now) > self.due_at
 
+    @property
+    def done_late(self) -> bool | None:
+        """Done after its due time, judged on when it was done (not when it was logged); None unless done."""
+        if self.status != TaskStatus.DONE or self.completed_at is None:
+            return None
+        return self.completed_at > self.due_at
+
+    @property
+    def work_arose_at(self) -> datetime:
+        """The earliest moment the follow-up can have been done: when the work arose in the business
+        (a first contact: the contact itself, which may have been keyed days later than it happened),
+        else when the task was created."""
+        return self.arose_at if self.arose_at is not None and self.arose_at < self.created_at else self.created_at
+
+    def completion_time(self, done_at: datetime | None, now: datetime) -> datetime:
+        """When the follow-up was done: `done_at` if the consultant gave one (a call made yesterday and
+        logged today), else `now`. Never in the future, never before the work arose."""
+        require_aware(now)
+        if done_at is None:
+            return now
+        require_aware(done_at, "done_at")
+        if done_at > now:
+            raise CompletionTimeInvalid("a follow-up cannot be done in the future")
+        if done_at < self.work_arose_at:
+            raise CompletionTimeInvalid(
+                f"a follow-up cannot be done before its work arose ({self.work_arose_at.isoformat()})")
+        return done_at
+
     # -- transitions -------------------------------------------------------
 
     def _closed_note(self) -> str:
         return f"already {self.status.value}"
 
-    def complete(self, record: FollowUpRecord, now: datetime) -> TaskChange:
-        """Log the follow-up and close the task; a closed task is left as it is."""
-        require_aware(now)
+    def complete(self, record: FollowUpRecord, now: datetime, done_at: datetime | None = None) -> TaskChange:
+        """Log the follow-up, done at `done_at` (default: now), and close the task; a closed task is
+        left as it is (a repeat of the same call is answered "already done")."""
+        at = self.completion_time(done_at, now)
         if self.status.is_closed:
             return TaskChange(task=self, changed=False, note=self._closed_note())
         if record.next_contact_at is not None and record.next_contact_at <= now:
             raise InvalidTransition("the next contact date must be in the future")
-        done = self.model_copy(update={"status": TaskStatus.DONE, "record": record, "completed_at": now})
+        done = self.model_copy(update={"status": TaskStatus.DONE, "record": record, "completed_at": at})
         return TaskChange(task=done, changed=True)
 
     def cancel(self, reason: str, now: datetime) -> TaskChange:
@@ -256,8 +286,10 @@ def schedule_task(
     grade: IntentGrade | None = None,
     step: DeliveryStep | None = None,
     cause_id: uuid.UUID | None = None,
+    arose_at: datetime | None = None,
 ) -> FollowUpTask:
-    """A new OPEN task with its deterministic id; `marketing` defaults to the kind's class."""
+    """A new OPEN task with its deterministic id; `marketing` defaults to the kind's class; `arose_at`:
+    when what caused it happened (a contact, a visit, a delivery), kept when that was before `now`."""
     return FollowUpTask(
         task_id=task_id_for(customer_id, kind, key),
         customer_id=customer_id,
@@ -270,6 +302,7 @@ def schedule_task(
         grade=grade,
         step=step,
         cause_id=cause_id,
+        arose_at=arose_at if arose_at is not None and require_aware(arose_at, "arose_at") < now else None,
     )
 
 

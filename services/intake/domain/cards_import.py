@@ -36,7 +36,7 @@ import os
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -47,7 +47,7 @@ from pydantic import ValidationError
 from shared.events.enums import Channel, CustomerKind
 
 from .contacts import ContactIn
-from .errors import DomainValidationError, first_error
+from .errors import DomainValidationError, error_field, first_error
 
 HEADER_SEARCH_ROWS = 10
 DUPLICATE_OF_ROW = "duplicate of row"  # the reason of a card repeating an earlier row's phone or email
@@ -96,6 +96,22 @@ class RowRejection:
     row_number: int
     field: str
     reason: str
+    cells: tuple[str, ...] = field(default=(), compare=False)  # the row as read, for a person to correct it
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDropped:
+    """A bad optional field left out of a card that is imported without it."""
+
+    row_number: int
+    field: str
+    reason: str
+    cells: tuple[str, ...] = field(default=(), compare=False)
+
+
+def row_cells(cells: Sequence[Any]) -> tuple[str, ...]:
+    """Every cell of a row as text ('' for an empty one), as the file holds it."""
+    return tuple(cell_text(c) or "" for c in cells)
 
 
 @dataclass(frozen=True)
@@ -170,8 +186,19 @@ def import_rows(
     campaign: str | None = None,
     occurred_at: datetime | None = None,
     customer_kind: CustomerKind = CustomerKind.CONSUMER,
+    on_dropped: Callable[[FieldDropped], None] | None = None,
+    on_header: Callable[[tuple[str, ...]], None] | None = None,
+    on_accepted: Callable[[int, tuple[str, ...]], None] | None = None,
 ) -> Iterator[ContactIn | RowRejection]:
-    """The format-independent core: ``rows`` are (row_number, cells) incl. the header."""
+    """The format-independent core: ``rows`` are (row_number, cells) incl. the header.
+
+    With ``on_dropped``, a card whose only problems are in fields read from the file that it
+    can do without (an email when the phone is good, a region, ...) is imported without them,
+    each dropped field told to ``on_dropped``; without it, such a card is rejected. A card
+    missing what it needs (a usable phone or email, what its channel requires) is rejected.
+    ``on_header`` is told the header row's cells when it is found; ``on_accepted`` the row number
+    and cells of each card just before it is yielded (the caller can keep them while the card
+    is on its way, to report the row as read if the server refuses it)."""
     if channel not in (Channel.BULK_IMPORT, Channel.EXHIBITION):
         raise ImportFileError("channel", "must be bulk_import or exhibition")
     if channel is Channel.EXHIBITION and not (campaign and campaign.strip()):
@@ -183,6 +210,8 @@ def import_rows(
             if _is_blank(cells):
                 continue
             header = map_headers(cells, row_number)
+            if header is not None and on_header is not None:
+                on_header(row_cells(cells))
             if header is None:
                 if row_number >= HEADER_SEARCH_ROWS:
                     raise ImportFileError(
@@ -203,26 +232,48 @@ def import_rows(
             data["campaign"] = campaign
         if occurred_at is not None:
             data["occurred_at"] = occurred_at
+        read = frozenset(header.columns)
         try:
             contact = ContactIn.model_validate(data)
         except ValidationError as exc:
-            fieldname, message = first_error(exc)
-            yield RowRejection(row_number, fieldname, message)
-            continue
+            contact = _without_bad_fields(data, exc, read) if on_dropped is not None else None
+            if contact is None:
+                fieldname, message = first_error(exc)
+                yield RowRejection(row_number, fieldname, message, row_cells(cells))
+                continue
+            for err in exc.errors(include_url=False):
+                on_dropped(FieldDropped(row_number, error_field(tuple(err["loc"])), err["msg"], row_cells(cells)))
         keys = contact.identity_keys()
         digests = [(k, _key_digest(str(k))) for k in keys]
         duplicate = next(((k, seen[d]) for k, d in digests if d in seen), None)
         if duplicate is not None:
             key, original = duplicate
-            yield RowRejection(row_number, key.kind.value, f"{DUPLICATE_OF_ROW} {original}")
+            yield RowRejection(row_number, key.kind.value, f"{DUPLICATE_OF_ROW} {original}", row_cells(cells))
             continue
         for _, d in digests:
             seen[d] = row_number
+        if on_accepted is not None:
+            on_accepted(row_number, row_cells(cells))
         yield contact
     if header is None:
         raise ImportFileError(
             "header", "no phone or email column found (e.g. 手机, 电话, 邮箱, phone, email)"
         )
+
+
+def _without_bad_fields(data: dict[str, Any], exc: ValidationError, read: frozenset[str]) -> ContactIn | None:
+    """The card without its bad fields, when every problem is in a field read from the file and the
+    card is valid without them; else None (the card is rejected)."""
+    errors = exc.errors(include_url=False)
+    if any(not err["loc"] for err in errors):  # a problem of the card as a whole
+        return None
+    bad = {err["loc"][0] for err in errors}
+    if not bad <= read:  # e.g. the campaign the import gives every card
+        return None
+    try:
+        return ContactIn.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        return None
 
 
 # --- readers -----------------------------------------------------------------------
@@ -297,8 +348,12 @@ def import_cards(
     campaign: str | None = None,
     occurred_at: datetime | None = None,
     customer_kind: CustomerKind = CustomerKind.CONSUMER,
+    on_dropped: Callable[[FieldDropped], None] | None = None,
+    on_header: Callable[[tuple[str, ...]], None] | None = None,
+    on_accepted: Callable[[int, tuple[str, ...]], None] | None = None,
 ) -> Iterator[ContactIn | RowRejection]:
-    """Stream a CSV or XLSX file of business cards; ``fmt`` defaults from the suffix."""
+    """Stream a CSV or XLSX file of business cards; ``fmt`` defaults from the suffix (the
+    callbacks: see ``import_rows``)."""
     if fmt is None:
         name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
         suffix = Path(str(name)).suffix.lower()
@@ -311,6 +366,9 @@ def import_cards(
         campaign=campaign,
         occurred_at=occurred_at,
         customer_kind=customer_kind,
+        on_dropped=on_dropped,
+        on_header=on_header,
+        on_accepted=on_accepted,
     )
     if fmt == "xlsx":
         yield from import_rows(iter_xlsx_rows(source), **options)  # type: ignore[arg-type]

@@ -52,6 +52,12 @@ class SampleCardsPlan:
     def expected_rejected(self) -> int:
         return self.duplicates + self.broken
 
+    @property
+    def droppable(self) -> int:
+        """Broken cards whose bad field they can do without (each keeps a good phone or email):
+        `crm import` takes them in without that field (a warning), only `no_contact` is refused."""
+        return self.broken - self.broken_by_kind["no_contact"]
+
 
 def planned_counts(n_rows: int, duplicate_share: float, broken_share: float) -> tuple[int, int]:
     """(duplicates, broken) for a file of ``n_rows``."""

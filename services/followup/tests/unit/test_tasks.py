@@ -3,22 +3,26 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.events.enums import ContactMethod, FollowUpOutcome, PurchaseTimeframe
+from shared.events.enums import Channel, ContactMethod, FollowUpOutcome, PurchaseTimeframe
 
 from services.followup.domain import (
     MARKETING_KINDS,
     SERVICE_KINDS,
+    CompletionTimeInvalid,
     FollowUpTask,
     InvalidTransition,
     TaskKind,
     TaskStatus,
+    first_contact_task,
     missing_tasks,
     task_id_for,
 )
 
-from .factories import CUSTOMER, NOW, OTHER_CUSTOMER, record, task
+from .factories import CUSTOMER, NOW, OTHER_CUSTOMER, POLICY, record, task
 
 
 def test_marketing_and_service_kinds_partition_all_kinds():
@@ -149,3 +153,68 @@ def test_record_rejects_negative_deposit():
     with pytest.raises(ValidationError):
         record(deposit_amount=-1)
     assert uuid.UUID(str(task().task_id))
+
+
+# -- when a follow-up was done: `completed_at` given by the consultant ---------------------------------------
+
+def test_a_follow_up_logged_later_is_done_when_it_was_done():
+    t = task(due=NOW + timedelta(hours=2), created=NOW - timedelta(days=1))
+    yesterday = NOW - timedelta(hours=20)
+    done = t.complete(record(), NOW, yesterday).task
+    assert done.completed_at == yesterday and done.done_late is False
+    assert t.complete(record(), NOW).task.completed_at == NOW  # without a time: now
+
+
+def test_lateness_of_a_done_task_is_judged_on_when_it_was_done_not_when_it_was_logged():
+    t = task(due=NOW - timedelta(days=3), created=NOW - timedelta(days=5))
+    on_time = t.complete(record(), NOW, NOW - timedelta(days=4)).task  # logged 4 days later, done before due
+    late = t.complete(record(), NOW, NOW - timedelta(days=2)).task
+    assert on_time.done_late is False and late.done_late is True
+    assert t.complete(record(), NOW).task.done_late is True  # done now, three days after due
+    assert t.done_late is None and t.cancel("moved away", NOW).task.done_late is None
+
+
+def test_a_follow_up_cannot_be_done_in_the_future():
+    with pytest.raises(CompletionTimeInvalid, match="future"):
+        task().complete(record(), NOW, NOW + timedelta(seconds=1))
+
+
+def test_a_follow_up_cannot_be_done_before_the_task_was_created():
+    t = task(due=NOW + timedelta(days=1), created=NOW - timedelta(hours=1))
+    with pytest.raises(CompletionTimeInvalid, match="before"):
+        t.complete(record(), NOW, NOW - timedelta(hours=1, seconds=1))
+    assert t.complete(record(), NOW, NOW - timedelta(hours=1)).changed  # the moment it was created is fine
+
+
+def test_work_for_a_contact_keyed_late_may_be_done_from_the_contact_on():
+    """A walk-in of three days ago keyed today: the first contact may have been made since the visit."""
+    visit = NOW - timedelta(days=3)
+    t = first_contact_task(customer_id=CUSTOMER, contact_id=uuid.uuid4(), channel=Channel.WALK_IN, owner_id="alice",
+                           received_at=visit, now=NOW, policy=POLICY)
+    assert t.created_at == NOW and t.work_arose_at == visit
+    assert t.complete(record(), NOW, visit + timedelta(hours=2)).task.done_late is False
+    with pytest.raises(CompletionTimeInvalid, match="before"):
+        t.complete(record(), NOW, visit - timedelta(minutes=1))
+    # a contact not in the past of the task's creation changes nothing
+    now_task = first_contact_task(customer_id=CUSTOMER, contact_id=uuid.uuid4(), channel=Channel.WALK_IN,
+                                  owner_id="alice", received_at=NOW, now=NOW, policy=POLICY)
+    assert now_task.arose_at is None and now_task.work_arose_at == NOW
+
+
+def test_a_wrong_completion_time_is_refused_even_for_a_done_task_and_a_repeat_is_a_no_op():
+    done = task(created=NOW - timedelta(days=1)).complete(record(), NOW, NOW - timedelta(minutes=5)).task
+    again = done.complete(record(), NOW + timedelta(hours=1), NOW - timedelta(minutes=5))
+    assert not again.changed and again.note == "already done" and again.task == done
+    with pytest.raises(CompletionTimeInvalid):
+        done.complete(record(), NOW, NOW + timedelta(days=1))
+
+
+@given(created=st.integers(0, 10_000), done=st.integers(-20_000, 20_000))
+def test_completion_time_lies_between_when_the_work_arose_and_now(created: int, done: int):
+    t = task(due=NOW + timedelta(days=1), created=NOW - timedelta(minutes=created))
+    done_at = NOW + timedelta(minutes=done)
+    if t.created_at <= done_at <= NOW:
+        assert t.complete(record(), NOW, done_at).task.completed_at == done_at
+    else:
+        with pytest.raises(CompletionTimeInvalid):
+            t.complete(record(), NOW, done_at)

@@ -50,3 +50,24 @@ def test_server_errors_are_retried_then_abort():
     importer = Importer(client, csv.writer(io.StringIO()), chunk=500)
     importer.send(rows(1))
     assert len(calls) == 3 and importer.tally.created == 1
+
+
+def test_a_refused_row_is_reported_with_its_cells_and_they_are_let_go_once_answered():
+    def answer(request: httpx.Request) -> httpx.Response:
+        contacts = json.loads(request.content)["contacts"]
+        if any(c["source_row"] == 3 for c in contacts):
+            index = [c["source_row"] for c in contacts].index(3)
+            return httpx.Response(422, json={"status": 422, "errors": [
+                {"field": f"contacts[{index}].phone", "message": "not a valid phone number"}]})
+        return httpx.Response(201, json={"accepted": len(contacts), "new_customers": 0, "duplicates": 0,
+                                         "results": []})
+
+    out = io.StringIO()
+    client = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://intake")
+    importer = Importer(client, csv.writer(out), chunk=500, width=3)
+    for row in rows(3):
+        importer.keep(row.source_row, ("王芳", f"cell-{row.source_row}", "x@example.com"))
+    importer.send(rows(3))
+    assert out.getvalue().splitlines() == ["3,王芳,cell-3,x@example.com,phone,not a valid phone number"]
+    assert importer.tally.created == 2
+    assert not importer._cells  # nothing kept once the chunk is answered
