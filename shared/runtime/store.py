@@ -65,12 +65,44 @@ async def append(
         version = await conn.fetchval(_BUMP_EXPECTED, stream_id, n, expected_version)
     if version is None:
         raise ConcurrencyConflict(f"stream {stream_id} is not at version {expected_version}")
-    first = version - n + 1
+    await _insert(conn, [(stream_id, e) for e in events], list(range(version - n + 1, version + 1)))
+    return version
+
+
+_BUMP_MANY = """
+insert into streams (stream_id, version) select * from unnest($1::text[], $2::int[])
+on conflict (stream_id) do update set version = streams.version + excluded.version
+returning stream_id, version"""
+
+
+async def append_many(conn: asyncpg.Connection, entries: Sequence[tuple[str, Envelope]], *,
+                      vault: vaults.Vault | None = None) -> None:
+    """Append events to many streams at their ends, in `entries`' order, in two statements whatever
+    their number (a consumer's batch): the same rows as one `append(conn, stream, [event])` per
+    entry in that order, versions included. A stream may appear more than once."""
+    if not entries:
+        return
+    sealed = await seal([e for _, e in entries], vault)
+    entries = [(stream, e) for (stream, _), e in zip(entries, sealed, strict=True)]
+    counts: dict[str, int] = {}
+    for stream, _ in entries:
+        counts[stream] = counts.get(stream, 0) + 1
+    rows = await conn.fetch(_BUMP_MANY, list(counts), list(counts.values()))
+    next_version = {r["stream_id"]: r["version"] - counts[r["stream_id"]] + 1 for r in rows}
+    versions = []
+    for stream, _ in entries:
+        versions.append(next_version[stream])
+        next_version[stream] += 1
+    await _insert(conn, entries, versions)
+
+
+async def _insert(conn: asyncpg.Connection, entries: Sequence[tuple[str, Envelope]], versions: list[int]) -> None:
+    events = [e for _, e in entries]
     await conn.execute(
         _INSERT,
         [e.event_id for e in events],
-        [stream_id] * n,
-        list(range(first, version + 1)),
+        [stream for stream, _ in entries],
+        versions,
         [e.event_type for e in events],
         [e.schema_version for e in events],
         [e.customer_id for e in events],
@@ -80,7 +112,6 @@ async def append(
     )
     for e in events:
         EVENTS_APPENDED.labels(e.event_type).inc()
-    return version
 
 
 async def seal(events: Sequence[Envelope], vault: vaults.Vault | None = None) -> Sequence[Envelope]:
