@@ -73,11 +73,9 @@ def consumer_of(service: str, pool, bootstrap: str = "", name: str | None = None
     now = lambda: datetime.now(UTC)  # noqa: E731
     if service == "followup":
         fu = FollowUpHandlers(FOLLOWUP_POLICY, now)
-        spec = fu.consumer_spec() if hasattr(fu, "consumer_spec") else {"handlers": fu.handlers()}
-        return EventConsumer(name or "followup", "followup", pool, bootstrap, **spec)
+        return EventConsumer(name or "followup", "followup", pool, bootstrap, **fu.consumer_spec())
     grading = GradingHandlers(GRADING_POLICY, Valuation(GRADING_POLICY), lambda: business_day(now()))
-    return EventConsumer(name or "grading", "grading", pool, bootstrap, grading.handlers(),
-                         after_batch=grading.after_batch)
+    return EventConsumer(name or "grading", "grading", pool, bootstrap, **grading.consumer_spec())
 
 
 async def prepared(url: str, service: str) -> None:

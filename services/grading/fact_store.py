@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 from pydantic import BaseModel, TypeAdapter
@@ -28,28 +29,57 @@ async def lock_customer(conn: asyncpg.Connection, customer_id: uuid.UUID) -> Non
 
 async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
     """The customer a (possibly merged) id now belongs to."""
-    seen = {customer_id}
-    while True:
-        survivor = await conn.fetchval(
-            "select survivor_id from merged_customers where merged_customer_id = $1", customer_id)
-        if survivor is None or survivor in seen:
-            return customer_id
-        seen.add(survivor)
-        customer_id = survivor
+    return (await survivors_of(conn, [customer_id]))[customer_id]
+
+
+_SURVIVORS = """
+with recursive chain (start, id, path) as (
+    select s, s, array[s] from unnest($1::uuid[]) as s
+    union all
+    select c.start, m.survivor_id, c.path || m.survivor_id
+    from chain c join merged_customers m on m.merged_customer_id = c.id
+    where m.survivor_id <> all(c.path)
+)
+select distinct on (start) start, id from chain order by start, cardinality(path) desc"""
+
+
+async def survivors_of(conn: asyncpg.Connection, customer_ids) -> dict[uuid.UUID, uuid.UUID]:
+    """The customer each (possibly merged) id now belongs to, in one statement: the end of its chain
+    of merges (a chain that comes back on itself ends before it repeats)."""
+    ids = list(dict.fromkeys(customer_ids))
+    if not ids:
+        return {}
+    return {r["start"]: r["id"] for r in await conn.fetch(_SURVIVORS, ids)}
+
+
+class Fact(NamedTuple):
+    """A fact to store for a customer (its survivor's id already resolved)."""
+
+    owner: uuid.UUID
+    fact: BaseModel
+    consultant_id: str | None = None
 
 
 async def record(conn: asyncpg.Connection, customer_id: uuid.UUID, fact: BaseModel, *,
-                 kind: str | None = None, fact_id: uuid.UUID | None = None,
-                 occurred_at: datetime | None = None, consultant_id: str | None = None) -> uuid.UUID:
+                 consultant_id: str | None = None) -> uuid.UUID:
     """Store a fact for the customer or its survivor (once); returns the owner's id."""
     owner = await survivor_of(conn, customer_id)
+    await record_many(conn, [Fact(owner, fact, consultant_id)])
+    return owner
+
+
+async def record_many(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+    """Store facts in one statement, each once (a fact stored before, or earlier in `facts`, stays)."""
+    if not facts:
+        return
     await conn.execute(
         """insert into grading_facts (fact_id, kind, customer_id, occurred_at, consultant_id, data)
-           values ($1, $2, $3, $4, $5, $6::jsonb) on conflict do nothing""",
-        fact_id or fact.fact_id, kind or fact.kind, owner, occurred_at or fact.occurred_at,
-        consultant_id, fact.model_dump_json(),
+           select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::jsonb[])
+           on conflict do nothing""",
+        [f.fact.fact_id for f in facts], [f.fact.kind for f in facts], [f.owner for f in facts],
+        [f.fact.occurred_at for f in facts], [f.consultant_id for f in facts],
+        [f.fact.model_dump_json() for f in facts],
     )
-    return owner
 
 
 async def intent_facts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[GradingFact]:
@@ -85,7 +115,8 @@ async def referred_customers(conn: asyncpg.Connection, referrer: uuid.UUID) -> s
     rows = await conn.fetch(
         "select distinct (data->>'referred_customer_id')::uuid as referred from grading_facts "
         "where customer_id = $1 and kind = $2", referrer, REFERRAL)
-    return {await survivor_of(conn, r["referred"]) for r in rows} - {referrer}
+    survivors = await survivors_of(conn, [r["referred"] for r in rows])
+    return set(survivors.values()) - {referrer}
 
 
 async def referrers_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[uuid.UUID]:
