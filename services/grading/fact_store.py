@@ -27,6 +27,14 @@ async def lock_customer(conn: asyncpg.Connection, customer_id: uuid.UUID) -> Non
     await conn.execute("select pg_advisory_xact_lock(hashtextextended('grading:' || $1::uuid::text, 0))", customer_id)
 
 
+async def lock_customers(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
+    """`lock_customer` for many, in ascending id (the lock order), in one statement."""
+    if customer_ids:
+        await conn.execute(
+            """select pg_advisory_xact_lock(hashtextextended('grading:' || c::text, 0))
+               from (select distinct c from unnest($1::uuid[]) as c order by c) as ordered""", customer_ids)
+
+
 async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
     """The customer a (possibly merged) id now belongs to."""
     return (await survivors_of(conn, [customer_id]))[customer_id]
@@ -82,17 +90,17 @@ async def record_many(conn: asyncpg.Connection, facts: list[Fact]) -> None:
     )
 
 
-async def intent_facts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[GradingFact]:
-    rows = await conn.fetch(
-        "select data::text as data from grading_facts where customer_id = $1 and kind = any($2)",
-        customer_id, list(INTENT_KINDS))
-    return [_INTENT.validate_json(r["data"]) for r in rows]
-
-
-async def fact_kinds(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch("select fact_id, kind from grading_facts where customer_id = $1 and kind = any($2)",
-                            customer_id, list(INTENT_KINDS))
-    return {r["fact_id"]: r["kind"] for r in rows}
+async def intent_facts_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]
+                          ) -> tuple[dict[uuid.UUID, list[GradingFact]], dict[uuid.UUID, dict[uuid.UUID, str]]]:
+    """The intent facts of these customers, and each fact's kind, by customer (one statement)."""
+    facts: dict[uuid.UUID, list[GradingFact]] = {}
+    kinds: dict[uuid.UUID, dict[uuid.UUID, str]] = {}
+    for r in await conn.fetch("select customer_id, fact_id, kind, data::text as data from grading_facts "
+                              "where customer_id = any($1::uuid[]) and kind = any($2)",
+                              customer_ids, list(INTENT_KINDS)):
+        facts.setdefault(r["customer_id"], []).append(_INTENT.validate_json(r["data"]))
+        kinds.setdefault(r["customer_id"], {})[r["fact_id"]] = r["kind"]
+    return facts, kinds
 
 
 async def purchases(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[PurchaseFact]:
@@ -107,6 +115,13 @@ async def purchases_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) 
         "select data::text as data from grading_facts where customer_id = any($1::uuid[]) and kind = $2",
         customer_ids, PURCHASE)
     return [PurchaseFact.model_validate_json(r["data"]) for r in rows]
+
+
+async def with_purchases(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these customers have a purchase."""
+    rows = await conn.fetch("select distinct customer_id from grading_facts where customer_id = any($1::uuid[]) "
+                            "and kind = $2", customer_ids, PURCHASE)
+    return {r["customer_id"] for r in rows}
 
 
 async def referred_customers(conn: asyncpg.Connection, referrer: uuid.UUID) -> set[uuid.UUID]:

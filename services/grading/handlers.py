@@ -81,8 +81,8 @@ class GradingHandlers:
         events: the grade and the value are functions of the stored facts, so the last state is the
         only one worth computing (and publishing). Customers in ascending id: the lock order."""
         regrade, revalue = await touched(conn, applied)
-        for customer_id in sorted(regrade):
-            await grades.regrade(conn, customer_id, self.policy, regrade[customer_id])
+        if regrade:
+            await grades.regrade_many(conn, regrade, self.policy)
         if revalue:
             await self.valuation.revalue_many(conn, revalue, self.today())
 
