@@ -99,6 +99,7 @@ class _Decision:
     tasks: list[FollowUpTask]
 
 
+_KINDS = {False: (TaskKind.FIRST_CONTACT,), True: (TaskKind.FIRST_CONTACT, TaskKind.SERVICE_3DAY_CALL)}
 _STATE = """
 select p.*,
        array(select t.kind from tasks t where t.customer_id = p.customer_id
@@ -121,8 +122,8 @@ async def _state(conn: asyncpg.Connection, contacts: list[Inbound]) -> dict[uuid
     """Every customer of the run, locked in id order (created empty if new, as `prospects.load` does),
     with what its rules may need: its pending work's kinds, open cases, the run's tasks it has."""
     ids = sorted({c.envelope.customer_id for c in contacts})
-    candidates = [task_id_for(c.envelope.customer_id, kind, str(c.payload.contact_id))
-                  for c in contacts for kind in (TaskKind.FIRST_CONTACT, TaskKind.SERVICE_3DAY_CALL)]
+    candidates = [task_id_for(c.envelope.customer_id, kind, str(c.payload.contact_id)) for c in contacts
+                  for kind in _KINDS[c.payload.channel == Channel.SERVICE_STATION]]
     await conn.execute("insert into prospects (customer_id) select * from unnest($1::uuid[]) on conflict do nothing",
                        ids)
     rows = await conn.fetch(_STATE, ids, candidates, [s.value for s in OPEN_CASES])
@@ -144,8 +145,8 @@ def _decide(inbound: Inbound, c: _Customer, loads: dict[str, int], now: datetime
     assigned = choice if choice is not None and ownership.moves(p, choice) else None
     if assigned is not None and (c.pending_kinds or c.open_cases):
         return None  # the customer's work and cases move with it: change_owner
-    after = p if assigned is None else replace(p, owner_id=assigned.owner_id, owner_basis=assigned.basis)
-    after = replace(after, **contact_fields(after, envelope.occurred_at))
+    owner = {} if assigned is None else {"owner_id": assigned.owner_id, "owner_basis": assigned.basis}
+    after = replace(p, **owner, **contact_fields(p, envelope.occurred_at))
     tasks: list[FollowUpTask] = []
     if after.status == ACTIVE:
         work = contact_work(contact, envelope, p.customer_id, after.owner_id or roster.UNASSIGNED,
