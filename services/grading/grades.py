@@ -41,7 +41,9 @@ async def regrade_many(conn: asyncpg.Connection, customers: dict[uuid.UUID, Enve
                        *, event_id: uuid.UUID | None = None) -> dict[uuid.UUID, Envelope]:
     """Recompute each customer's grade from its facts (each with the event that caused it), in a fixed
     number of statements whatever their number; returns the events emitted, by customer. Customers
-    in ascending id: the lock order."""
+    in ascending id: the lock order. `event_id`: the emitted event's id (for one customer only)."""
+    if event_id is not None and len(customers) > 1:
+        raise ValueError("one event id names one customer's event")
     ids = sorted(customers)
     await fact_store.lock_customers(conn, ids)
     facts, kinds = await fact_store.intent_facts_of(conn, ids)
