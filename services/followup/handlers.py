@@ -27,9 +27,9 @@ from shared.runtime.batching import applied_by_batch
 from shared.runtime.consumer import Handler, Inbound
 from shared.runtime.store import redact_plaintext
 
-from . import complaint_store, first_contacts, merging, ownership, prospects, roster, task_store
+from . import batch_runs, complaint_store, merging, ownership, prospects, roster, task_store
 from .cadence_work import reconcile
-from .first_contacts import contact_fields, contact_work
+from .batch_runs import contact_fields, contact_work
 from .domain import (
     FollowUpPolicy,
     cancellations_on_refusal,
@@ -62,22 +62,25 @@ class FollowUpHandlers:
         return applied_by_batch(self.handlers(), self.apply_batch)
 
     async def apply_batch(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
-        """A batch in its order: each run of contacts set-based (first_contacts), every other message
-        by its handler, between them."""
+        """A batch in its order: each run of contacts and of grades set-based (batch_runs), every
+        other message by its handler, between them."""
         handlers, run = self.handlers(), []
         for inbound in applied:
-            if inbound.envelope.event_type == topics.CONTACT_RECEIVED:
+            if run and inbound.envelope.event_type != run[0].envelope.event_type:
+                await self._run(conn, run)
+                run = []
+            if inbound.envelope.event_type in (topics.CONTACT_RECEIVED, topics.PROSPECT_GRADED):
                 run.append(inbound)
-                continue
-            await self._contacts(conn, run)
-            run = []
-            await handlers[inbound.envelope.event_type](conn, inbound)
-        await self._contacts(conn, run)
+            else:
+                await handlers[inbound.envelope.event_type](conn, inbound)
+        await self._run(conn, run)
 
-    async def _contacts(self, conn: asyncpg.Connection, run: list[Inbound]) -> None:
-        if run:
-            await first_contacts.apply_run(conn, run, self.policy, self.now(),
-                                           lambda inbound: self.on_contact(conn, inbound))
+    async def _run(self, conn: asyncpg.Connection, run: list[Inbound]) -> None:
+        if run and run[0].envelope.event_type == topics.CONTACT_RECEIVED:
+            await batch_runs.apply_contacts(conn, run, self.policy, self.now(),
+                                            lambda inbound: self.on_contact(conn, inbound))
+        elif run:
+            await batch_runs.apply_grades(conn, run, lambda inbound: self.on_graded(conn, inbound))
 
     async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """First contact after a contact (one task per contact id), for the customer's owner: a contact

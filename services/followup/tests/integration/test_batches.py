@@ -156,3 +156,16 @@ async def test_an_import_batch_takes_a_fixed_number_of_statements(service_db):
     assert await pool.fetchval("select count(*) from event_store where event_type = 'customer-assigned'") == 203
     loads = {r["owner_id"]: r["pending"] for r in await pool.fetch("select * from owner_load")}
     assert max(loads.values()) - min(loads.values()) <= 1  # the least loaded took each unnamed one in turn
+
+    # then grading's verdicts on them: the first contact is still their next follow-up, so one run
+    statements.clear()
+    graded = [inbound(ProspectGraded(grade=IntentGrade.A, rule="timeframe", policy_version="t"), i.customer_id,
+                      NOW + timedelta(minutes=1)) for i in batch]
+    async with pool.acquire() as conn, conn.transaction():
+        conn.add_query_logger(log)
+        try:
+            await handlers.apply_batch(conn, graded)
+        finally:
+            conn.remove_query_logger(log)
+    assert len(statements) == 3, statements
+    assert await pool.fetchval("select count(*) from prospects where grade = 'A'") == 200

@@ -1,13 +1,13 @@
-"""Contacts becoming work: the rules `on_contact` applies one message at a time, and a consumer
-batch's run of contacts applied set-based with the same rules and the same results.
+"""A consumer batch's runs of contacts and of grades applied set-based, with the rules and the
+results of `on_contact` and `on_graded` one message at a time (and the pure rules of a contact).
 
-The set-based way reads the state of every customer of the run and the roster's load in one go
-(a fixed number of statements), decides each contact in the run's order in memory (the
-least-loaded choice sees the work decided before it, as it would in the database), and writes
-prospects, owners, tasks and events with one statement each. A contact whose rules need more
-than that state (a merged id, a second contact of one customer in the run, an owner change
-that would move pending work or open cases, a grade whose cadence would move) ends the fast
-run: what precedes it is written first, and the caller applies it by `on_contact`.
+A run reads the state of all its customers and the roster's load in one go (a fixed number of
+statements), decides each message in the run's order in memory (the least-loaded choice sees
+the work decided before it, as it would in the database), and writes prospects, owners, tasks
+and events with one statement each. A message whose rules need more than that state (a merged
+id, a second message of one customer in the run, an owner change that would move pending work
+or open cases, a grade whose cadence would move) is applied by its handler in its place, after
+what precedes it is written.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.events.contract import ContactReceived
+from shared.events.contract import ContactReceived, ProspectGraded
 from shared.events.enums import Channel, IntentGrade
 from shared.events.envelope import Envelope
 from shared.runtime import ownership as shared_ownership
@@ -118,15 +118,20 @@ from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
 where p.customer_id = u.customer_id"""
 
 
-async def _state(conn: asyncpg.Connection, contacts: list[Inbound]) -> dict[uuid.UUID, _Customer]:
+def _candidates(contacts: list[Inbound]) -> list[uuid.UUID]:
+    """The ids of the tasks these contacts can make (to know which exist already)."""
+    return [task_id_for(c.envelope.customer_id, kind, str(c.payload.contact_id)) for c in contacts
+            for kind in _KINDS[c.payload.channel == Channel.SERVICE_STATION]]
+
+
+async def _state(conn: asyncpg.Connection, run: list[Inbound],
+                 candidates: list[uuid.UUID] = ()) -> dict[uuid.UUID, _Customer]:
     """Every customer of the run, locked in id order (created empty if new, as `prospects.load` does),
-    with what its rules may need: its pending work's kinds, open cases, the run's tasks it has."""
-    ids = sorted({c.envelope.customer_id for c in contacts})
-    candidates = [task_id_for(c.envelope.customer_id, kind, str(c.payload.contact_id)) for c in contacts
-                  for kind in _KINDS[c.payload.channel == Channel.SERVICE_STATION]]
+    with what its rules may need: its pending work's kinds, open cases, which `candidates` it has."""
+    ids = sorted({i.envelope.customer_id for i in run})
     await conn.execute("insert into prospects (customer_id) select * from unnest($1::uuid[]) on conflict do nothing",
                        ids)
-    rows = await conn.fetch(_STATE, ids, candidates, [s.value for s in OPEN_CASES])
+    rows = await conn.fetch(_STATE, ids, list(candidates), [s.value for s in OPEN_CASES])
     return {r["customer_id"]: _Customer(from_row(r), r["merged_into"] is not None, frozenset(r["pending_kinds"]),
                                         r["open_cases"], frozenset(r["known_tasks"])) for r in rows}
 
@@ -157,11 +162,11 @@ def _decide(inbound: Inbound, c: _Customer, loads: dict[str, int], now: datetime
     return _Decision(inbound, p, after, assigned, tasks)
 
 
-async def apply_run(conn: asyncpg.Connection, contacts: list[Inbound], policy: FollowUpPolicy, now: datetime,
-                    one_by_one: Callable[[Inbound], Awaitable[None]]) -> None:
+async def apply_contacts(conn: asyncpg.Connection, contacts: list[Inbound], policy: FollowUpPolicy,
+                         now: datetime, one_by_one: Callable[[Inbound], Awaitable[None]]) -> None:
     """Apply a run of contacts in order: set-based, except the contacts that need more than the loaded
     state, which `one_by_one` (`on_contact`) applies after what precedes them is written."""
-    state = await _state(conn, contacts)
+    state = await _state(conn, contacts, _candidates(contacts))
     loads = await ownership.active_loads(conn)
     decisions: list[_Decision] = []
     seen: set[uuid.UUID] = set()  # customers whose loaded state is no longer what the database holds
@@ -179,7 +184,7 @@ async def apply_run(conn: asyncpg.Connection, contacts: list[Inbound], policy: F
         decisions = []
         await one_by_one(inbound)
         if state[customer_id].merged and i + 1 < len(contacts):  # its survivor may be any customer: read again
-            state, seen = await _state(conn, contacts[i + 1:]), set()
+            state, seen = await _state(conn, contacts[i + 1:], _candidates(contacts[i + 1:])), set()
         loads = await ownership.active_loads(conn)
     await _write(conn, decisions, now)
 
@@ -205,3 +210,46 @@ async def _write(conn: asyncpg.Connection, decisions: list[_Decision], now: date
                                                               causation=causation))
                    for t in d.tasks if t.task_id in created]
     await append_many(conn, events)
+
+
+def _grade_decided(inbound: Inbound, c: _Customer) -> Prospect | None:
+    """`on_graded`'s decision from the loaded state: the prospect with its new grade when its cadence
+    stays as it is (not contacted yet, or the first contact still the next follow-up); None when
+    `on_graded` itself must move the cadence."""
+    graded: ProspectGraded = inbound.payload  # type: ignore[assignment]
+    if c.merged:
+        return None
+    after = replace(c.prospect, grade=graded.grade)
+    return after if not after.contacted or cadence_waits(after.grade, c.pending_kinds) else None
+
+
+_GRADES = """
+update prospects p set grade = u.grade, updated_at = now()
+from unnest($1::uuid[], $2::text[]) as u(customer_id, grade) where p.customer_id = u.customer_id"""
+
+
+async def apply_grades(conn: asyncpg.Connection, grades: list[Inbound],
+                       one_by_one: Callable[[Inbound], Awaitable[None]]) -> None:
+    """Apply a run of `prospect-graded` in order: the grades that leave the cadence as it is in one
+    statement, the others by `one_by_one` (`on_graded`) in their place."""
+    state = await _state(conn, grades)
+    decided: dict[uuid.UUID, Prospect] = {}
+
+    async def write() -> None:
+        if decided:
+            await conn.execute(_GRADES, list(decided), [p.grade.value for p in decided.values()])
+            decided.clear()
+
+    seen: set[uuid.UUID] = set()
+    for i, inbound in enumerate(grades):
+        customer_id = inbound.envelope.customer_id
+        after = None if customer_id in seen else _grade_decided(inbound, state[customer_id])
+        seen.add(customer_id)
+        if after is not None:
+            decided[customer_id] = after
+            continue
+        await write()
+        await one_by_one(inbound)
+        if state[customer_id].merged and i + 1 < len(grades):  # its survivor may be any customer: read again
+            state, seen = await _state(conn, grades[i + 1:]), set()
+    await write()
