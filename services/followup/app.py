@@ -34,7 +34,7 @@ def build_app() -> FastAPI:
     spec = ServiceSpec(
         name="followup", title="CRM follow-up",
         routers=[task_router, deal_router, loss_router, team_router, complaint_router],
-        consumers=[ConsumerSpec("followup", handlers.handlers())],
+        consumers=[ConsumerSpec("followup", **handlers.consumer_spec())],
         periodic=[(OVERDUE_CHECK_SECONDS, check_overdue), (CARE_CHECK_SECONDS, schedule_care)],
         on_startup=[publish_owners],
         gauges=[read_task_gauges],

@@ -22,23 +22,21 @@ from shared.events.contract import (
     CustomerValued,
     ProspectGraded,
 )
-from shared.events.enums import Channel
 from shared.runtime import vault as vaults
+from shared.runtime.batching import applied_by_batch
 from shared.runtime.consumer import Handler, Inbound
 from shared.runtime.store import redact_plaintext
 
-from . import complaint_store, merging, ownership, prospects, roster, task_store
+from . import batch_runs, complaint_store, merging, ownership, prospects, roster, task_store
 from .cadence_work import reconcile
+from .batch_runs import contact_fields, contact_work
 from .domain import (
     FollowUpPolicy,
     cancellations_on_refusal,
     decline_recovery_task,
     file_complaint,
-    first_contact_task,
     owner_on_contact,
     owner_when_needed,
-    permitted,
-    service_call_task,
 )
 from .domain.tasks import TaskKind
 from .prospects import ACTIVE
@@ -59,6 +57,31 @@ class FollowUpHandlers:
             CustomerErased.EVENT_TYPE: self.on_erased,
         }
 
+    def consumer_spec(self) -> dict:
+        """How the consumer applies follow-up's topics: each batch whole, in order, in `apply_batch`."""
+        return applied_by_batch(self.handlers(), self.apply_batch)
+
+    async def apply_batch(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+        """A batch in its order: each run of contacts and of grades set-based (batch_runs), every
+        other message by its handler, between them."""
+        handlers, run = self.handlers(), []
+        for inbound in applied:
+            if run and inbound.envelope.event_type != run[0].envelope.event_type:
+                await self._run(conn, run)
+                run = []
+            if inbound.envelope.event_type in (topics.CONTACT_RECEIVED, topics.PROSPECT_GRADED):
+                run.append(inbound)
+            else:
+                await handlers[inbound.envelope.event_type](conn, inbound)
+        await self._run(conn, run)
+
+    async def _run(self, conn: asyncpg.Connection, run: list[Inbound]) -> None:
+        if run and run[0].envelope.event_type == topics.CONTACT_RECEIVED:
+            await batch_runs.apply_contacts(conn, run, self.policy, self.now(),
+                                            lambda inbound: self.on_contact(conn, inbound))
+        elif run:
+            await batch_runs.apply_grades(conn, run, lambda inbound: self.on_graded(conn, inbound))
+
     async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """First contact after a contact (one task per contact id), for the customer's owner: a contact
         that names another consultant is theirs and tells the owner, it does not move the customer."""
@@ -69,24 +92,12 @@ class FollowUpHandlers:
         named = await ownership.active_member(conn, contact.consultant_id)
         p = await ownership.settle(conn, p, owner_on_contact(p.ownership, named, contact.is_new_customer), now,
                                    envelope)
-        owner = p.owner_id or roster.UNASSIGNED
-        fields: dict = {"contacted": True}
-        if p.status != ACTIVE and (p.status_at is None or envelope.occurred_at > p.status_at):
-            fields.update(status=ACTIVE, status_at=envelope.occurred_at)  # came back: a prospect again
-        p = await prospects.update(conn, customer_id, **fields)
+        p = await prospects.update(conn, customer_id, **contact_fields(p, envelope.occurred_at))
         if p.status != ACTIVE:
             return  # an old contact delivered after the prospect was closed
-        work = []
-        if contact.channel == Channel.SERVICE_STATION:  # a service visit: 售后3日DC
-            work.append(service_call_task(customer_id=customer_id, visit_id=contact.contact_id, owner_id=owner,
-                                          visited_at=envelope.occurred_at, now=now, policy=self.policy,
-                                          cause_id=envelope.event_id))
-        if contact.channel != Channel.SERVICE_STATION or _shows_intent(contact):
-            work.append(first_contact_task(customer_id=customer_id, contact_id=contact.contact_id,
-                                           channel=contact.channel, owner_id=owner, received_at=envelope.occurred_at,
-                                           now=now, policy=self.policy, grade=contact.initial_grade,
-                                           cause_id=envelope.event_id))
-        await task_store.schedule(conn, permitted(work, p.marketing_allowed), now, envelope)
+        work = contact_work(contact, envelope, customer_id, p.owner_id or roster.UNASSIGNED, p.marketing_allowed,
+                            now, self.policy)
+        await task_store.schedule(conn, work, now, envelope)
         if p.grade is not None:  # a grade that came first: O starts delivery, a visit without first contact cadence
             ordered = p.grade.value == "O" and not await _ever_had(conn, customer_id, TaskKind.DELIVERY)
             await reconcile(conn, p, self.policy, now, previous_grade=None if ordered else p.grade,
@@ -225,11 +236,6 @@ def _date_or_none(value) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def _shows_intent(contact: ContactReceived) -> bool:
-    """A service-station visitor who also asked about buying is a prospect too."""
-    return bool(contact.purchase_timeframe or contact.product_interest or contact.initial_grade)
 
 
 async def _ever_had(conn: asyncpg.Connection, customer_id, kind: TaskKind) -> bool:

@@ -37,17 +37,51 @@ async def active_member(conn: asyncpg.Connection, consultant_id: str | None) -> 
     return None
 
 
+_ROSTER = """select c.consultant_id, c.team, coalesce(l.pending, 0) as n from consultant_teams c
+              left join owner_load l on l.owner_id = c.consultant_id
+              where c.active and c.consultant_id is distinct from $1"""
+
+
 async def least_loaded_member(conn: asyncpg.Connection, team: str | None = None,
                               exclude: str | None = None) -> str | None:
     """The active consultant (of `team`, when it has active members) with the least pending work."""
-    rows = await conn.fetch("""select c.consultant_id, c.team, coalesce(l.pending, 0) as n from consultant_teams c
-                               left join owner_load l on l.owner_id = c.consultant_id
-                               where c.active and c.consultant_id is distinct from $1""", exclude)
+    rows = await conn.fetch(_ROSTER, exclude)
     members = ([r for r in rows if r["team"] == team] if team else []) or rows
+    return least_loaded_of({r["consultant_id"]: r["n"] for r in members})
+
+
+async def active_loads(conn: asyncpg.Connection) -> dict[str, int]:
+    """Every active consultant with their pending work: the roster as a batch of decisions reads it
+    once (each decision's new work is added to it as it goes)."""
+    return {r["consultant_id"]: r["n"] for r in await conn.fetch(_ROSTER, None)}
+
+
+def least_loaded_of(loads: dict[str, int]) -> str | None:
+    """The least loaded of these consultants; None when there is none."""
     try:
-        return least_loaded([r["consultant_id"] for r in members], {r["consultant_id"]: r["n"] for r in members})
+        return least_loaded(loads, loads)
     except NoConsultantAvailable:
         return None
+
+
+def chosen(decision: Ownership, least_loaded_member: str | None) -> Ownership | None:
+    """A rule's decision made concrete: its consultant, else the least loaded (basis `load` unless the
+    rule said otherwise); None when nobody can be had (an empty roster: the customer stays unowned,
+    its work waits unassigned)."""
+    owner = decision.owner_id or least_loaded_member
+    return None if owner is None else Ownership(owner, decision.basis or OwnerBasis.LOAD)
+
+
+def moves(p: Prospect, choice: Ownership) -> bool:
+    """Does giving the customer to `choice` change anything (`change_owner` does nothing otherwise)?"""
+    return (choice.owner_id, choice.basis) != (p.owner_id, p.owner_basis)
+
+
+def assignment(previous: str | None, choice: Ownership, note: str | None = None,
+               by: str | None = None) -> CustomerAssigned:
+    """What every service learns of an owner decided here (`customer-assigned`)."""
+    return CustomerAssigned(owner_id=choice.owner_id, previous_owner_id=previous, basis=choice.basis.value,
+                            assignment_note=note, assigned_by=by)
 
 
 async def settle(conn: asyncpg.Connection, p: Prospect, decision: Ownership | None, now: datetime,
@@ -55,10 +89,10 @@ async def settle(conn: asyncpg.Connection, p: Prospect, decision: Ownership | No
     """Apply a rule's decision (None: keep; no owner in it: the least loaded, if anybody)."""
     if decision is None:
         return p
-    owner = decision.owner_id or await least_loaded_member(conn)
-    if owner is None:
-        return p  # an empty roster: the customer stays unowned, its work waits unassigned
-    return (await change_owner(conn, p, owner, decision.basis or OwnerBasis.LOAD, now, causation))[0]
+    choice = chosen(decision, None if decision.owner_id else await least_loaded_member(conn))
+    if choice is None:
+        return p
+    return (await change_owner(conn, p, choice.owner_id, choice.basis, now, causation))[0]
 
 
 async def change_owner(conn: asyncpg.Connection, p: Prospect, owner_id: str, basis: OwnerBasis, now: datetime,
@@ -66,14 +100,14 @@ async def change_owner(conn: asyncpg.Connection, p: Prospect, owner_id: str, bas
                        by: str | None = None) -> tuple[Prospect, list[uuid.UUID], list[uuid.UUID]]:
     """Give the customer to `owner_id`: its pending work and open complaint cases follow, and every
     service learns it. Returns the prospect and the ids of the tasks and cases that moved."""
-    if owner_id == p.owner_id and basis == p.owner_basis:
+    choice = Ownership(owner_id, basis)
+    if not moves(p, choice):
         return p, [], []
     customer_id, previous = p.customer_id, p.owner_id
     updated = await prospects.update(conn, customer_id, owner_id=owner_id, owner_basis=basis.value)
     await shared_ownership.set_owner(conn, customer_id, owner_id, basis.value, now)
     note = None if reason is None or await vaults.erased_now(customer_id) else reason  # nothing sealed for the erased
-    event = CustomerAssigned(owner_id=owner_id, previous_owner_id=previous, basis=basis.value, assignment_note=note,
-                             assigned_by=by)
+    event = assignment(previous, choice, note, by)
     await task_store.emit(conn, stream(customer_id), event, customer_id=customer_id, now=now, causation=causation)
     pending = await task_store.of_customer(conn, customer_id)
     tasks = await task_store.record_changes(conn, reassign_customer(pending, customer_id, owner_id), now, causation)

@@ -49,7 +49,7 @@ class Prospect:
                 "marketing_allowed": self.marketing_allowed, "birthday": self.birthday}
 
 
-def _from_row(row: asyncpg.Record) -> Prospect:
+def from_row(row: asyncpg.Record) -> Prospect:
     return Prospect(row["customer_id"], row["owner_id"], IntentGrade(row["grade"]) if row["grade"] else None,
                     row["status"], row["status_at"], row["contacted"], row["last_contact_at"],
                     row["marketing_allowed"], row["consent_at"], row["birthday"],
@@ -65,7 +65,7 @@ async def load(conn: asyncpg.Connection, customer_id: uuid.UUID, *, create: bool
                                   "returning *", customer_id)
         if row is None:  # created meanwhile by another transaction, now committed
             row = await conn.fetchrow("select * from prospects where customer_id = $1 for update", customer_id)
-    return None if row is None else _from_row(row)
+    return None if row is None else from_row(row)
 
 
 async def update(conn: asyncpg.Connection, customer_id: uuid.UUID, **fields) -> Prospect | None:
@@ -76,7 +76,7 @@ async def update(conn: asyncpg.Connection, customer_id: uuid.UUID, **fields) -> 
     sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
     row = await conn.fetchrow(f"update prospects set {sets}, updated_at = now() where customer_id = $1 returning *",
                               customer_id, *[fields[n] for n in names])
-    return None if row is None else _from_row(row)
+    return None if row is None else from_row(row)
 
 
 async def delete(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:

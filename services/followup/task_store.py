@@ -63,21 +63,46 @@ async def exists(conn: asyncpg.Connection, task_ids: Iterable[uuid.UUID]) -> set
     return {r["task_id"] for r in rows}
 
 
-async def save(conn: asyncpg.Connection, task: FollowUpTask) -> None:
+_INSERT_NEW = """
+insert into tasks (task_id, customer_id, kind, owner_id, status, due_at, grade, marketing, cause_event_id,
+                   created_at, closed_at, escalated_at, data)
+select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+                     $8::bool[], $9::uuid[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::jsonb[])
+on conflict (task_id) do nothing
+returning task_id"""
+
+
+def _columns(task: FollowUpTask) -> tuple:
     closed_at = task.completed_at or task.cancelled_at
-    await conn.execute(
-        _UPSERT, task.task_id, task.customer_id, task.kind.value, task.owner_id, task.status.value, task.due_at,
-        task.grade.value if task.grade else None, task.marketing, task.cause_id, task.created_at, closed_at,
-        task.escalated_at, task.model_dump_json(),
-    )
+    return (task.task_id, task.customer_id, task.kind.value, task.owner_id, task.status.value, task.due_at,
+            task.grade.value if task.grade else None, task.marketing, task.cause_id, task.created_at, closed_at,
+            task.escalated_at, task.model_dump_json())
+
+
+async def save(conn: asyncpg.Connection, task: FollowUpTask) -> None:
+    await conn.execute(_UPSERT, *_columns(task))
+
+
+async def insert_new(conn: asyncpg.Connection, tasks: list[FollowUpTask]) -> set[uuid.UUID]:
+    """Store these tasks, except those whose id exists, in one statement; returns the ids stored."""
+    if not tasks:
+        return set()
+    columns = list(zip(*(_columns(t) for t in tasks), strict=True))
+    return {r["task_id"] for r in await conn.fetch(_INSERT_NEW, *(list(c) for c in columns))}
+
+
+def outgoing(payload: EventPayload, *, customer_id: uuid.UUID, now: datetime, causation: Envelope | None = None,
+             occurred_at: datetime | None = None) -> Envelope:
+    """An event of follow-up's; `occurred_at`: when it happened in the business, when not now."""
+    return new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=occurred_at or now,
+                     causation=causation, now=now)
 
 
 async def emit(conn: asyncpg.Connection, stream: str, payload: EventPayload, *, customer_id: uuid.UUID,
                now: datetime, causation: Envelope | None = None, occurred_at: datetime | None = None) -> Envelope:
     """Append one event of follow-up's to the outbox (same transaction as the state change);
     `occurred_at`: when it happened in the business, when not now (a deal's close day)."""
-    event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=occurred_at or now,
-                      causation=causation, now=now)
+    event = outgoing(payload, customer_id=customer_id, now=now, causation=causation, occurred_at=occurred_at)
     await append(conn, stream, [event])
     return event
 

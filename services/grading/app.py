@@ -37,10 +37,11 @@ def build_app() -> FastAPI:
                 await conn.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
                 await job(conn, grading.today())
 
+    batched = grading.consumer_spec()
     spec = ServiceSpec(
         name="grading", title="CRM grading", routers=[router],
-        consumers=[ConsumerSpec("grading", {**grading.handlers(), **ownership.HANDLERS},
-                                after_batch=grading.after_batch)],
+        consumers=[ConsumerSpec("grading", {**batched["handlers"], **ownership.HANDLERS},
+                                after_batch=batched["after_batch"])],
         periodic=[(REVALUE_EVERY_SECONDS, revalue_due)],
         on_startup=[start],
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 from pydantic import BaseModel, TypeAdapter
@@ -26,43 +27,80 @@ async def lock_customer(conn: asyncpg.Connection, customer_id: uuid.UUID) -> Non
     await conn.execute("select pg_advisory_xact_lock(hashtextextended('grading:' || $1::uuid::text, 0))", customer_id)
 
 
+async def lock_customers(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
+    """`lock_customer` for many, in ascending id (the lock order), in one statement."""
+    if customer_ids:
+        await conn.execute(
+            """select pg_advisory_xact_lock(hashtextextended('grading:' || c::text, 0))
+               from (select distinct c from unnest($1::uuid[]) as c order by c) as ordered""", customer_ids)
+
+
 async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
     """The customer a (possibly merged) id now belongs to."""
-    seen = {customer_id}
-    while True:
-        survivor = await conn.fetchval(
-            "select survivor_id from merged_customers where merged_customer_id = $1", customer_id)
-        if survivor is None or survivor in seen:
-            return customer_id
-        seen.add(survivor)
-        customer_id = survivor
+    return (await survivors_of(conn, [customer_id]))[customer_id]
+
+
+_SURVIVORS = """
+with recursive chain (start, id, path) as (
+    select s, s, array[s] from unnest($1::uuid[]) as s
+    union all
+    select c.start, m.survivor_id, c.path || m.survivor_id
+    from chain c join merged_customers m on m.merged_customer_id = c.id
+    where m.survivor_id <> all(c.path)
+)
+select distinct on (start) start, id from chain order by start, cardinality(path) desc"""
+
+
+async def survivors_of(conn: asyncpg.Connection, customer_ids) -> dict[uuid.UUID, uuid.UUID]:
+    """The customer each (possibly merged) id now belongs to, in one statement: the end of its chain
+    of merges (a chain that comes back on itself ends before it repeats)."""
+    ids = list(dict.fromkeys(customer_ids))
+    if not ids:
+        return {}
+    return {r["start"]: r["id"] for r in await conn.fetch(_SURVIVORS, ids)}
+
+
+class Fact(NamedTuple):
+    """A fact to store for a customer (its survivor's id already resolved)."""
+
+    owner: uuid.UUID
+    fact: BaseModel
+    consultant_id: str | None = None
 
 
 async def record(conn: asyncpg.Connection, customer_id: uuid.UUID, fact: BaseModel, *,
-                 kind: str | None = None, fact_id: uuid.UUID | None = None,
-                 occurred_at: datetime | None = None, consultant_id: str | None = None) -> uuid.UUID:
+                 consultant_id: str | None = None) -> uuid.UUID:
     """Store a fact for the customer or its survivor (once); returns the owner's id."""
     owner = await survivor_of(conn, customer_id)
-    await conn.execute(
-        """insert into grading_facts (fact_id, kind, customer_id, occurred_at, consultant_id, data)
-           values ($1, $2, $3, $4, $5, $6::jsonb) on conflict do nothing""",
-        fact_id or fact.fact_id, kind or fact.kind, owner, occurred_at or fact.occurred_at,
-        consultant_id, fact.model_dump_json(),
-    )
+    await record_many(conn, [Fact(owner, fact, consultant_id)])
     return owner
 
 
-async def intent_facts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[GradingFact]:
-    rows = await conn.fetch(
-        "select data::text as data from grading_facts where customer_id = $1 and kind = any($2)",
-        customer_id, list(INTENT_KINDS))
-    return [_INTENT.validate_json(r["data"]) for r in rows]
+async def record_many(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+    """Store facts in one statement, each once (a fact stored before, or earlier in `facts`, stays)."""
+    if not facts:
+        return
+    await conn.execute(
+        """insert into grading_facts (fact_id, kind, customer_id, occurred_at, consultant_id, data)
+           select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::jsonb[])
+           on conflict do nothing""",
+        [f.fact.fact_id for f in facts], [f.fact.kind for f in facts], [f.owner for f in facts],
+        [f.fact.occurred_at for f in facts], [f.consultant_id for f in facts],
+        [f.fact.model_dump_json() for f in facts],
+    )
 
 
-async def fact_kinds(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch("select fact_id, kind from grading_facts where customer_id = $1 and kind = any($2)",
-                            customer_id, list(INTENT_KINDS))
-    return {r["fact_id"]: r["kind"] for r in rows}
+async def intent_facts_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]
+                          ) -> tuple[dict[uuid.UUID, list[GradingFact]], dict[uuid.UUID, dict[uuid.UUID, str]]]:
+    """The intent facts of these customers, and each fact's kind, by customer (one statement)."""
+    facts: dict[uuid.UUID, list[GradingFact]] = {}
+    kinds: dict[uuid.UUID, dict[uuid.UUID, str]] = {}
+    for r in await conn.fetch("select customer_id, fact_id, kind, data::text as data from grading_facts "
+                              "where customer_id = any($1::uuid[]) and kind = any($2)",
+                              customer_ids, list(INTENT_KINDS)):
+        facts.setdefault(r["customer_id"], []).append(_INTENT.validate_json(r["data"]))
+        kinds.setdefault(r["customer_id"], {})[r["fact_id"]] = r["kind"]
+    return facts, kinds
 
 
 async def purchases(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[PurchaseFact]:
@@ -79,13 +117,21 @@ async def purchases_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) 
     return [PurchaseFact.model_validate_json(r["data"]) for r in rows]
 
 
+async def with_purchases(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these customers have a purchase."""
+    rows = await conn.fetch("select distinct customer_id from grading_facts where customer_id = any($1::uuid[]) "
+                            "and kind = $2", customer_ids, PURCHASE)
+    return {r["customer_id"] for r in rows}
+
+
 async def referred_customers(conn: asyncpg.Connection, referrer: uuid.UUID) -> set[uuid.UUID]:
     """The customers `referrer` referred, each as the survivor it now is, never itself (a referral
     between two records that were merged later is no referral)."""
     rows = await conn.fetch(
         "select distinct (data->>'referred_customer_id')::uuid as referred from grading_facts "
         "where customer_id = $1 and kind = $2", referrer, REFERRAL)
-    return {await survivor_of(conn, r["referred"]) for r in rows} - {referrer}
+    survivors = await survivors_of(conn, [r["referred"] for r in rows])
+    return set(survivors.values()) - {referrer}
 
 
 async def referrers_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[uuid.UUID]:

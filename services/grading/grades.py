@@ -10,6 +10,7 @@ every reader ends with the same history as grading.
 """
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -17,7 +18,7 @@ import asyncpg
 from shared.events.envelope import Envelope, new_event
 from shared.runtime import ownership
 from shared.runtime import vault as vaults
-from shared.runtime.store import append
+from shared.runtime.store import append_many
 
 from . import fact_store
 from .domain import GradeChange, GradingPolicy, grade_from_facts, prospect_graded_payload
@@ -33,51 +34,87 @@ def prospect_stream(customer_id: uuid.UUID) -> str:
 async def regrade(conn: asyncpg.Connection, customer_id: uuid.UUID, policy: GradingPolicy,
                   causation: Envelope | None = None, event_id: uuid.UUID | None = None) -> Envelope | None:
     """Recompute the prospect's grade from its facts; returns the emitted event, if any."""
-    await fact_store.lock_customer(conn, customer_id)
-    facts = await fact_store.intent_facts(conn, customer_id)
-    stored = await conn.fetchrow("select grade, status, revision from prospects where customer_id = $1 for update",
-                                 customer_id)
-    result = grade_from_facts(facts, policy)
-    if not result.history:  # no fact that grades (only complaints, or merged away)
-        await forget(conn, customer_id)
-        return None
-    decision = result.decision
-    consultant = (await ownership.owner_of(conn, customer_id)).owner_id  # the owner follow-up decided
-    # The decision keeps the policy version of the change that made it (an older one when the
-    # replay under the current policy agrees with what was decided before).
-    version, rewritten = await _save_history(conn, customer_id, result.history,
-                                             await fact_store.fact_kinds(conn, customer_id))
-    revision = (stored["revision"] if stored else 0) + (1 if rewritten else 0)
+    return (await regrade_many(conn, {customer_id: causation}, policy, event_id=event_id)).get(customer_id)
+
+
+async def regrade_many(conn: asyncpg.Connection, customers: dict[uuid.UUID, Envelope | None], policy: GradingPolicy,
+                       *, event_id: uuid.UUID | None = None) -> dict[uuid.UUID, Envelope]:
+    """Recompute each customer's grade from its facts (each with the event that caused it), in a fixed
+    number of statements whatever their number; returns the events emitted, by customer. Customers
+    in ascending id: the lock order. `event_id`: the emitted event's id (for one customer only)."""
+    if event_id is not None and len(customers) > 1:
+        raise ValueError("one event id names one customer's event")
+    ids = sorted(customers)
+    await fact_store.lock_customers(conn, ids)
+    facts, kinds = await fact_store.intent_facts_of(conn, ids)
+    stored = {r["customer_id"]: r for r in await conn.fetch(
+        "select customer_id, grade, status, revision from prospects where customer_id = any($1::uuid[]) "
+        "order by customer_id for update", ids)}
+    owners = await ownership.owners_of(conn, ids)
+    histories: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for r in await conn.fetch("select * from grade_history where customer_id = any($1::uuid[]) "
+                              "order by customer_id, seq", ids):
+        histories.setdefault(r["customer_id"], []).append(r)
+    gone, kept, history_rows, prospect_rows, events = [], [], [], [], {}
+    for customer_id in ids:
+        result = grade_from_facts(facts.get(customer_id, []), policy)
+        if not result.history:  # no fact that grades (only complaints, or merged away)
+            gone.append(customer_id)
+            continue
+        decision = result.decision
+        consultant = owners[customer_id].owner_id  # the owner follow-up decided
+        # The decision keeps the policy version of the change that made it (an older one when the
+        # replay under the current policy agrees with what was decided before).
+        keep, rows, version, rewritten = _history_change(histories.get(customer_id, []), result.history,
+                                                         kinds.get(customer_id, {}))
+        kept.append((customer_id, keep))
+        history_rows += [(customer_id, seq, row) for seq, row in enumerate(rows[keep:], start=keep + 1)]
+        revision = (stored[customer_id]["revision"] if customer_id in stored else 0) + (1 if rewritten else 0)
+        prospect_rows.append((customer_id, _value(decision.grade), _value(decision.rule), consultant, version,
+                              decision.decided_at, decision.status.value, decision.cause_fact_id,
+                              decision.overridden_by, decision.override_reason, _value(decision.loss_reason),
+                              revision))
+        payload = prospect_graded_payload(result.history, consultant, revision) if rewritten else None
+        if payload is None:
+            continue
+        if payload.override_reason is not None and await vaults.erased_now(customer_id):
+            payload = payload.model_copy(update={"override_reason": None})  # nothing personal is sealed for them again
+        events[customer_id] = new_event(payload, customer_id=customer_id, producer=SERVICE,
+                                        occurred_at=decision.decided_at, causation=customers[customer_id],
+                                        event_id=event_id)
+    await forget_many(conn, gone)
+    await _save_histories(conn, kept, history_rows)
+    await _save_prospects(conn, prospect_rows)
+    await append_many(conn, [(prospect_stream(c), e) for c, e in events.items()])
+    return events
+
+
+async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:
+    """A customer without facts (merged away) has no grade."""
+    await forget_many(conn, [customer_id])
+
+
+async def forget_many(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
+    if customer_ids:
+        await conn.execute("delete from grade_history where customer_id = any($1::uuid[])", customer_ids)
+        await conn.execute("delete from prospects where customer_id = any($1::uuid[])", customer_ids)
+
+
+async def _save_prospects(conn: asyncpg.Connection, rows: list[tuple]) -> None:
+    if not rows:
+        return
     await conn.execute(
         """insert into prospects (customer_id, grade, rule, consultant_id, policy_version, updated_at, status,
                                   cause_event_id, overridden_by, override_reason, loss_reason, revision)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (customer_id) do update
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                                $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::int[])
+           on conflict (customer_id) do update
            set grade = excluded.grade, rule = excluded.rule, consultant_id = excluded.consultant_id,
                policy_version = excluded.policy_version, updated_at = excluded.updated_at,
                status = excluded.status, cause_event_id = excluded.cause_event_id,
                overridden_by = excluded.overridden_by, override_reason = excluded.override_reason,
                loss_reason = excluded.loss_reason, revision = excluded.revision""",
-        customer_id, _value(decision.grade), _value(decision.rule), consultant, version,
-        decision.decided_at, decision.status.value, decision.cause_fact_id, decision.overridden_by,
-        decision.override_reason, _value(decision.loss_reason), revision,
-    )
-    if not rewritten:
-        return None
-    payload = prospect_graded_payload(result.history, consultant, revision)
-    if payload is None:
-        return None
-    if payload.override_reason is not None and await vaults.erased_now(customer_id):
-        payload = payload.model_copy(update={"override_reason": None})  # nothing personal is sealed for them again
-    event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=decision.decided_at,
-                      causation=causation, event_id=event_id)
-    await append(conn, prospect_stream(customer_id), [event])
-    return event
-
-
-async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:
-    """A customer without facts (merged away) has no grade."""
-    await conn.execute("delete from grade_history where customer_id = $1", customer_id)
-    await conn.execute("delete from prospects where customer_id = $1", customer_id)
+        *(list(column) for column in zip(*rows, strict=True)))
 
 
 def _value(member) -> str | None:
@@ -96,23 +133,41 @@ def _row(change: GradeChange, kinds: dict[uuid.UUID, str]) -> dict:
     }
 
 
-async def _save_history(conn: asyncpg.Connection, customer_id: uuid.UUID, history: tuple[GradeChange, ...],
-                        kinds: dict[uuid.UUID, str]) -> tuple[str, bool]:
+def _history_change(stored: list[asyncpg.Record], history: tuple[GradeChange, ...],
+                    kinds: dict[uuid.UUID, str]) -> tuple[int, list[dict], str, bool]:
     """Keep the stored prefix that the replay agrees with (and its policy version); rewrite the rest.
-    Returns the decision's policy version and whether the stored history changed."""
-    stored = await conn.fetch("select * from grade_history where customer_id = $1 order by seq", customer_id)
+    Returns how many stored rows stay, the rows of the whole history, the decision's policy version
+    and whether the stored history changes."""
     rows = [_row(c, kinds) for c in history]
     keep = 0
     while keep < min(len(stored), len(rows)) and all(stored[keep][k] == rows[keep][k] for k in _KEY):
         keep += 1
     rewritten = keep < len(rows) or keep < len(stored)
-    await conn.execute("delete from grade_history where customer_id = $1 and seq > $2", customer_id, keep)
-    for seq, row in enumerate(rows[keep:], start=keep + 1):
+    version = stored[keep - 1]["policy_version"] if keep == len(rows) else rows[-1]["policy_version"]
+    return keep, rows, version, rewritten
+
+
+async def _save_histories(conn: asyncpg.Connection, kept: list[tuple[uuid.UUID, int]],
+                          rows: list[tuple[uuid.UUID, int, dict]]) -> None:
+    """Drop each customer's stored history after the rows it keeps, then store the new rows."""
+    if kept:
         await conn.execute(
-            """insert into grade_history (customer_id, seq, grade, previous_grade, status, previous_status,
-                   rule, rules, cause_event_id, cause_kind, changed_by, reason, loss_reason,
-                   policy_version, changed_at)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
-            customer_id, seq, *row.values(),
-        )
-    return (stored[keep - 1]["policy_version"] if keep == len(rows) else rows[-1]["policy_version"]), rewritten
+            """delete from grade_history g using unnest($1::uuid[], $2::int[]) as k(customer_id, keep)
+               where g.customer_id = k.customer_id and g.seq > k.keep""",
+            [c for c, _ in kept], [k for _, k in kept])
+    if not rows:
+        return
+    columns = list(zip(*[(c, seq, *{**row, "rules": json.dumps(row["rules"])}.values()) for c, seq, row in rows],
+                       strict=True))
+    await conn.execute(
+        """insert into grade_history (customer_id, seq, grade, previous_grade, status, previous_status,
+               rule, rules, cause_event_id, cause_kind, changed_by, reason, loss_reason, policy_version, changed_at)
+           select c, seq, grade, previous_grade, status, previous_status, rule,
+                  array(select jsonb_array_elements_text(rules)), cause_event_id, cause_kind, changed_by, reason,
+                  loss_reason, policy_version, changed_at
+           from unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::jsonb[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                       $15::timestamptz[])
+                as h(c, seq, grade, previous_grade, status, previous_status, rule, rules, cause_event_id,
+                     cause_kind, changed_by, reason, loss_reason, policy_version, changed_at)""",
+        *(list(column) for column in columns))

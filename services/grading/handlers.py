@@ -15,9 +15,10 @@ from datetime import date
 
 import asyncpg
 
-from shared.events.contract import ContactReceived, CustomerErased
+from shared.events.contract import CustomerErased
 from shared.pii_seal import ERASED_TEXT
 from shared.events.envelope import Envelope
+from shared.runtime.batching import applied_by_batch
 from shared.runtime.consumer import Handler, Inbound
 
 from . import fact_store, grades
@@ -33,53 +34,40 @@ class GradingHandlers:
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "contact-received": self.on_contact, "followup-logged": self.on_grading_fact,
-            "deal-closed": self.on_deal, "complaint-filed": self.on_complaint,
-            "prospect-lost": self.on_grading_fact, "consent-changed": self.on_consent,
-            "customer-merged": self.on_merge, "payment-recorded": self.on_payment,
-            "customer-updated": self.on_card, "customer-erased": self.on_erased,
+            **dict.fromkeys(FACT_TOPICS, self.store_fact), "consent-changed": self.on_consent,
+            "customer-merged": self.on_merge, "customer-erased": self.on_erased,
         }
 
-    async def _store(self, conn: asyncpg.Connection, inbound: Inbound) -> uuid.UUID:
-        envelope = inbound.envelope
-        fact = fact_from_payload(envelope.event_id, envelope.occurred_at, inbound.payload)
-        consultant = getattr(inbound.payload, "consultant_id", None)
-        return await fact_store.record(conn, envelope.customer_id, fact, consultant_id=consultant)
+    def consumer_spec(self) -> dict:
+        """How the consumer applies grading's topics: each batch whole, in order, in `apply_batch`."""
+        return applied_by_batch(self.handlers(), self.apply_batch)
 
-    async def on_grading_fact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """followup-logged and prospect-lost: intent grading only (regraded in `after_batch`)."""
-        await self._store(conn, inbound)
+    async def apply_batch(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+        """A batch in its order: the facts of each run of fact events stored in one statement, every
+        other message by its handler between them; then `after_batch`."""
+        handlers, run = self.handlers(), []
+        for inbound in applied:
+            if inbound.envelope.event_type in FACT_TOPICS:
+                run.append(inbound)
+                continue
+            handler = handlers.get(inbound.envelope.event_type)
+            if handler is not None:  # (the owners' and the roster's events were applied by their own)
+                await self.store_facts(conn, run)
+                run = []
+                await handler(conn, inbound)
+        await self.store_facts(conn, run)
+        await self.after_batch(conn, applied)
 
-    async def on_contact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        owner = await self._store(conn, inbound)
-        contact: ContactReceived = inbound.payload  # type: ignore[assignment]
-        if contact.referrer_customer_id is not None:
-            envelope = inbound.envelope
-            referral = ReferralFact(fact_id=envelope.event_id, occurred_at=envelope.occurred_at,
-                                    referred_customer_id=owner)
-            await fact_store.record(conn, contact.referrer_customer_id, referral)
+    async def store_fact(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        """One message's facts (intent, value); regraded and revalued in `after_batch`."""
+        await self.store_facts(conn, [inbound])
 
-    async def on_deal(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        owner = await self._store(conn, inbound)
-        envelope = inbound.envelope
-        purchase = purchase_from_deal(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
-        await fact_store.record(conn, owner, purchase)
-
-    async def on_payment(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """A payment against a deal: a value fact (credit grade)."""
-        envelope = inbound.envelope
-        fact = payment_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
-        await fact_store.record(conn, envelope.customer_id, fact)
-
-    async def on_card(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        """A card update setting annual revenue or market share: a value fact (size, share stability)."""
-        envelope = inbound.envelope
-        fact = card_fact(envelope.event_id, envelope.occurred_at, inbound.payload)  # type: ignore[arg-type]
-        if fact is not None:
-            await fact_store.record(conn, envelope.customer_id, fact)
-
-    async def on_complaint(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
-        await self._store(conn, inbound)
+    async def store_facts(self, conn: asyncpg.Connection, inbounds: list[Inbound]) -> None:
+        """The facts of these messages, stored for each customer's survivor: two statements."""
+        if not inbounds:
+            return
+        survivors = await fact_store.survivors_of(conn, [i for inbound in inbounds for i in _customers(inbound)])
+        await fact_store.record_many(conn, [f for inbound in inbounds for f in facts_of(inbound, survivors)])
 
     async def handle(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
         """One message as the consumer applies a message alone: its handler, then `after_batch`."""
@@ -93,8 +81,8 @@ class GradingHandlers:
         events: the grade and the value are functions of the stored facts, so the last state is the
         only one worth computing (and publishing). Customers in ascending id: the lock order."""
         regrade, revalue = await touched(conn, applied)
-        for customer_id in sorted(regrade):
-            await grades.regrade(conn, customer_id, self.policy, regrade[customer_id])
+        if regrade:
+            await grades.regrade_many(conn, regrade, self.policy)
         if revalue:
             await self.valuation.revalue_many(conn, revalue, self.today())
 
@@ -149,11 +137,9 @@ async def touched(conn: asyncpg.Connection, applied: list[Inbound]
     referrers (推荐收益), a referral the referrer."""
     regrade: dict[uuid.UUID, Envelope] = {}
     revalue: dict[uuid.UUID, Envelope] = {}
-    survivors: dict[uuid.UUID, uuid.UUID] = {}
+    survivors = await fact_store.survivors_of(conn, [i for inbound in applied for i in _customers(inbound)])
 
     async def survivor(customer_id: uuid.UUID) -> uuid.UUID:
-        if customer_id not in survivors:
-            survivors[customer_id] = await fact_store.survivor_of(conn, customer_id)
         return survivors[customer_id]
 
     for inbound in applied:
@@ -171,3 +157,35 @@ async def touched(conn: asyncpg.Connection, applied: list[Inbound]
         if referrer is not None:
             revalue[await survivor(referrer)] = envelope
     return regrade, revalue
+
+
+# The events whose facts grading stores (and then regrades or revalues from).
+FACT_TOPICS = ("contact-received", "followup-logged", "deal-closed", "complaint-filed", "prospect-lost",
+               "payment-recorded", "customer-updated")
+
+
+def _customers(inbound: Inbound) -> list[uuid.UUID]:
+    """The ids a message's facts are stored for: its customer, and a contact's referrer."""
+    referrer = getattr(inbound.payload, "referrer_customer_id", None)
+    return [inbound.envelope.customer_id, *([referrer] if referrer else [])]
+
+
+def facts_of(inbound: Inbound, survivors: dict[uuid.UUID, uuid.UUID]) -> list[fact_store.Fact]:
+    """The facts one event gives grading, each for its customer's survivor: the intent fact (with the
+    consultant); a contact's referral for the referrer (推荐), a deal's purchase, a payment (credit),
+    a card update setting annual revenue or market share (size, share stability)."""
+    envelope, payload = inbound.envelope, inbound.payload
+    owner, kind = survivors[envelope.customer_id], envelope.event_type
+    if kind == "payment-recorded":
+        return [fact_store.Fact(owner, payment_fact(envelope.event_id, envelope.occurred_at, payload))]
+    if kind == "customer-updated":
+        card = card_fact(envelope.event_id, envelope.occurred_at, payload)
+        return [] if card is None else [fact_store.Fact(owner, card)]
+    facts = [fact_store.Fact(owner, fact_from_payload(envelope.event_id, envelope.occurred_at, payload),
+                             getattr(payload, "consultant_id", None))]
+    if kind == "contact-received" and payload.referrer_customer_id is not None:
+        facts.append(fact_store.Fact(survivors[payload.referrer_customer_id], ReferralFact(
+            fact_id=envelope.event_id, occurred_at=envelope.occurred_at, referred_customer_id=owner)))
+    if kind == "deal-closed":
+        facts.append(fact_store.Fact(owner, purchase_from_deal(envelope.event_id, envelope.occurred_at, payload)))
+    return facts

@@ -106,9 +106,9 @@ class Valuation:
                 return await self._revalue(conn, customer_id, as_of, causation)
             await self.ensure_loaded(conn)
             before = self._standings(self._purchases)
-            valued_with: dict[uuid.UUID, tuple | None] = {}
+            valued_with: dict[uuid.UUID, tuple | None] = dict.fromkeys(await self._without_value(conn, customers))
             events = []
-            for customer_id in sorted(customers):
+            for customer_id in sorted(c for c in customers if c not in valued_with):
                 event = await self.value_one(conn, customer_id, as_of, customers[customer_id])
                 events += [event] if event is not None else []
                 valued_with[customer_id] = self._standing(customer_id)
@@ -118,6 +118,21 @@ class Valuation:
                     event = await self.value_one(conn, customer_id, as_of)
                     events += [event] if event is not None else []
             return events
+
+    async def _without_value(self, conn: asyncpg.Connection, customers) -> list[uuid.UUID]:
+        """The customers that are not ranked and have no purchase (most of a batch of new contacts):
+        what `value_one` does for them (no value stored, the ranking untouched), for all in three
+        statements."""
+        unranked = sorted(c for c in customers if c not in self.ranking)
+        if not unranked:
+            return []
+        buying = await fact_store.with_purchases(conn, unranked)
+        idle = [c for c in unranked if c not in buying]
+        await fact_store.lock_customers(conn, idle)
+        await conn.execute("delete from customer_values where customer_id = any($1::uuid[])", idle)
+        for customer_id in idle:
+            self._purchases.pop(customer_id, None)
+        return idle
 
     def _standing(self, customer_id: uuid.UUID) -> tuple | None:
         """(profit, tier, management class) of one ranked customer as the ranking stands now."""

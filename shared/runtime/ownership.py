@@ -42,6 +42,19 @@ async def set_owner(conn: asyncpg.Connection, customer_id: uuid.UUID, owner_id: 
                assigned_at = excluded.assigned_at""", customer_id, owner_id, basis, at)
 
 
+async def set_owners(conn: asyncpg.Connection, owners: list[tuple[uuid.UUID, str | None, str]],
+                     at: datetime) -> None:
+    """`set_owner` for many customers (customer id, owner, basis) in one statement; each customer
+    once (a customer's later decision in a batch replaces its earlier one before this)."""
+    if owners:
+        await conn.execute(
+            """insert into customer_owners (customer_id, owner_id, basis, assigned_at)
+               select c, o, b, $4 from unnest($1::uuid[], $2::text[], $3::text[]) as t(c, o, b)
+               on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
+                   assigned_at = excluded.assigned_at""",
+            [c for c, _, _ in owners], [o for _, o, _ in owners], [b for _, _, b in owners], at)
+
+
 async def record_consultant(conn: asyncpg.Connection, inbound: Inbound) -> None:
     change: ConsultantUpdated = inbound.payload  # type: ignore[assignment]
     await set_consultant(conn, change.consultant_id, change.team, change.active, inbound.envelope.occurred_at)

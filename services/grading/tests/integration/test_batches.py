@@ -5,6 +5,12 @@ import time
 import uuid
 from decimal import Decimal, InvalidOperation
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.events.contract import ConsentChanged
+
 from . import events as ev
 from .test_handlers import Grading
 
@@ -73,3 +79,114 @@ async def test_batches_of_any_size_agree(service_db):
     await apply_as_batches(large, envelopes, size=200)
     for c in customers:
         assert figures(await small.snapshot(c)) == figures(await large.snapshot(c)), c
+
+
+# A consumer's way (issue #14): every fact of a run of fact events in one statement, merges and
+# consent in their place between runs, then the regrade and revalue of each touched customer.
+CUSTOMERS = 3
+who = st.integers(0, CUSTOMERS - 1)
+day = st.floats(0, 30, allow_nan=False)
+kinds = st.one_of(
+    st.builds(lambda c, d, r: ("contact", c, d, r), who, day, st.none() | who),
+    st.builds(lambda c, d: ("follow_up", c, d), who, day),
+    st.builds(lambda c, d, p: ("deal", c, d, p), who, day, st.sampled_from(["-500", "20000", "61000"])),
+    st.builds(lambda c, d: ("payment", c, d), who, day),
+    st.builds(lambda c, d: ("card", c, d), who, day),
+    st.builds(lambda c, d: ("complaint", c, d), who, day),
+    st.builds(lambda c, d: ("lost", c, d), who, day),
+    st.builds(lambda c, d, m: ("merge", c, d, m), who, day, who),
+    st.builds(lambda c, d, a: ("consent", c, d, a), who, day, st.booleans()),
+)
+
+
+def envelope_of(drawn: tuple, customers: list[uuid.UUID]):
+    kind, c, d, *rest = drawn
+    customer, when = customers[c], ev.at(d)
+    match kind:
+        case "contact":
+            referrer = None if rest[0] is None or rest[0] == c else customers[rest[0]]
+            return ev.contact(customer, when, referrer_customer_id=referrer)
+        case "deal":
+            return ev.deal(customer, when, gross_profit=rest[0], deal_id=uuid.uuid5(customer, "deal"),
+                           deposit="1000", payment_due_on=when.date())
+        case "payment":
+            return ev.payment(customer, when, uuid.uuid5(customer, "deal"))
+        case "card":
+            return ev.card(customer, when, annual_revenue="6000000", market_share_pct="85")
+        case "merge":
+            return None if rest[0] == c else ev.merge(customer, customers[rest[0]], when)
+        case "consent":
+            return ev.envelope(ConsentChanged(marketing_allowed=rest[0]), customer, when, "intake")
+        case _:
+            return getattr(ev, kind)(customer, when)
+
+
+async def apply_as_consumer(grading: Grading, envelopes: list, cuts: list[int]) -> None:
+    """As the service's consumer applies them (`consumer_spec`), cut into batches."""
+    spec, start = grading.handlers.consumer_spec(), 0
+    for cut in [*cuts, len(envelopes)]:
+        chunk = [ev.inbound(e) for e in envelopes[start:start + cut]]
+        start += cut
+        if chunk:
+            async with grading.pool.acquire() as conn, conn.transaction():
+                for inbound in chunk:
+                    await spec["handlers"][inbound.envelope.event_type](conn, inbound)
+                await spec["after_batch"](conn, chunk)
+
+
+async def facts(grading: Grading, customers: list[uuid.UUID]) -> list:
+    rows = await grading.pool.fetch("select fact_id, kind, customer_id, occurred_at, consultant_id, data::text "
+                                    "from grading_facts where customer_id = any($1) order by fact_id, kind",
+                                    customers)
+    return [tuple(r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+async def two_gradings(postgres):
+    from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
+    pools = []
+    for _ in range(2):
+        name = f"t_grading_batch_{uuid.uuid4().hex[:10]}"
+        await ensure_database(postgres.admin_url, name)
+        url = database_url_for(postgres.admin_url, name)
+        await migrate(url, "grading")
+        pools.append(await create_pool(url))
+    yield [Grading(p) for p in pools]
+    for p in pools:
+        await p.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=st.lists(kinds, min_size=1, max_size=12), cuts=st.lists(st.integers(1, 12), min_size=1, max_size=3))
+async def test_a_consumer_batch_stores_the_facts_and_state_of_one_at_a_time(two_gradings, drawn, cuts):
+    one_by_one, batched = two_gradings
+    customers = [uuid.uuid4() for _ in range(CUSTOMERS)]
+    envelopes = [e for e in (envelope_of(d, customers) for d in drawn) if e is not None]
+    await one_by_one.apply(*envelopes)
+    await apply_as_consumer(batched, envelopes, cuts)
+    assert await facts(batched, customers) == await facts(one_by_one, customers)
+    for c in customers:
+        assert figures(await batched.snapshot(c)) == figures(await one_by_one.snapshot(c)), c
+
+
+async def test_a_run_of_fact_events_stores_its_facts_in_one_statement(service_db):
+    grading = Grading((await service_db("grading"))[1])
+    envelopes = history(40, seed=3)
+    statements = []
+
+    def log(query) -> None:
+        statements.append(query.query)
+
+    async with grading.pool.acquire() as conn, conn.transaction():
+        await grading.handlers.store_facts(conn, [ev.inbound(e) for e in envelopes[:2]])  # asyncpg reads types
+        conn.add_query_logger(log)
+        try:
+            await grading.handlers.store_facts(conn, [ev.inbound(e) for e in envelopes[2:]])
+        finally:
+            conn.remove_query_logger(log)
+    assert [s.split()[0] for s in statements] == ["with", "insert"]  # the survivors, then every fact
+    stored = await grading.pool.fetchval("select count(*) from grading_facts")
+    assert stored == len(await facts(grading, list({e.customer_id for e in envelopes})))
+    # a contact: its fact and, when referred, the referrer's referral; a deal: its fact and the purchase
+    assert stored == sum(2 if e.event_type == "deal-closed" or e.payload.get("referrer_customer_id") else 1
+                         for e in envelopes)
