@@ -55,6 +55,11 @@ class FakeConn:
     async def fetchval(self, sql: str, *args):
         return 1
 
+    async def fetch(self, sql: str, *args):  # append: the version bump and the insert, one statement
+        if "event_store" in sql:
+            self.envelopes.extend(args[8])
+        return [(1,)]
+
 
 class FakeVault:
     def __init__(self, erased: set[uuid.UUID]) -> None:
