@@ -125,3 +125,43 @@ async def redact_plaintext(conn: asyncpg.Connection, customer_ids: Sequence[uuid
     if changed:
         await conn.executemany(f"update {table} set envelope = $2::jsonb where event_id = $1", changed)
     return len(changed)
+
+
+_BUMP_MANY = """
+insert into streams (stream_id, version) select * from unnest($1::text[], $2::int[])
+on conflict (stream_id) do update set version = streams.version + excluded.version
+returning stream_id, version"""
+
+
+async def append_many(conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope]], *,
+                      vault: vaults.Vault | None = None) -> None:
+    """Append (stream, event) pairs to several streams at once, each at its end (`append` with no
+    expected version), each stream's events in the order given, positions in the order given: one
+    key-vault query, one version bump (streams in id order: two writers cannot deadlock) and one insert."""
+    if not items:
+        return
+    events = await seal([e for _, e in items], vault)
+    counts: dict[str, int] = {}
+    for stream_id, _ in items:
+        counts[stream_id] = counts.get(stream_id, 0) + 1
+    streams = sorted(counts)
+    bumped = await conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams])
+    next_version = {r["stream_id"]: r["version"] - counts[r["stream_id"]] + 1 for r in bumped}
+    versions = []
+    for stream_id, _ in items:
+        versions.append(next_version[stream_id])
+        next_version[stream_id] += 1
+    await conn.execute(
+        _INSERT,
+        [e.event_id for e in events],
+        [s for s, _ in items],
+        versions,
+        [e.event_type for e in events],
+        [e.schema_version for e in events],
+        [e.customer_id for e in events],
+        [e.occurred_at for e in events],
+        [e.recorded_at for e in events],
+        [e.model_dump_json() for e in events],
+    )
+    for e in events:
+        EVENTS_APPENDED.labels(e.event_type).inc()
