@@ -1,7 +1,10 @@
 """Taking in contacts: resolve who it is, keep the card current, emit contact-received.
 
 Used by ``POST /v1/contacts``, ``POST /v1/contacts/batch`` (and so ``crm
-import``) and the call-center feed; all of them end in ``receive_contact``.
+import``) and the call-center feed; all of them end in ``_receive``, which takes
+a batch (one contact is a batch of one): one lookup of what the registry knows
+of all the rows, the rows applied in order in memory (domain.contact_batch),
+then a fixed number of statements whatever the batch's size.
 """
 from __future__ import annotations
 
@@ -19,9 +22,8 @@ from shared.events.envelope import new_event
 from shared.runtime import ownership
 
 from . import registry
-from .domain.contacts import ContactIn, resolve_occurred_at, to_contact_received
-from .domain.customers import CustomerCard, merge_cards
-from .domain.identity import IdentityKey, KeyKind, resolve_identity
+from .domain.contact_batch import BatchPlan, PlannedContact, RegistryView, RepeatedRow, plan_batch, referrer_key
+from .domain.contacts import ContactIn, to_contact_received
 from .registry import SERVICE
 from .schemas import ContactAccepted
 
@@ -56,18 +58,6 @@ def rows_recorded_by(principal: Principal, rows: list[ContactIn]) -> list[Contac
     return out
 
 
-async def check_consultant(conn: asyncpg.Connection, contact: ContactIn) -> None:
-    """A consultant named on a contact is an active member of follow-up's roster (as this service
-    keeps it from `consultant-updated`): an unknown id is an error, never a new consultant."""
-    if not contact.consultant_id:
-        return
-    status = await ownership.consultant_status(conn, contact.consultant_id)
-    if not status:
-        raise DomainValidationError(
-            f"consultant {contact.consultant_id!r} is {'inactive' if status is False else 'not on the roster'}",
-            field="consultant_id")
-
-
 def import_dedup_key(contact: ContactIn) -> str | None:
     """Rows of an import are unique by (batch, row): a re-run creates nothing twice."""
     if contact.import_batch and contact.source_row:
@@ -76,70 +66,91 @@ def import_dedup_key(contact: ContactIn) -> str | None:
 
 
 async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: datetime, actor: Actor,
-                          dedup_key: str | None = None, outbox: registry.Outbox | None = None) -> ContactAccepted:
-    """Store one contact and its `contact-received` event in the caller's transaction (events held
-    in `outbox` when given: the batch seals and appends them together)."""
-    occurred = resolve_occurred_at(contact, now)
-    dedup_key = dedup_key or import_dedup_key(contact)
-    await check_consultant(conn, contact)
-    keys = contact.identity_keys()
-    await registry.lock_keys(conn, [str(k) for k in keys])  # also serialises two copies of one row
-    if dedup_key and (seen := await _already_received(conn, dedup_key)):
-        return seen
-    owned = await registry.owners(conn, keys)
-    resolution = resolve_identity(keys, owned)
-    customer_id = resolution.customer_id
-    referrer_id = await _referrer(conn, contact, customer_id)
-    card = _card_from(contact, {k for k in keys if owned.get(k) in (None, customer_id)})
-    if customer_id is None:
-        customer_id = await registry.create(conn, card, now=now, by=actor.subject)
-    else:
-        row = await registry.load(conn, customer_id, for_update=True)
-        current = registry.card_of(row)
-        await registry.save_card(conn, customer_id, current, merge_cards(current, card)[0], now, actor.subject,
-                                 outbox)
-    await registry.claim_keys(conn, customer_id, resolution.keys_to_claim, now)
-    if resolution.merge_candidate is not None:
-        await _flag_merge_candidate(conn, customer_id, resolution.merge_candidate, now)
-    contact_id = uuid.uuid4()
-    await conn.execute(
-        """insert into contacts (contact_id, customer_id, channel, occurred_at, consultant_id, campaign, details,
-                                 dedup_key)
-           values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)""",
-        contact_id, customer_id, contact.channel.value, occurred, contact.consultant_id, contact.campaign,
-        contact.model_dump_json(exclude_none=True), dedup_key,
-    )
-    payload = to_contact_received(contact, contact_id=contact_id, is_new_customer=resolution.is_new_customer,
-                                  referrer_customer_id=referrer_id)
-    event = new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=occurred,
-                      correlation_id=actor.correlation_id, now=now)
-    await registry.emit(conn, customer_id, event, outbox)
-    return ContactAccepted(contact_id=contact_id, customer_id=customer_id,
-                           is_new_customer=resolution.is_new_customer,
-                           matched_by=resolution.matched_by.value if resolution.matched_by else None)
+                          dedup_key: str | None = None) -> ContactAccepted:
+    """Store one contact and its `contact-received` event in the caller's transaction (a batch of one:
+    a broken rule raises its own error)."""
+    try:
+        [accepted] = await _receive(conn, [(contact, dedup_key or import_dedup_key(contact))], now, actor)
+    except BatchRejected as exc:
+        raise exc.problems[0][1] from None
+    return accepted
 
 
 async def receive_batch(conn: asyncpg.Connection, contacts: list[ContactIn], now: datetime,
                         actor: Actor) -> list[ContactAccepted]:
-    """All rows or none: every row is tried so that every rejected row is reported,
-    then the caller's transaction rolls back if any was. (No savepoints needed: a
-    rule is always checked before the row writes anything.) The rows' events are
-    sealed together at the end: one key-vault query for the batch, not one per row."""
-    seen = await _already_received_many(conn, [import_dedup_key(c) for c in contacts])
-    accepted: list[ContactAccepted] = []
-    problems: list[tuple[int, DomainError]] = []
+    """All rows or none: every row is tried so that every rejected row is reported (BatchRejected),
+    then the caller's transaction rolls back. Rows apply in order, each seeing the customers the rows
+    before it created (domain.contact_batch), with a fixed number of statements for the batch."""
+    return await _receive(conn, [(c, import_dedup_key(c)) for c in contacts], now, actor)
+
+
+async def _receive(conn: asyncpg.Connection, rows: list[tuple[ContactIn, str | None]], now: datetime,
+                   actor: Actor) -> list[ContactAccepted]:
+    # the keys' locks serialise two requests on the same identities, and two copies of one import row
+    await registry.lock_keys(conn, [str(k) for contact, _ in rows for k in contact.identity_keys()])
+    seen = await _already_received_many(conn, [key for _, key in rows])
+    fresh = [(index, contact, key) for index, (contact, key) in enumerate(rows) if key not in seen]
+    plan = plan_batch([(contact, key) for _, contact, key in fresh], now, await _registry_view(conn, fresh))
+    if plan.problems:
+        raise BatchRejected([(fresh[i][0], exc) for i, exc in plan.problems])
+    await _store(conn, plan, now, actor)
+    accepted = iter(_accepted(row) for row in plan.rows)
+    return [seen[key] if key in seen else next(accepted) for _, key in rows]
+
+
+async def _registry_view(conn: asyncpg.Connection, fresh: list[tuple[int, ContactIn, str | None]]) -> RegistryView:
+    """What the registry knows of the rows' identities, referrers and consultants: one query each."""
+    contacts = [contact for _, contact, _ in fresh]
+    keys = {k for contact in contacts for k in contact.identity_keys()}
+    owners = await registry.owners(conn, tuple(keys | {k for c in contacts if (k := referrer_key(c))}))
+    return RegistryView(
+        owners=owners,
+        cards=await registry.cards_for_update(conn, [owners[k] for k in keys if k in owners]),
+        live_ids=await registry.live_ids(conn, [c.referrer_customer_id for c in contacts if c.referrer_customer_id]),
+        roster=await ownership.consultant_statuses(conn, [c.consultant_id for c in contacts if c.consultant_id]))
+
+
+async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor: Actor) -> None:
+    """Write what the plan decided: customers, history, keys, merge candidates, contacts, events."""
+    planned = [row for row in plan.rows if isinstance(row, PlannedContact)]
+    if not planned:
+        return
+    await registry.create_many(conn, plan.created, now)
+    await registry.store_cards(conn, plan.updated, now)
+    await registry.record_changes_many(conn, [(p.customer_id, c) for p in planned for c in p.card_changes],
+                                       actor.subject)
+    await registry.claim_keys_many(conn, [(k, p.customer_id) for p in planned for k in p.keys_to_claim], now)
+    await _flag_merge_candidates(conn, [(p.customer_id, p.merge_candidate) for p in planned if p.merge_candidate],
+                                 now)
+    await conn.execute(
+        """insert into contacts (contact_id, customer_id, channel, occurred_at, consultant_id, campaign, details,
+                                 dedup_key)
+           select i, c, ch, o, cs, ca, d::jsonb, k
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+                       $8::text[]) as u(i, c, ch, o, cs, ca, d, k)""",
+        [p.contact_id for p in planned], [p.customer_id for p in planned],
+        [p.contact.channel.value for p in planned], [p.occurred_at for p in planned],
+        [p.contact.consultant_id for p in planned], [p.contact.campaign for p in planned],
+        [p.contact.model_dump_json(exclude_none=True) for p in planned], [p.dedup_key for p in planned])
     outbox: registry.Outbox = []
-    for index, contact in enumerate(contacts):
-        key = import_dedup_key(contact)
-        try:
-            accepted.append(seen[key] if key in seen else
-                            await receive_contact(conn, contact, now, actor, outbox=outbox))
-        except DomainError as exc:
-            problems.append((index, exc))
-    if problems:
-        raise BatchRejected(problems)
+    for p in planned:
+        stream = registry.customer_stream(p.customer_id)
+        if not p.is_new_customer and p.card_changes:
+            outbox.append((stream, registry.card_updated(p.customer_id, p.card_changes, now)))
+        payload = to_contact_received(p.contact, contact_id=p.contact_id, is_new_customer=p.is_new_customer,
+                                      referrer_customer_id=p.referrer_id)
+        outbox.append((stream, new_event(payload, customer_id=p.customer_id, producer=SERVICE,
+                                         occurred_at=p.occurred_at, correlation_id=actor.correlation_id, now=now)))
     await registry.flush(conn, outbox)
-    return accepted
+
+
+def _accepted(row: PlannedContact | RepeatedRow) -> ContactAccepted:
+    if isinstance(row, RepeatedRow):  # as a re-sent row: the first copy's contact
+        return ContactAccepted(contact_id=row.original.contact_id, customer_id=row.original.customer_id,
+                               is_new_customer=False, duplicate=True)
+    return ContactAccepted(contact_id=row.contact_id, customer_id=row.customer_id,
+                           is_new_customer=row.is_new_customer,
+                           matched_by=row.matched_by.value if row.matched_by else None)
 
 
 async def _already_received_many(conn: asyncpg.Connection, keys: list[str | None]) -> dict[str, ContactAccepted]:
@@ -164,43 +175,13 @@ class BatchRejected(DomainValidationError):
                            message=exc.message) for index, exc in self.problems]
 
 
-async def _already_received(conn: asyncpg.Connection, dedup_key: str) -> ContactAccepted | None:
-    row = await conn.fetchrow("select contact_id, customer_id from contacts where dedup_key = $1", dedup_key)
-    if row is None:
-        return None
-    return ContactAccepted(contact_id=row["contact_id"], customer_id=row["customer_id"], is_new_customer=False,
-                           duplicate=True)
-
-
-async def _referrer(conn: asyncpg.Connection, contact: ContactIn, customer_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The referring customer: by id, or by their phone; must be a known, other customer."""
-    if contact.referrer_customer_id is not None:
-        field, found = "referrer_customer_id", await registry.live_id(conn, contact.referrer_customer_id)
-    elif contact.referrer_phone is not None:
-        field = "referrer_phone"
-        found = await registry.owner_of(conn, IdentityKey(KeyKind.PHONE, contact.referrer_phone))
-    else:
-        return None
-    if found is None:
-        raise DomainValidationError("no known customer is the referrer", field=field)
-    if found == customer_id:
-        raise DomainValidationError("a customer cannot refer themselves", field=field)
-    return found
-
-
-def _card_from(contact: ContactIn, claimable: set[IdentityKey]) -> CustomerCard:
-    """What a contact tells about the person; phone/email only if no one else owns them."""
-    mine = {k.kind for k in claimable}
-    phone = contact.phone if KeyKind.PHONE in mine else None
-    email = contact.email if KeyKind.EMAIL in mine else None
-    return CustomerCard(kind=contact.customer_kind, name=contact.name, phone=phone, email=email,
-                        company=contact.company, counterpart_role=contact.counterpart_role)
-
-
-async def _flag_merge_candidate(conn: asyncpg.Connection, a: uuid.UUID, b: uuid.UUID, now: datetime) -> None:
-    first, second = sorted((a, b))
+async def _flag_merge_candidates(conn: asyncpg.Connection, pairs: list[tuple[uuid.UUID, uuid.UUID]],
+                                 now: datetime) -> None:
+    if not pairs:
+        return
+    ordered = [sorted(pair) for pair in pairs]
     await conn.execute(
         """insert into merge_candidates (customer_a, customer_b, reason, detected_at)
-           values ($1, $2, 'phone and email of one contact belong to two customers', $3) on conflict do nothing""",
-        first, second, now)
-
+           select a, b, 'phone and email of one contact belong to two customers', $3
+           from unnest($1::uuid[], $2::uuid[]) as u(a, b) on conflict do nothing""",
+        [a for a, _ in ordered], [b for _, b in ordered], now)

@@ -15,7 +15,7 @@ import asyncpg
 from shared.errors import Conflict, NotFound
 from shared.events.contract import CustomerUpdated
 from shared.events.envelope import Envelope, new_event
-from shared.runtime.store import append, seal
+from shared.runtime.store import append, append_many
 
 from .domain.customers import CustomerCard, FieldChange, diff_card
 from .domain.identity import IdentityKey, KeyKind
@@ -40,15 +40,9 @@ async def emit(conn: asyncpg.Connection, customer_id: uuid.UUID, event: Envelope
 
 
 async def flush(conn: asyncpg.Connection, outbox: Outbox) -> None:
-    """Seal every held event with one key-vault query, then append them, each stream in order."""
-    if not outbox:
-        return
-    sealed = await seal([event for _, event in outbox])
-    streams: dict[str, list[Envelope]] = {}
-    for (stream, _), event in zip(outbox, sealed, strict=True):
-        streams.setdefault(stream, []).append(event)
-    for stream, events in streams.items():
-        await append(conn, stream, events)
+    """Append every held event, each stream in order: one key-vault query, one version bump and
+    one insert for all of them (shared.runtime.store.append_many)."""
+    await append_many(conn, outbox)
 
 
 async def lock_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
@@ -73,10 +67,17 @@ async def owner_of(conn: asyncpg.Connection, key: IdentityKey) -> uuid.UUID | No
 
 async def claim_keys(conn: asyncpg.Connection, customer_id: uuid.UUID, keys: tuple[IdentityKey, ...],
                      now: datetime) -> None:
-    if keys:
+    await claim_keys_many(conn, [(k, customer_id) for k in keys], now)
+
+
+async def claim_keys_many(conn: asyncpg.Connection, claims: list[tuple[IdentityKey, uuid.UUID]],
+                          now: datetime) -> None:
+    """Register each (key, customer) pair; a key someone already owns stays theirs."""
+    if claims:
         await conn.execute(
-            "insert into identity_keys (key, customer_id, claimed_at) select k, $2, $3 from unnest($1::text[]) k "
-            "on conflict do nothing", [str(k) for k in keys], customer_id, now)
+            "insert into identity_keys (key, customer_id, claimed_at) select k, c, $3 "
+            "from unnest($1::text[], $2::uuid[]) as u(k, c) on conflict do nothing",
+            [str(k) for k, _ in claims], [c for _, c in claims], now)
 
 
 async def keys_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[IdentityKey]:
@@ -113,6 +114,24 @@ async def live_id(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID
     return row["merged_into"] or row["customer_id"]
 
 
+async def live_ids(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """`live_id` of each id at once (unknown ids absent)."""
+    if not customer_ids:
+        return {}
+    rows = await conn.fetch("select customer_id, merged_into from customers where customer_id = any($1::uuid[])",
+                            customer_ids)
+    return {r["customer_id"]: r["merged_into"] or r["customer_id"] for r in rows}
+
+
+async def cards_for_update(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustomerCard]:
+    """The current card of each customer, their rows locked (in id order: two batches cannot deadlock)."""
+    if not customer_ids:
+        return {}
+    rows = await conn.fetch("select customer_id, card from customers where customer_id = any($1::uuid[]) "
+                            "order by customer_id for update", sorted(set(customer_ids)))
+    return {r["customer_id"]: card_of(r) for r in rows}
+
+
 def card_of(row: asyncpg.Record) -> CustomerCard:
     return CustomerCard.model_validate_json(row["card"])
 
@@ -121,13 +140,44 @@ async def create(conn: asyncpg.Connection, card: CustomerCard, *, now: datetime,
     """A new customer record; who owns it is follow-up's decision (it learns of the customer from the
     event that created it), kept here in `customer_owners` like everywhere else."""
     customer_id = uuid.uuid4()
-    await conn.execute(
-        """insert into customers (customer_id, kind, name, phone, email, card, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $7)""",
-        customer_id, card.kind.value, card.name, card.phone, card.email, card.model_dump_json(), now,
-    )
+    await create_many(conn, {customer_id: card}, now)
     await record_changes(conn, customer_id, diff_card(None, card, at=now), by)
     return customer_id
+
+
+async def create_many(conn: asyncpg.Connection, cards: dict[uuid.UUID, CustomerCard], now: datetime) -> None:
+    """New customer records with these ids and cards (their history is the caller's: `record_changes`)."""
+    if not cards:
+        return
+    await conn.execute(
+        """insert into customers (customer_id, kind, name, phone, email, card, created_at, updated_at)
+           select i, k, n, p, e, c::jsonb, $7, $7
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as u(i, k, n, p, e, c)""",
+        *_card_columns(cards), now)
+
+
+async def store_cards(conn: asyncpg.Connection, cards: dict[uuid.UUID, CustomerCard], now: datetime) -> None:
+    """Write the new cards of known customers (their history and events are the caller's)."""
+    if not cards:
+        return
+    await conn.execute(
+        """update customers set kind = u.k, name = u.n, phone = u.p, email = u.e, card = u.c::jsonb, updated_at = $7
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as u(i, k, n, p, e, c)
+           where customers.customer_id = u.i""",
+        *_card_columns(cards), now)
+
+
+def _card_columns(cards: dict[uuid.UUID, CustomerCard]) -> tuple[list, ...]:
+    return (list(cards), [c.kind.value for c in cards.values()], [c.name for c in cards.values()],
+            [c.phone for c in cards.values()], [c.email for c in cards.values()],
+            [c.model_dump_json() for c in cards.values()])
+
+
+def card_updated(customer_id: uuid.UUID, changes: list[FieldChange], now: datetime) -> Envelope:
+    """The `customer-updated` event of these card changes."""
+    values = {c.field: c.to_json()["new"] for c in changes}
+    return new_event(CustomerUpdated(changed_fields=list(values), card=values), customer_id=customer_id,
+                     producer=SERVICE, now=now)
 
 
 async def save_card(conn: asyncpg.Connection, customer_id: uuid.UUID, old: CustomerCard, new: CustomerCard,
@@ -136,31 +186,32 @@ async def save_card(conn: asyncpg.Connection, customer_id: uuid.UUID, old: Custo
     changes = diff_card(old, new, at=now)
     if not changes:
         return []
-    values = {c.field: c.to_json()["new"] for c in changes}
-    event = new_event(CustomerUpdated(changed_fields=list(values), card=values), customer_id=customer_id,
-                      producer=SERVICE, now=now)
-    await emit(conn, customer_id, event, outbox)
-    await conn.execute(
-        """update customers set kind = $2, name = $3, phone = $4, email = $5, card = $6::jsonb, updated_at = $7
-           where customer_id = $1""",
-        customer_id, new.kind.value, new.name, new.phone, new.email, new.model_dump_json(), now,
-    )
+    await emit(conn, customer_id, card_updated(customer_id, changes, now), outbox)
+    await store_cards(conn, {customer_id: new}, now)
     await record_changes(conn, customer_id, changes, by)
     return changes
 
 
 async def record_changes(conn: asyncpg.Connection, customer_id: uuid.UUID, changes: list[FieldChange],
                          by: str) -> None:
+    await record_changes_many(conn, [(customer_id, c) for c in changes], by)
+
+
+async def record_changes_many(conn: asyncpg.Connection, changes: list[tuple[uuid.UUID, FieldChange]],
+                              by: str) -> None:
+    """One `customer_history` row per (customer, change), in the order given."""
     if not changes:
         return
-    docs = [c.to_json() for c in changes]
+    docs = [c.to_json() for _, c in changes]
     await conn.execute(
         """insert into customer_history (customer_id, field, old, new, changed_at, source_customer_id, changed_by)
-           select $1, f, o::jsonb, n::jsonb, t, s, $7
-           from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[]) as u(f, o, n, t, s)""",
-        customer_id, [c.field for c in changes], [json.dumps(d["old"]) for d in docs],
-        [json.dumps(d["new"]) for d in docs], [c.changed_at for c in changes],
-        [c.source_customer_id for c in changes], by)
+           select i, f, o::jsonb, n::jsonb, t, s, $7
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[])
+                with ordinality as u(i, f, o, n, t, s, ord)
+           order by ord""",
+        [i for i, _ in changes], [c.field for _, c in changes], [json.dumps(d["old"]) for d in docs],
+        [json.dumps(d["new"]) for d in docs], [c.changed_at for _, c in changes],
+        [c.source_customer_id for _, c in changes], by)
 
 
 SEARCH_COLUMNS = "c.customer_id, c.kind, c.name, c.phone, c.email, c.created_at, c.updated_at"

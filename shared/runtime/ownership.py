@@ -14,6 +14,7 @@ these topics in production (deploy/README.md, Kafka ACLs).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
@@ -116,3 +117,13 @@ async def authorize(conn: asyncpg.Connection, principal: Principal, action: Acti
     found = await relation(conn, principal, customer_id)
     check(principal, action, found, field=field, location=location)
     return found
+
+
+async def consultant_statuses(conn: asyncpg.Connection, consultant_ids: Iterable[str]) -> dict[str, bool]:
+    """`consultant_status` of several at once: id -> active (absent: not on the roster)."""
+    wanted = sorted(set(consultant_ids))
+    if not wanted:
+        return {}
+    rows = await conn.fetch("select consultant_id, active from consultant_teams where consultant_id = any($1)",
+                            wanted)
+    return {r["consultant_id"]: r["active"] for r in rows}

@@ -4,7 +4,9 @@ Rows are read by `published = false`, not by tailing the position, so a
 transaction that commits late is never skipped. A crash between send and
 mark republishes (at-least-once); consumers deduplicate by event id.
 Only one replica relays at a time (a PostgreSQL advisory lock), which keeps
-one customer's events in order.
+one customer's events in order. It wakes on the NOTIFY each append sends (a
+statement trigger on the outbox) and otherwise polls slowly; each pass sends
+batches pipelined with reading the next and marking the last (`publish_batch`).
 
 The relay also watches the broker: if a partition it wrote to now ends below
 what it already published (the broker lost its disk, a topic was deleted and
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zlib
+from collections import Counter
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -28,20 +31,33 @@ from .supervise import keep_running
 
 log = get_logger(__name__)
 
-_UNPUBLISHED = """
-select position, event_id, event_type, customer_id, envelope::text as body
-from event_store where not published order by position limit $1"""
+# By position from a cursor: reading from the start each time would make one pass cost more the further
+# it has gone. The bytes are the stored JSON as is (jsonb's text), what consumers have always received.
+_UNPUBLISHED_AFTER = """
+select position, event_id, event_type, customer_id::text as key, convert_to(envelope::text, 'UTF8') as body
+from event_store where not published and position > $1 order by position limit $2"""
+_MARK_PUBLISHED = "update event_store set published = true where position = any($1::bigint[])"
+_RECORD_OFFSETS = """
+insert into relay_offsets (topic, partition, next_offset, last_event_id)
+select * from unnest($1::text[], $2::int[], $3::bigint[], $4::uuid[])
+on conflict (topic, partition) do update
+set next_offset = excluded.next_offset, last_event_id = excluded.last_event_id
+where relay_offsets.next_offset < excluded.next_offset"""
 
 
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, database_url: str, bootstrap: str, service: str,
-                 topics: tuple[str, ...], partitions: int = 4, batch: int = 500,
+                 topics: tuple[str, ...], partitions: int = 4, batch: int = 2000,
                  poll_seconds: float = 1.0, broker_check_seconds: float = 5.0,
-                 replication: int | None = None) -> None:
+                 replication: int | None = None, linger_seconds: float = 0.005,
+                 pass_seconds: float = 1.0) -> None:
         self.pool, self.database_url, self.bootstrap = pool, database_url, bootstrap
         self.topics, self.partitions = topics, partitions
         self.replication = replication if replication is not None else Settings().topic_replication
         self.batch, self.poll_seconds, self.broker_check_seconds = batch, poll_seconds, broker_check_seconds
+        # linger: after a wake-up, let the commits of a burst gather into one batch; pass: how long one
+        # pass may read ahead by position before it starts again from the oldest unpublished row
+        self.linger_seconds, self.pass_seconds = linger_seconds, pass_seconds
         self.lock_key = zlib.crc32(f"relay:{service}".encode())
         self._wake = asyncio.Event()
         self._backlog_counted_at = 0.0
@@ -74,52 +90,52 @@ class OutboxRelay:
             await listen.close(timeout=5)
 
     async def _publish_loop(self, producer: AIOKafkaProducer) -> None:
+        """Publish whenever the outbox has rows: woken by the NOTIFY of every append (runtime_0001's
+        trigger), polling every `poll_seconds` in case a notification is lost."""
         loop = asyncio.get_running_loop()
         next_check = 0.0
         while True:
             if loop.time() >= next_check:
                 await self.check_broker()
                 next_check = loop.time() + self.broker_check_seconds
-            sent = await self.publish_batch(producer)
-            if sent < self.batch:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except TimeoutError:
-                    pass
+            self._wake.clear()
+            if await self.publish_batch(producer):
+                continue  # maybe more, or a row below the last pass's cursor that committed late
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                continue
+            await asyncio.sleep(self.linger_seconds)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
+        """One pass over the outbox: publish the unpublished rows in position order, `batch` at a
+        time, until none is left or `pass_seconds` have gone; returns how many were published.
+
+        Pipelined on one connection: while a batch is on its way to the broker, the batch before it
+        (acknowledged) is marked published and the next one is read. A batch is sent only once the
+        batch before it is acknowledged, so one customer's events reach the broker in order, and rows
+        are marked only once acknowledged (at-least-once). Within a pass rows are read after the last
+        one read; a row that commits late below that cursor is read by the next pass, which starts from
+        the oldest unpublished row.
+        """
+        deadline = asyncio.get_running_loop().time() + self.pass_seconds
+        published, acknowledged, more = 0, None, False
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(_UNPUBLISHED, self.batch)
-            if not rows:
-                RELAY_BACKLOG.set(0)
-                return 0
-            futures = [
-                await producer.send(r["event_type"], value=r["body"].encode(), key=str(r["customer_id"]).encode())
-                for r in rows
-            ]
-            metas = await asyncio.wait_for(asyncio.gather(*futures), kafka.SEND_TIMEOUT)
-            last: dict[tuple[str, int], tuple[int, object]] = {}
-            for row, meta in zip(rows, metas, strict=True):
-                key = (meta.topic, meta.partition)
-                if meta.offset + 1 > last.get(key, (-1, None))[0]:
-                    last[key] = (meta.offset + 1, row["event_id"])
-            async with conn.transaction():
-                await conn.execute(
-                    "update event_store set published = true where position = any($1::bigint[])",
-                    [r["position"] for r in rows],
-                )
-                await conn.executemany(
-                    """insert into relay_offsets (topic, partition, next_offset, last_event_id)
-                       values ($1, $2, $3, $4) on conflict (topic, partition) do update
-                       set next_offset = excluded.next_offset, last_event_id = excluded.last_event_id
-                       where relay_offsets.next_offset < excluded.next_offset""",
-                    [(t, p, o, e) for (t, p), (o, e) in last.items()],
-                )
-            for r in rows:
-                EVENTS_PUBLISHED.labels(r["event_type"]).inc()
-            await self._report_backlog(conn, caught_up=len(rows) < self.batch)
-            return len(rows)
+            rows = await conn.fetch(_UNPUBLISHED_AFTER, 0, self.batch)
+            while rows:
+                futures = [await producer.send(r["event_type"], value=r["body"], key=r["key"].encode())
+                           for r in rows]
+                if acknowledged is not None:
+                    await _mark_published(conn, *acknowledged)
+                more = len(rows) == self.batch and asyncio.get_running_loop().time() < deadline
+                following = await conn.fetch(_UNPUBLISHED_AFTER, rows[-1]["position"], self.batch) if more else []
+                acknowledged = (rows, await asyncio.wait_for(asyncio.gather(*futures), kafka.SEND_TIMEOUT))
+                published += len(rows)
+                rows = following
+            if acknowledged is not None:
+                await _mark_published(conn, *acknowledged)
+            await self._report_backlog(conn, caught_up=not more)
+        return published
 
     async def _report_backlog(self, conn: asyncpg.Connection, caught_up: bool) -> None:
         """Counting unpublished rows costs a scan: at most once a second while behind."""
@@ -152,6 +168,21 @@ class OutboxRelay:
         await asyncio.wait_for(kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication),
                                2 * kafka.SEND_TIMEOUT)
         return True
+
+
+async def _mark_published(conn: asyncpg.Connection, rows: list, metas: list) -> None:
+    """The rows are on the broker: mark them, and keep each partition's last offset and event id."""
+    last: dict[tuple[str, int], tuple[int, object]] = {}
+    for row, meta in zip(rows, metas, strict=True):
+        key = (meta.topic, meta.partition)
+        if meta.offset + 1 > last.get(key, (-1, None))[0]:
+            last[key] = (meta.offset + 1, row["event_id"])
+    async with conn.transaction():
+        await conn.execute(_MARK_PUBLISHED, [r["position"] for r in rows])
+        await conn.execute(_RECORD_OFFSETS, [t for t, _ in last], [p for _, p in last],
+                           [o for o, _ in last.values()], [e for _, e in last.values()])
+    for event_type, count in Counter(r["event_type"] for r in rows).items():
+        EVENTS_PUBLISHED.labels(event_type).inc(count)
 
 
 def _event_id(value: bytes | None) -> str | None:

@@ -165,3 +165,4 @@ async def redact_plaintext(conn: asyncpg.Connection, customer_ids: Sequence[uuid
     if changed:
         await conn.executemany(f"update {table} set envelope = $2::jsonb where event_id = $1", changed)
     return len(changed)
+

@@ -13,7 +13,7 @@ from shared.events.envelope import new_event
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer, Inbound
 from shared.runtime.relay import OutboxRelay
-from shared.runtime.store import append, read_stream
+from shared.runtime.store import append, append_many, read_stream
 
 
 def consent(customer_id=None, allowed=False):
@@ -190,3 +190,45 @@ async def test_after_batch_runs_once_with_what_was_applied_and_isolates_a_failur
         applied = {r[0] for r in await c.fetch("select event_id from applied")}
         letters = await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'")
     assert applied == {good.event_id, late.event_id} and letters == 1
+
+
+async def test_relay_pipelines_batches_keeping_each_customers_order(service_db, broker, reliability):
+    reliability.record("relay batches pipelined (next read, last marked while one is in flight)", 11,
+                       "all published once marked, each customer's events in order")
+    url, pool = await service_db("intake")
+    customers = [uuid.uuid4() for _ in range(3)]
+    events = [consent(customers[i % 3], allowed=bool(i % 2)) for i in range(11)]
+    async with pool.acquire() as c, c.transaction():
+        await append_many(c, [(f"s-{e.customer_id}", e) for e in events])
+        versions = await c.fetch("select stream_id, stream_version, event_id from event_store "
+                                 "where event_id = any($1::uuid[]) order by position", [e.event_id for e in events])
+    assert [r["event_id"] for r in versions] == [e.event_id for e in events]  # positions in the order given
+    for cid in customers:
+        assert [r["stream_version"] for r in versions if r["stream_id"] == f"s-{cid}"] == list(range(1, 5))[
+            :sum(e.customer_id == cid for e in events)]
+    relay = OutboxRelay(pool, url, broker.bootstrap, f"test-{uuid.uuid4()}", ("consent-changed",), batch=4)
+    producer = kafka.producer(broker.bootstrap)
+    await kafka.ensure_topics(broker.bootstrap, ["consent-changed"], 4)
+    await producer.start()
+    try:
+        assert await relay.publish_batch(producer) == 11  # three batches of at most 4 in one pass
+        assert await relay.publish_batch(producer) == 0
+    finally:
+        await producer.stop()
+    async with pool.acquire() as c:
+        assert await c.fetchval("select count(*) from event_store where not published") == 0
+        assert await c.fetchval("select count(*) from relay_offsets") >= 1
+    wanted = {e.event_id for e in events}
+    consumer = AIOKafkaConsumer("consent-changed", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    received: list = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(received) < len(wanted) and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                received += [(r.key, event_id_of(r.value)) for r in records if event_id_of(r.value) in wanted]
+    finally:
+        await consumer.stop()
+    for cid in customers:
+        assert [i for k, i in received if k == str(cid).encode()] == [e.event_id for e in events
+                                                                      if e.customer_id == cid]

@@ -45,6 +45,8 @@ def normalise_phone(raw: str, default_region: str = "CN", *, field: str = "phone
     """
     if not isinstance(raw, str):
         raise DomainValidationError(field, "must be a string")
+    if raw in _NORMALISED_PHONES:
+        return raw
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise DomainValidationError(field, "must not be empty")
@@ -63,7 +65,18 @@ def normalise_phone(raw: str, default_region: str = "CN", *, field: str = "phone
         raise DomainValidationError(field, "not a valid phone number") from exc
     if not phonenumbers.is_valid_number(number):
         raise DomainValidationError(field, "not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(_NORMALISED_PHONES) >= _NORMALISED_PHONES_KEPT:
+        _NORMALISED_PHONES.clear()
+    _NORMALISED_PHONES.add(e164)
+    return e164
+
+
+# Numbers this process normalised recently: normalising is idempotent, so one of them given again (a
+# contact's phone copied onto its card, an identity key) is returned as it is, without a second parse
+# (a phonenumbers parse is most of what taking in a contact costs in Python). Bounded; cleared when full.
+_NORMALISED_PHONES: set[str] = set()
+_NORMALISED_PHONES_KEPT = 100_000
 
 
 # RFC 5322 dot-atom "atext" (ASCII); non-ASCII letters/digits are also allowed

@@ -44,3 +44,48 @@ async def test_import_rows_are_taken_in_once(api):
     again = (await api.post("intake", "/v1/contacts/batch", {"contacts": rows})).json()
     assert (first["accepted"], again["accepted"], again["duplicates"]) == (2, 0, 2)
     assert [r["contact_id"] for r in again["results"]] == [r["contact_id"] for r in first["results"]]
+
+
+def _new_email() -> str:
+    return f"b{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def _outcome(api, results: list[dict]) -> list[tuple]:
+    """Each row's customer (numbered by first appearance), whether new, how matched; then each
+    customer's history fields and event types in order."""
+    numbers: dict[str, int] = {}
+    rows = [(numbers.setdefault(r["customer_id"], len(numbers)), r["is_new_customer"], r["matched_by"])
+            for r in results]
+    conn = await api.db("intake")
+    try:
+        stored = []
+        for customer_id in numbers:
+            history = await conn.fetch("select field, new from customer_history where customer_id = $1 order by id",
+                                       uuid.UUID(customer_id))
+            events = await conn.fetch("select event_type from event_store where customer_id = $1 order by position",
+                                      uuid.UUID(customer_id))
+            stored.append(([(h["field"], h["new"]) for h in history if h["field"] not in ("phone", "email")],
+                           [h["field"] for h in history], [e["event_type"] for e in events]))
+    finally:
+        await conn.close()
+    return rows + stored
+
+
+async def test_a_batch_resolves_exactly_as_its_rows_sent_one_after_another(api):
+    def rows():
+        p1, p2, p3, e1, e2 = new_phone(), new_phone(), new_phone(), _new_email(), _new_email()
+        return [walk_in(phone=p1, name=None), walk_in(phone=p2, email=e1),
+                walk_in(phone=p1, email=e2, name="李雷"), {"channel": "web_form", "email": e1.upper()},
+                walk_in(phone=p3, email=e2), walk_in(phone=p2, name="王芳")]
+
+    batch = await api.post("intake", "/v1/contacts/batch", {"contacts": rows()})
+    assert batch.status_code == 201, batch.text
+    one_by_one = []
+    for row in rows():
+        r = await api.post("intake", "/v1/contacts", row)
+        assert r.status_code == 201, r.text
+        one_by_one.append(r.json())
+    at_once = await _outcome(api, batch.json()["results"])
+    assert at_once == await _outcome(api, one_by_one)
+    assert at_once[:6] == [(0, True, None), (1, True, None), (0, False, "phone"), (1, False, "email"),
+                           (0, False, "email"), (1, False, "phone")]
