@@ -3,9 +3,11 @@
 Counting the daily report from the items themselves meant grouping every contact, task, grade
 step, deal and loss of every customer on each request (240,000 items at 25,000 customers: half a
 second of database CPU). Instead, each refresh (projection.refresh) counts the items of the
-customers it folds, before and after, and adds the difference to `day_counts`: about 70,000 rows
+customers it folds, before and after, and adds the difference to `day_counts`: about 74,000 rows
 at that size, one per (day, consultant, origin channel, origin campaign) with one count per
-column of the report. The report then sums those rows (report_queries.daily).
+column of the report, and to `day_totals`, the same over every origin (about 14,500 rows, one per
+row of the report). The report reads `day_totals`, or sums `day_counts` when it is filtered by
+channel or campaign (report_queries.daily).
 
 What depends on the moment the report is read is not counted here: an open task past its due
 time is overdue only from then on, so the report counts those from `fact_tasks` (few rows: the
@@ -29,13 +31,18 @@ from .domain.vocabulary import DAILY_COLUMNS
 
 TABLE = "day_counts"
 KEY = ("day", "who", "origin_channel", "origin_campaign")  # no origin: '' (a filter value is never empty)
+TOTALS = "day_totals"  # the same counts over every origin: what the report reads without an origin filter
+TOTALS_KEY = KEY[:2]
+TABLES = (TABLE, TOTALS)
 QUOTED = [f'"{c}"' for c in DAILY_COLUMNS]  # the column names keep their capitals
 
 
 def ddl(s: str = "") -> list[str]:
     counts = ", ".join(f"{c} integer not null default 0" for c in QUOTED)
     return [f"""create table {TABLE}{s} (day date not null, who text not null, origin_channel text not null,
-                origin_campaign text not null, {counts}, primary key ({", ".join(KEY)}))"""]
+                origin_campaign text not null, {counts}, primary key ({", ".join(KEY)}))""",
+            f"""create table {TOTALS}{s} (day date not null, who text not null, {counts},
+                primary key ({", ".join(TOTALS_KEY)}))"""]
 
 
 def _items(s: str) -> str:
@@ -79,29 +86,40 @@ async def counted(conn: asyncpg.Connection, customers: Iterable[uuid.UUID], s: s
 
 
 async def add_difference(conn: asyncpg.Connection, before: Counter, after: Counter, s: str = "") -> None:
-    """Add after - before to the stored counts (one upsert, keys in order so that two writers lock
-    rows in the same order), then drop the rows left at zero."""
-    delta: dict[tuple, list[int]] = {}
+    """Add after - before to the stored counts, by origin and over every origin."""
+    by_origin: dict[tuple, list[int]] = {}
+    overall: dict[tuple, list[int]] = {}
     for key in before.keys() | after.keys():
         n = after.get(key, 0) - before.get(key, 0)
         if n:
-            delta.setdefault(key[:4], [0] * len(DAILY_COLUMNS))[DAILY_COLUMNS.index(key[4])] += n
+            column = DAILY_COLUMNS.index(key[4])
+            by_origin.setdefault(key[:4], [0] * len(DAILY_COLUMNS))[column] += n
+            overall.setdefault(key[:2], [0] * len(DAILY_COLUMNS))[column] += n
+    await _add(conn, f"{TABLE}{s}", KEY, ("date", "text", "text", "text"), by_origin)
+    await _add(conn, f"{TOTALS}{s}", TOTALS_KEY, ("date", "text"), overall)
+
+
+async def _add(conn: asyncpg.Connection, table: str, key: tuple[str, ...], types: tuple[str, ...],
+               delta: dict[tuple, list[int]]) -> None:
+    """One upsert, keys in order so that two writers lock rows in the same order; then the rows left
+    at zero are dropped (a row is a (day, consultant) the report shows)."""
+    delta = {k: v for k, v in delta.items() if any(v)}
     if not delta:
         return
     keys = sorted(delta)
     columns = [list(col) for col in zip(*keys, strict=True)]
     counts = [list(col) for col in zip(*(delta[k] for k in keys), strict=True)]
-    n = len(KEY)
+    n = len(key)
+    arrays = ", ".join(f"${i}::{tp}[]" for i, tp in enumerate(types, 1))
     await conn.execute(
-        f"""insert into {TABLE}{s} ({", ".join(KEY)}, {", ".join(QUOTED)})
-            select * from unnest($1::date[], $2::text[], $3::text[], $4::text[],
-                                 {", ".join(f"${i}::int[]" for i in range(n + 1, n + 1 + len(QUOTED)))})
-            order by 1, 2, 3, 4
-            on conflict ({", ".join(KEY)}) do update set
-            {", ".join(f"{c} = {TABLE}{s}.{c} + excluded.{c}" for c in QUOTED)}""",
+        f"""insert into {table} ({", ".join(key)}, {", ".join(QUOTED)})
+            select * from unnest({arrays}, {", ".join(f"${i}::int[]" for i in range(n + 1, n + 1 + len(QUOTED)))})
+            order by {", ".join(str(i) for i in range(1, n + 1))}
+            on conflict ({", ".join(key)}) do update set
+            {", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in QUOTED)}""",
         *columns, *counts)
     await conn.execute(
-        f"""delete from {TABLE}{s} d using unnest($1::date[], $2::text[], $3::text[], $4::text[]) k({", ".join(KEY)})
-            where ({", ".join(f"d.{c}" for c in KEY)}) = ({", ".join(f"k.{c}" for c in KEY)})
+        f"""delete from {table} d using unnest({arrays}) k({", ".join(key)})
+            where ({", ".join(f"d.{c}" for c in key)}) = ({", ".join(f"k.{c}" for c in key)})
               and {" and ".join(f"d.{c} = 0" for c in QUOTED)}""",
         *columns)

@@ -12,12 +12,14 @@ time (services/analytics/paging.py).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Callable
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -33,11 +35,18 @@ from .paging import Page
 from . import day_counts
 from .projection import COST_EVENT
 
+T = TypeVar("T")
 CURVE_POINTS = 100  # the Pareto curve, whole, at the customer who crosses each percent of the ranking
 # Per sort or hash of a report statement (PostgreSQL's default, 4 MB, spilled the daily report's
 # 15,000 (day, consultant) groups to disk); a report holds at most a few at once.
 WORK_MEM = "32MB"
 PAGED = {"daily": "rows", "pareto": "rows", "lifecycle": "in_decline"}  # report -> its paged list
+
+
+async def off_loop(build: Callable[[], T]) -> T:
+    """Build a long row list in a worker thread: formatting a few hundred rows (Decimal rounding) on the
+    event loop held up every other request, /health included, while reports ran in parallel."""
+    return await asyncio.to_thread(build)
 
 
 class Query:
@@ -221,11 +230,13 @@ TOTALS = ", ".join(f'sum(per_day."{c}") over ()::bigint as "total_{c}"' for c in
 
 
 async def daily(conn, f: Filters, page: Page):
-    """The counts kept per (day, consultant, origin) by the fold (services/analytics/day_counts.py),
-    summed per (day, consultant), plus the open tasks past their due time at the reference instant
+    """The counts kept per (day, consultant) by the fold (services/analytics/day_counts.py; per origin
+    too, for a channel or campaign filter), plus the open tasks past their due time at the reference instant
     (the stored overdue counts hold only the tasks whose lateness is decided)."""
     q = Query(f)
-    origin = ["true"]
+    origin, stored = ["true"], day_counts.TOTALS
+    if f.channel or f.campaign:
+        stored = day_counts.TABLE
     if f.channel:
         origin.append(f"x.origin_channel = {q.arg(f.channel)}")
     if f.campaign:
@@ -235,7 +246,7 @@ async def daily(conn, f: Filters, page: Page):
     found = await conn.fetch(f"""
         with x as (
             select x.day, x.who, {", ".join(f'x."{c}"' for c in DAILY_COLUMNS)}
-              from {day_counts.TABLE} x where {per} and {" and ".join(origin)}
+              from {stored} x where {per} and {" and ".join(origin)}
             union all
             select x.day, x.who, {zeros} from (
                 select t.due_day as day, t.owner_id as who from {ACTIVE} a join fact_tasks t using (customer_id)
@@ -252,8 +263,8 @@ async def daily(conn, f: Filters, page: Page):
         if page.offset:
             whole, _ = await daily(conn, f, Page(page.scope))
             n, totals = len(whole["rows"]), whole["totals"]
-    rows = [{"date": r["day"].isoformat(), "consultant_id": r["who"], **{c: r[c] for c in DAILY_COLUMNS}}
-            for r in found]
+    rows = await off_loop(lambda: [{"date": r["day"].isoformat(), "consultant_id": r["who"],
+                                    **{c: r[c] for c in DAILY_COLUMNS}} for r in found])
     return {"columns": list(DAILY_COLUMNS), "rows": rows, "totals": totals}, page.info(n)
 
 
@@ -415,15 +426,19 @@ async def pareto(conn, f: Filters, page: Page):
     total_gp = found[0]["total_own"] if found else Decimal(0)
     top = math.ceil(n * PARETO_TOP_SHARE)
     at_top = next((r for r in found if r["rank"] == top), None)
-    rows = [{"rank": r["rank"], "customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
-             "pyramid_tier": r["pyramid_tier"], "management_class": r["management_class"], "deals": r["deals"],
-             "revenue": money(r["revenue"]), "gross_profit": money(r["gross_profit"]),
-             "customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
-             "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
-            for r in found if r["rank"] > page.offset and (page.limit is None or r["rank"] <= page.offset + page.limit)]
-    curve = [{"customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
-              "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
-             for r in found if r["rank"] * CURVE_POINTS // n != (r["rank"] - 1) * CURVE_POINTS // n]
+    def listed() -> tuple[list, list]:
+        rows = [{"rank": r["rank"], "customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
+                 "pyramid_tier": r["pyramid_tier"], "management_class": r["management_class"], "deals": r["deals"],
+                 "revenue": money(r["revenue"]), "gross_profit": money(r["gross_profit"]),
+                 "customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
+                 "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
+                for r in found if r["rank"] > page.offset and (page.limit is None or r["rank"] <= page.offset + page.limit)]
+        curve = [{"customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
+                  "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
+                 for r in found if r["rank"] * CURVE_POINTS // n != (r["rank"] - 1) * CURVE_POINTS // n]
+        return rows, curve
+
+    rows, curve = await off_loop(listed)
     return {"rows": rows, "curve": curve, "customers": n, "not_yet_valued": members - n,
             "revenue": money(total_rev), "gross_profit": money(total_gp), "top20_customers": top,
             "top20_revenue_share": ratio(at_top["cum_revenue"] if at_top else 0, total_rev),
@@ -445,12 +460,13 @@ async def lifecycle(conn, f: Filters, page: Page):
         order by (ranking_profit is null), {SQL_ORDER.replace("gross_profit", "ranking_profit")}
         offset {q.arg(page.offset)}::bigint limit {q.arg(page.limit)}::bigint""", *q.args)
     n = declining[0]["n"] if declining else (await _count(conn, f, "in_decline") if page.offset else 0)
-    in_decline = [{"customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
-                   "pyramid_tier": r["pyramid_tier"], "lifecycle_stage": r["lifecycle_stage"],
-                   "decline_signals": json.loads(r["signals"]),
-                   "gross_profit": None if r["gross_profit"] is None else money(r["gross_profit"]),
-                   "deals": r["deals"], "last_deal_on": r["last_deal_on"].isoformat() if r["last_deal_on"] else None,
-                   "valued_at": r["valued_at"]} for r in declining]
+    in_decline = await off_loop(lambda: [
+        {"customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
+         "pyramid_tier": r["pyramid_tier"], "lifecycle_stage": r["lifecycle_stage"],
+         "decline_signals": json.loads(r["signals"]),
+         "gross_profit": None if r["gross_profit"] is None else money(r["gross_profit"]),
+         "deals": r["deals"], "last_deal_on": r["last_deal_on"].isoformat() if r["last_deal_on"] else None,
+         "valued_at": r["valued_at"]} for r in declining])
     return {"rows": rows, "in_decline": in_decline, "customers": total,
             "not_yet_valued": counts.get(NOT_YET_VALUED, 0)}, page.info(n)
 

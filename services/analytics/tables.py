@@ -32,7 +32,7 @@ CHILD_COLUMNS = {
                         "resolve_due_at", "resolved_on_time", "hours_to_resolve", "satisfaction"),
     "fact_merges": ("customer_id", "merged_id"),
 }
-TABLES = (FACTS, *CHILD_COLUMNS, day_counts.TABLE)
+TABLES = (FACTS, *CHILD_COLUMNS, *day_counts.TABLES)
 
 
 def ddl(s: str = "") -> list[str]:
@@ -86,7 +86,7 @@ def index_names(s: str = "") -> dict[str, list[str]]:
             **{t: [f"{t}{s}_pkey"] for t in CHILD_COLUMNS},
             "fact_tasks": [f"fact_tasks{s}_pkey", f"fact_tasks{s}_open"],
             "fact_merges": [f"fact_merges{s}_pkey", f"fact_merges{s}_merged"],
-            day_counts.TABLE: [f"{day_counts.TABLE}{s}_pkey"]}
+            **{t: [f"{t}{s}_pkey"] for t in day_counts.TABLES}}
 
 
 # Each customer's folded state put back together (the shape `customer_summary` had when it was a

@@ -1,5 +1,5 @@
 """Analytics: the customer's card moves out of `customer_facts` into `fact_cards`; the daily
-report's counts are kept in `day_counts` (services/analytics/day_counts.py).
+report's counts are kept in `day_counts` and `day_totals` (services/analytics/day_counts.py).
 
 Every report scans `customer_facts`; with the card (~1.5 KB of JSON per customer, below the size
 PostgreSQL moves out of line) in the row, a scan of 25,000 customers read 44 MB. The read model
@@ -49,6 +49,14 @@ def upgrade() -> None:
             "followups_done" integer not null default 0, "followups_overdue" integer not null default 0,
             "orders" integer not null default 0, "deliveries" integer not null default 0,
             "losses" integer not null default 0, primary key (day, who, origin_channel, origin_campaign))""",
+        """create table day_totals (day date not null, who text not null, "walk_ins" integer not null default 0,
+            "calls" integer not null default 0, "new_prospects_O" integer not null default 0,
+            "new_prospects_H" integer not null default 0, "new_prospects_A" integer not null default 0,
+            "new_prospects_B" integer not null default 0, "new_prospects_C" integer not null default 0,
+            "followups_due" integer not null default 0, "followups_done" integer not null default 0,
+            "followups_overdue" integer not null default 0, "orders" integer not null default 0,
+            "deliveries" integer not null default 0, "losses" integer not null default 0,
+            primary key (day, who))""",
         SUMMARY,
     )
 
@@ -56,6 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     execute_all(
         "drop view customer_summary",
+        "drop table day_totals",
         "drop table day_counts",
         "drop index fact_tasks_open",
         "drop table fact_cards",
