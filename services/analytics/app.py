@@ -4,7 +4,7 @@ from shared.events.topics import CONSULTANT_UPDATED, CUSTOMER_ASSIGNED, CUSTOMER
 from shared.runtime import ownership
 
 from .dashboard import router as dashboard_router
-from .handlers import record_assignment, record_event, refresh_customers
+from .handlers import log_and_refresh, record_assignment, record_event
 from .replay import rebuild_if_empty
 from .reports_router import router as reports_router
 from .router import router
@@ -19,7 +19,7 @@ SPEC = ServiceSpec(
     consumers=[ConsumerSpec("analytics", {**{t: record_event for t in CUSTOMER_TOPICS},
                                           CONSULTANT_UPDATED: ownership.record_consultant,
                                           CUSTOMER_ASSIGNED: record_assignment},
-                            after_batch=refresh_customers)],
+                            after_batch=log_and_refresh)],
     on_startup=[_rebuild_if_empty],
 )
 

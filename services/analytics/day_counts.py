@@ -45,11 +45,12 @@ def ddl(s: str = "") -> list[str]:
                 primary key ({", ".join(TOTALS_KEY)}))"""]
 
 
-def _items(s: str) -> str:
-    """Every counted item of the customers in $1 that are not merged into another: (day, who, column)
-    with the customer's origin. Each branch reaches its table by customer (primary keys)."""
+def _items(s: str, everyone: bool = False) -> str:
+    """Every counted item of the customers in $1 (`everyone`: of all customers) that are not merged
+    into another: (day, who, column) with the customer's origin. Each branch reaches its table by
+    customer (primary keys)."""
     owner = f"coalesce(nullif(a.consultant_id, ''), '{UNASSIGNED}')"
-    return f"""
+    sql = f"""
         with a as materialized (
             select f.customer_id, f.first_grade, f.first_grade_day, f.consultant_id,
                    coalesce(f.origin_channel, '') as ch, coalesce(f.origin_campaign, '') as cp
@@ -76,6 +77,7 @@ def _items(s: str) -> str:
             union all select l.day, coalesce(nullif(l.consultant_id, ''), '{UNASSIGNED}'), a.ch, a.cp, 'losses'
               from a join fact_losses{s} l using (customer_id) where l.customer_id = any($1::uuid[])) x
         where x.day is not null group by 1, 2, 3, 4, 5"""
+    return sql.replace(".customer_id = any($1::uuid[])", ".customer_id is not null") if everyone else sql
 
 
 async def counted(conn: asyncpg.Connection, customers: Iterable[uuid.UUID], s: str = "") -> Counter:
@@ -83,6 +85,16 @@ async def counted(conn: asyncpg.Connection, customers: Iterable[uuid.UUID], s: s
     rows = await conn.fetch(_items(s), list(customers))
     return Counter({(r["day"], r["who"], r["ch"], r["cp"], r["col"]): r["n"] for r in rows
                     if r["col"] in DAILY_COLUMNS})
+
+
+async def count_all(conn: asyncpg.Connection, s: str) -> None:
+    """Fill empty count tables from every customer's rows (a replay, once its customers are folded)."""
+    columns = ", ".join(f"coalesce(sum(n) filter (where col = '{c}'), 0)" for c in DAILY_COLUMNS)
+    await conn.execute(f"""insert into {TABLE}{s} ({", ".join(KEY)}, {", ".join(QUOTED)})
+                           select day, who, ch, cp, {columns} from ({_items(s, everyone=True)}) i
+                           where col = any($1::text[]) group by 1, 2, 3, 4""", list(DAILY_COLUMNS))
+    await conn.execute(f"""insert into {TOTALS}{s} ({", ".join(TOTALS_KEY)}, {", ".join(QUOTED)})
+                           select day, who, {", ".join(f"sum({c})" for c in QUOTED)} from {TABLE}{s} group by 1, 2""")
 
 
 async def add_difference(conn: asyncpg.Connection, before: Counter, after: Counter, s: str = "") -> None:

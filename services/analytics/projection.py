@@ -114,10 +114,11 @@ def _fold_rows(targets: set[str], groups: dict[str, set[str]], events: dict[str,
     return facts, children
 
 
-async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "") -> int:
+async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "", counts: bool = True) -> int:
     """Recompute the rows of these customers (and of the survivors they were merged into); `suffix`
-    names the tables a replay is building. A fixed number of statements whatever the number of
-    customers (one more per level of merging), the fold itself off the event loop."""
+    names the tables a replay is building (which counts the daily report's items once at the end,
+    `counts=False`). A fixed number of statements whatever the number of customers (one more per
+    level of merging), the fold itself off the event loop."""
     targets = await _survivors(conn, {str(i) for i in ids})
     # One writer per customer at a time (replicas consume different partitions): a writer that waited
     # here sees the events the previous one committed, so the last write always holds every event.
@@ -129,10 +130,13 @@ async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = ""
     facts, children = await asyncio.to_thread(_fold_rows, targets, groups, events)
     # the daily counts of every customer whose rows (or whose being merged away) may change
     counted = [uuid.UUID(m) for m in sorted(members)]
-    before = await day_counts.counted(conn, counted, suffix)
+    before = await day_counts.counted(conn, counted, suffix) if counts else None
     written = [uuid.UUID(str(f[0])) for f in facts]
-    for table in (FACTS, *CHILD_COLUMNS):
-        await conn.execute(f"delete from {table}{suffix} where customer_id = any($1::uuid[])", written)
+    tables = [f"{t}{suffix}" for t in (FACTS, *CHILD_COLUMNS)]
+    await conn.execute(  # every table's rows of these customers in one statement
+        "with " + ", ".join(f"d{i} as (delete from {t} where customer_id = any($1::uuid[]))"
+                            for i, t in enumerate(tables[1:])) + f" delete from {tables[0]} where customer_id = any($1::uuid[])",
+        written)
     if facts:
         await conn.copy_records_to_table(f"{FACTS}{suffix}", records=[(uuid.UUID(str(f[0])), *f[1:]) for f in facts],
                                          columns=FACT_COLUMNS)
@@ -140,7 +144,8 @@ async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = ""
         if rows:
             await conn.copy_records_to_table(f"{table}{suffix}", records=[(uuid.UUID(str(r[0])), *r[1:]) for r in rows],
                                              columns=CHILD_COLUMNS[table])
-    await day_counts.add_difference(conn, before, await day_counts.counted(conn, counted, suffix), suffix)
+    if counts:
+        await day_counts.add_difference(conn, before, await day_counts.counted(conn, counted, suffix), suffix)
     return len(facts)
 
 

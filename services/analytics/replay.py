@@ -23,6 +23,7 @@ import asyncpg
 from shared.errors import Conflict
 from shared.runtime.vault import process_vault
 
+from . import day_counts
 from .projection import COST_EVENT, refresh
 from .tables import FACTS, SUMMARY_VIEW, TABLES, ddl, index_names
 
@@ -55,10 +56,11 @@ async def _rebuild(pool: asyncpg.Pool, progress: Progress | None, chunk: int) ->
             done = 0
             for i in range(0, len(ids), chunk):
                 part = ids[i:i + chunk]
-                await _retrying(conn, lambda part=part: refresh(conn, part, REBUILD))
+                await _retrying(conn, lambda part=part: refresh(conn, part, REBUILD, counts=False))
                 done += len(part)
                 if progress:
                     progress(done, len(ids))
+            await _retrying(conn, lambda: day_counts.count_all(conn, REBUILD))  # once, not per chunk
             caught_up = await _retrying(conn, lambda: _swap(conn))
         finally:
             await _drop_shadow(conn)
