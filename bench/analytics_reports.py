@@ -217,9 +217,28 @@ def main(customers: int = 25_000, reps: int = 10, seed: int = 2026, out: Path | 
 
     result = asyncio.run(go())
     text = json.dumps(result, indent=2, default=str)
-    print(text)
     if out:
         out.write_text(text)
+    print(text)
+    print(summary(result))
+
+
+TARGETS = {"report": 300, "dashboard": 1500, "analytics peak memory": 500, "customer 360, p95": 100, "/health": 50}
+
+
+def summary(result: dict) -> str:
+    """The figures against issue 13's targets, one line each."""
+    lines = [f"{result['customers']:,} customers, {result['deals']:,} deals, {result['events']:,} events; "
+             f"folded at start-up in {result['fold_at_startup_seconds']} s"]
+    for f in figures(result):
+        target = next((v for k, v in TARGETS.items() if f.name.startswith(k)), None)
+        verdict = "" if target is None else f"  (target < {target:,} {f.unit}: {'met' if f.ours < target else 'MISSED'})"
+        lines.append(f"{f.name:50s} {f.ours:9,.1f} {f.unit}{verdict}")
+    health = result["health_under_30_reports_ms"]
+    lines.append(f"/health while 30 reports run: p50 {health['p50']:.1f} ms, max per round "
+                 f"{', '.join(f'{m:.1f}' for m in health.get('max_per_round', []))} ms; "
+                 f"failed reports {result['reports_failed_under_30_parallel']} of 90")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
