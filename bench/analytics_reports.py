@@ -70,6 +70,28 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, math_ceil(0.95 * len(ordered)) - 1)]
 
 
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math_ceil(0.99 * len(ordered)) - 1)]
+
+
+# /health timed from a process of its own: timed from the loop that also receives the 30 reports'
+# answers, the figure held the client's own waits (its loop was seen blocked for 130 ms).
+HEALTH_POLLER = """
+import json, sys, threading, time, httpx
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+times = []
+with httpx.Client(base_url=sys.argv[1], timeout=30) as client:
+    while not stop.is_set():
+        start = time.perf_counter()
+        client.get("/health")
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.05)
+print(json.dumps(times[5:]))  # the first requests open the connection
+"""
+
+
 def math_ceil(x: float) -> int:
     return int(-(-x // 1))
 
@@ -117,15 +139,21 @@ async def measure(client: httpx.AsyncClient, pid: int, history: RetailHistory, r
         (heavy if cid == history.heavy_customer else typical).append((ms, len(r.content)))
     out["customer_360"] = {"p50_ms": statistics.median(t for t, _ in typical), "p95_ms": p95([t for t, _ in typical]),
                            "heavy_ms": min(t for t, _ in heavy), "heavy_bytes": heavy[0][1]}
-    reports = [asyncio.create_task(client.get(f"/v1/reports/{REPORTS[i % len(REPORTS)]}")) for i in range(30)]
-    await asyncio.sleep(0.05)
-    health = []
-    while not all(t.done() for t in reports):
-        ms, _ = await timed_get(client, "/health")
-        health.append(ms)
-        await asyncio.sleep(0.05)
-    out["reports_failed_under_30_parallel"] = sum(r.status_code != 200 for r in await asyncio.gather(*reports))
-    out["health_under_30_reports_ms"] = {"p50": statistics.median(health or [0]), "max": max(health or [0])}
+    health, failed = [], 0
+    for _ in range(3):  # three rounds: one round's maximum is one sample of the machine's noise
+        poller = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HEALTH_POLLER, str(client.base_url), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
+        await asyncio.sleep(0.3)  # the poller's interpreter is up and polling
+        reports = [asyncio.create_task(client.get(f"/v1/reports/{REPORTS[i % len(REPORTS)]}")) for i in range(30)]
+        failed += sum(r.status_code != 200 for r in await asyncio.gather(*reports))
+        answer, _ = await poller.communicate(b"stop\n")
+        health.append(json.loads(answer))
+    out["reports_failed_under_30_parallel"] = failed
+    every = [ms for round_ in health for ms in round_]
+    out["health_under_30_reports_ms"] = {"p50": statistics.median(every or [0]), "p99": p99(every or [0]),
+                                         "max": max(every or [0]), "max_per_round": [max(r or [0]) for r in health],
+                                         "samples": len(every)}
     out["peak_rss_mib_process"] = rss_mib(pid, "VmHWM")
     return out
 
@@ -189,9 +217,28 @@ def main(customers: int = 25_000, reps: int = 10, seed: int = 2026, out: Path | 
 
     result = asyncio.run(go())
     text = json.dumps(result, indent=2, default=str)
-    print(text)
     if out:
         out.write_text(text)
+    print(text)
+    print(summary(result))
+
+
+TARGETS = {"report": 300, "dashboard": 1500, "analytics peak memory": 500, "customer 360, p95": 100, "/health": 50}
+
+
+def summary(result: dict) -> str:
+    """The figures against issue 13's targets, one line each."""
+    lines = [f"{result['customers']:,} customers, {result['deals']:,} deals, {result['events']:,} events; "
+             f"folded at start-up in {result['fold_at_startup_seconds']} s"]
+    for f in figures(result):
+        target = next((v for k, v in TARGETS.items() if f.name.startswith(k)), None)
+        verdict = "" if target is None else f"  (target < {target:,} {f.unit}: {'met' if f.ours < target else 'MISSED'})"
+        lines.append(f"{f.name:50s} {f.ours:9,.1f} {f.unit}{verdict}")
+    health = result["health_under_30_reports_ms"]
+    lines.append(f"/health while 30 reports run: p50 {health['p50']:.1f} ms, max per round "
+                 f"{', '.join(f'{m:.1f}' for m in health.get('max_per_round', []))} ms; "
+                 f"failed reports {result['reports_failed_under_30_parallel']} of 90")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

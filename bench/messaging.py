@@ -5,7 +5,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer
 
-from services.analytics.handlers import record_event, refresh_customers
+from services.analytics.handlers import log_and_refresh, record_event
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer
@@ -66,7 +66,7 @@ async def consume_rate(infra: Infra, url: str, n: int) -> float:
     """The analytics consumer applying n events: inbox + event log + customer summary, per-batch transactions."""
     pool = await create_pool(url, min_size=2, max_size=4)
     consumer = EventConsumer(f"bench-{n}", "analytics", pool, infra.broker.bootstrap, {TOPIC: record_event},
-                             batch=500, after_batch=refresh_customers)
+                             batch=500, after_batch=log_and_refresh)
     task = asyncio.create_task(consumer.run())
     try:
         async with pool.acquire() as conn:

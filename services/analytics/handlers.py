@@ -1,6 +1,8 @@
-"""Analytics keeps every event it consumes (the log is what replay reads) and
-refreshes each touched customer's projection row once per batch, in the same
-transaction (a batch of 200 events often touches far fewer customers).
+"""Analytics keeps every event it consumes (the log is what replay reads) and refreshes each
+touched customer's rows, once per batch, in the batch's transaction: the consumer's `after_batch`
+step (`log_and_refresh`) logs the batch's events with one statement and folds every customer they
+touch once, with a fixed number of statements whatever the batch's size (projection.refresh). Per
+message there is nothing left to do but the owner a `customer-assigned` names.
 
 The log keeps each envelope as sent: personal fields sealed with the customer's
 key, opened only when a projection is folded (projection.load_events). When a
@@ -21,32 +23,35 @@ from .projection import refresh
 
 
 async def record_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    e = inbound.envelope
-    await conn.execute(
-        """insert into event_log (event_id, event_type, customer_id, occurred_at, envelope)
-           values ($1, $2, $3, $4, $5::jsonb) on conflict (event_id) do nothing""",
-        e.event_id, e.event_type, e.customer_id, e.occurred_at, e.model_dump_json(),
-    )
-    if isinstance(inbound.payload, CustomerErased):
-        await redact_plaintext(conn, [e.customer_id, *inbound.payload.merged_customer_ids], table="event_log")
+    """A customer's event: logged and folded by the batch step (`log_and_refresh`), not one by one."""
 
 
 async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    """The owner follow-up decided: logged (the 360's owner and its history) and kept as the owner
-    every access decision here reads."""
-    await record_event(conn, inbound)
+    """The owner follow-up decided: kept as the owner every access decision here reads (and, by the
+    batch step, logged: the 360's owner and its history)."""
     await ownership.record_assignment(conn, inbound)
 
 
-async def refresh_customers(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
-    ids = {str(i.envelope.customer_id) for i in applied if i.envelope.event_type in CUSTOMER_TOPICS}
-    for i in applied:  # an erasure reaches the records merged into the customer too (their keys are gone)
-        if isinstance(i.payload, CustomerErased):
-            ids |= {str(m) for m in i.payload.merged_customer_ids}
+async def log_and_refresh(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+    """The consumer's after_batch: the batch's customer events into the log (one statement), erased
+    customers' plaintext redacted, then every customer touched folded once."""
+    logged = [i for i in applied if i.envelope is not None and i.envelope.event_type in CUSTOMER_TOPICS]
+    if logged:
+        await conn.execute(
+            """insert into event_log (event_id, event_type, customer_id, occurred_at, envelope)
+               select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::jsonb[])
+               on conflict (event_id) do nothing""",
+            [i.envelope.event_id for i in logged], [i.envelope.event_type for i in logged],
+            [i.envelope.customer_id for i in logged], [i.envelope.occurred_at for i in logged],
+            [i.envelope.model_dump_json() for i in logged])
+    ids = {str(i.envelope.customer_id) for i in logged}
+    erasures = [i for i in logged if isinstance(i.payload, CustomerErased)]
+    for i in erasures:  # rare; an erasure reaches the records merged into the customer too (their keys are gone)
+        await redact_plaintext(conn, [i.envelope.customer_id, *i.payload.merged_customer_ids], table="event_log")
+        ids |= {str(m) for m in i.payload.merged_customer_ids}
     await refresh(conn, ids)
 
 
 async def apply_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    """One event as the consumer applies a batch of one: logged, then its customer refreshed."""
-    await record_event(conn, inbound)
-    await refresh_customers(conn, [inbound])
+    """One event as the consumer applies a batch of one."""
+    await log_and_refresh(conn, [inbound])

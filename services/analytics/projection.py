@@ -28,6 +28,7 @@ from shared.events.envelope import Envelope
 from shared.pii_seal import unseal_envelope
 from shared.runtime import vault as vaults
 
+from . import day_counts
 from .domain.facts import child_rows, customer_row
 from .domain.state import fold_customer
 from .tables import CHILD_COLUMNS, FACT_COLUMNS, FACTS
@@ -113,30 +114,38 @@ def _fold_rows(targets: set[str], groups: dict[str, set[str]], events: dict[str,
     return facts, children
 
 
-async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "") -> int:
+async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "", counts: bool = True) -> int:
     """Recompute the rows of these customers (and of the survivors they were merged into); `suffix`
-    names the tables a replay is building."""
+    names the tables a replay is building (which counts the daily report's items once at the end,
+    `counts=False`). A fixed number of statements whatever the number of customers (one more per
+    level of merging), the fold itself off the event loop."""
     targets = await _survivors(conn, {str(i) for i in ids})
     # One writer per customer at a time (replicas consume different partitions): a writer that waited
     # here sees the events the previous one committed, so the last write always holds every event.
     await conn.execute("select pg_advisory_xact_lock($1, hashtext(c)) from (select unnest($2::text[]) as c) s",
                        LOCK_CLASS, sorted(targets))  # taken in sorted order: no deadlock between replicas
     groups = await _merged_into(conn, targets)
-    events = await load_events(conn, {m for t, ms in groups.items() for m in (ms | {t})})
+    members = {m for t, ms in groups.items() for m in (ms | {t})}
+    events = await load_events(conn, members)
     facts, children = await asyncio.to_thread(_fold_rows, targets, groups, events)
+    # the daily counts of every customer whose rows (or whose being merged away) may change
+    counted = [uuid.UUID(m) for m in sorted(members)]
+    before = await day_counts.counted(conn, counted, suffix) if counts else None
     written = [uuid.UUID(str(f[0])) for f in facts]
-    for table in CHILD_COLUMNS:
-        await conn.execute(f"delete from {table}{suffix} where customer_id = any($1::uuid[])", written)
-    columns = ", ".join(FACT_COLUMNS)
-    await conn.executemany(
-        f"""insert into {FACTS}{suffix} ({columns}) values ({", ".join(f"${i}" for i in range(1, len(FACT_COLUMNS) + 1))})
-            on conflict (customer_id) do update set
-            {", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])}, refreshed_at = now()""",
-        [(uuid.UUID(str(f[0])), *f[1:]) for f in facts])
+    tables = [f"{t}{suffix}" for t in (FACTS, *CHILD_COLUMNS)]
+    await conn.execute(  # every table's rows of these customers in one statement
+        "with " + ", ".join(f"d{i} as (delete from {t} where customer_id = any($1::uuid[]))"
+                            for i, t in enumerate(tables[1:])) + f" delete from {tables[0]} where customer_id = any($1::uuid[])",
+        written)
+    if facts:
+        await conn.copy_records_to_table(f"{FACTS}{suffix}", records=[(uuid.UUID(str(f[0])), *f[1:]) for f in facts],
+                                         columns=FACT_COLUMNS)
     for table, rows in children.items():
         if rows:
             await conn.copy_records_to_table(f"{table}{suffix}", records=[(uuid.UUID(str(r[0])), *r[1:]) for r in rows],
                                              columns=CHILD_COLUMNS[table])
+    if counts:
+        await day_counts.add_difference(conn, before, await day_counts.counted(conn, counted, suffix), suffix)
     return len(facts)
 
 
@@ -148,7 +157,7 @@ async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 async def load_card(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
     """The customer's stored state without its long lists (contacts, tasks, deals: `load_items`)."""
-    text = await conn.fetchval(f"select card from {FACTS} where customer_id = $1", customer_id)
+    text = await conn.fetchval("select card from fact_cards where customer_id = $1", customer_id)
     return json.loads(text) if text else None
 
 

@@ -27,6 +27,7 @@ from shared.errors import Conflict
 from shared.runtime.db import create_pool
 from shared.runtime.vault import process_vault
 
+from . import day_counts
 from .projection import COST_EVENT, refresh
 from .tables import FACTS, SUMMARY_VIEW, TABLES, ddl, index_names
 
@@ -73,6 +74,7 @@ async def _rebuild(pool: asyncpg.Pool, progress: Progress | None, chunk: int, da
                 await _fold_in_processes(conn, ids, chunk, database_url, vault_url, workers, progress)
             else:
                 await _fold_ranges(conn, ids, chunk, progress)
+            await _retrying(conn, lambda: day_counts.count_all(conn, REBUILD))  # once, not per chunk
             caught_up = await _retrying(conn, lambda: _swap(conn))
         finally:
             await _drop_shadow(conn)
@@ -85,7 +87,7 @@ async def _fold_ranges(conn: asyncpg.Connection, ids: list[str], chunk: int, pro
                        total: int | None = None) -> None:
     for i in range(0, len(ids), chunk):
         part = ids[i:i + chunk]
-        await _retrying(conn, lambda part=part: refresh(conn, part, REBUILD))
+        await _retrying(conn, lambda part=part: refresh(conn, part, REBUILD, counts=False))
         if progress:
             progress(i + len(part), total or len(ids))
 

@@ -12,12 +12,14 @@ time (services/analytics/paging.py).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Callable
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -30,10 +32,21 @@ from .domain.vocabulary import (CLASS_LABELS, CLASSES, DAILY_COLUMNS, GRADES, LO
 from .domain.vocabulary import FUNNEL_STAGES as STAGES
 from .domain.vocabulary import LIFECYCLE_STAGES as LIFE
 from .paging import Page
+from . import day_counts
 from .projection import COST_EVENT
 
+T = TypeVar("T")
 CURVE_POINTS = 100  # the Pareto curve, whole, at the customer who crosses each percent of the ranking
+# Per sort or hash of a report statement (PostgreSQL's default, 4 MB, spilled the daily report's
+# 15,000 (day, consultant) groups to disk); a report holds at most a few at once.
+WORK_MEM = "32MB"
 PAGED = {"daily": "rows", "pareto": "rows", "lifecycle": "in_decline"}  # report -> its paged list
+
+
+async def off_loop(build: Callable[[], T]) -> T:
+    """Build a long row list in a worker thread: formatting a few hundred rows (Decimal rounding) on the
+    event loop held up every other request, /health included, while reports ran in parallel."""
+    return await asyncio.to_thread(build)
 
 
 class Query:
@@ -91,7 +104,9 @@ OWNER = f"coalesce(nullif(a.consultant_id, ''), '{UNASSIGNED}')"
 async def run(conn: asyncpg.Connection, name: str, f: Filters, page: Page) -> tuple[dict[str, Any], dict | None]:
     """The report as the pure catalogue shapes it (report, title, filters, body) and, for a report
     with a paged list, that list's paging (`next_cursor`, `has_more`)."""
-    body, paging = await REPORTS[name](conn, f, page)
+    async with conn.transaction(readonly=True):
+        await conn.execute(f"set local work_mem = '{WORK_MEM}'")
+        body, paging = await REPORTS[name](conn, f, page)
     return {"report": name, "title": TITLES[name], "filters": f.as_dict(), **body}, paging
 
 
@@ -207,34 +222,37 @@ async def lost_reasons(conn, f: Filters, page: Page):
     return {"rows": rows, "total": total, "by_consultant": per}, None
 
 
-# one count per column of the daily report (quoted: the names keep their capitals)
-COUNTS = ", ".join(f"count(*) filter (where ev.col = '{c}') as " + f'"{c}"' for c in DAILY_COLUMNS)
+# the daily report's columns summed over its stored counts (quoted: the names keep their capitals)
+SUMS = ", ".join(f'sum(x."{c}")::bigint as "{c}"' for c in DAILY_COLUMNS)
 
-# ... and its total over every row (a window: computed before the page is cut)
+# ... and their totals over every row (a window: computed before the page is cut)
 TOTALS = ", ".join(f'sum(per_day."{c}") over ()::bigint as "total_{c}"' for c in DAILY_COLUMNS)
 
 
 async def daily(conn, f: Filters, page: Page):
+    """The counts kept per (day, consultant) by the fold (services/analytics/day_counts.py; per origin
+    too, for a channel or campaign filter), plus the open tasks past their due time at the reference instant
+    (the stored overdue counts hold only the tasks whose lateness is decided)."""
     q = Query(f)
-    a = f"(select a.* from {ACTIVE} a where {q.origin()})"
+    origin, stored = ["true"], day_counts.TOTALS
+    if f.channel or f.campaign:
+        stored = day_counts.TABLE
+    if f.channel:
+        origin.append(f"x.origin_channel = {q.arg(f.channel)}")
+    if f.campaign:
+        origin.append(f"x.origin_campaign = {q.arg(f.campaign)}")
+    per = f"{q.period('x.day')} and {q.consultant('x.who')}"
+    zeros = ", ".join("1" if c == "followups_overdue" else "0" for c in DAILY_COLUMNS)
     found = await conn.fetch(f"""
-        with a as {a}, ev as (
-            select c.day, c.consultant_id as who, case c.channel when 'walk_in' then 'walk_ins' else 'calls' end as col
-              from a join fact_contacts c using (customer_id) where c.channel in ('walk_in', 'phone')
-            union all select a.first_grade_day, {OWNER}, 'new_prospects_' || a.first_grade from a
-              where a.first_grade is not null
-            union all select t.due_day, t.owner_id, 'followups_due' from a join fact_tasks t using (customer_id)
-            union all select t.done_day, t.done_by, 'followups_done' from a join fact_tasks t using (customer_id)
-              where t.status = 'done'
-            union all select t.due_day, t.owner_id, 'followups_overdue' from a join fact_tasks t using (customer_id)
-              where coalesce(t.late, t.due_at < {q.ref})
-            union all select g.day, {OWNER}, 'orders' from a join fact_grade_steps g using (customer_id)
-              where g.grade = 'O' and g.previous_grade is distinct from 'O'
-            union all select d.closed_on, d.consultant_id, 'deliveries' from a join fact_deals d using (customer_id)
-            union all select l.day, coalesce(nullif(l.consultant_id, ''), '{UNASSIGNED}'), 'losses'
-              from a join fact_losses l using (customer_id))
-        , per_day as (select ev.day, ev.who, {COUNTS} from ev where {q.period('ev.day')} and {q.consultant('ev.who')}
-                group by 1, 2)
+        with x as (
+            select x.day, x.who, {", ".join(f'x."{c}"' for c in DAILY_COLUMNS)}
+              from {stored} x where {per} and {" and ".join(origin)}
+            union all
+            select x.day, x.who, {zeros} from (
+                select t.due_day as day, t.owner_id as who from {ACTIVE} a join fact_tasks t using (customer_id)
+                where t.late is null and t.due_at < {q.ref} and {q.origin()}) x
+              where {per})
+        , per_day as (select x.day, x.who, {SUMS} from x group by 1, 2)
         select per_day.*, count(*) over () as n, {TOTALS} from per_day
         order by per_day.day, per_day.who collate "C" offset {q.arg(page.offset)}::bigint limit {q.arg(page.limit)}::bigint""",
         *q.args)
@@ -245,8 +263,8 @@ async def daily(conn, f: Filters, page: Page):
         if page.offset:
             whole, _ = await daily(conn, f, Page(page.scope))
             n, totals = len(whole["rows"]), whole["totals"]
-    rows = [{"date": r["day"].isoformat(), "consultant_id": r["who"], **{c: r[c] for c in DAILY_COLUMNS}}
-            for r in found]
+    rows = await off_loop(lambda: [{"date": r["day"].isoformat(), "consultant_id": r["who"],
+                                    **{c: r[c] for c in DAILY_COLUMNS}} for r in found])
     return {"columns": list(DAILY_COLUMNS), "rows": rows, "totals": totals}, page.info(n)
 
 
@@ -334,16 +352,17 @@ def _mean(total: float | None, n: int) -> float | None:
 
 def _counted(q: Query) -> str:
     """tests/reference/value.counted: the customers the filters choose, with the money of their deals in the
-    period (all their deals without a period)."""
-    has_period = q.f.has_period
-    period = q.period("d.closed_on")
+    period (all their dated deals without a period: kept on the row by the fold, no aggregate needed)."""
+    if not q.f.has_period:
+        return f"""(select a.*, a.dated_deals as period_deals, a.dated_revenue as period_revenue,
+                           a.dated_profit as period_profit
+                    from {ACTIVE} a where {q.customer()} and (a.dated_deals > 0 or a.deals > 0 or a.valued))"""
     return f"""(select a.*, coalesce(pd.n, 0) as period_deals, coalesce(pd.revenue, 0) as period_revenue,
                        coalesce(pd.gross_profit, 0) as period_profit
-                from {ACTIVE} a left join (
+                from {ACTIVE} a join (
                     select d.customer_id, count(*) as n, sum(d.amount) as revenue, sum(d.gross_profit) as gross_profit
-                    from fact_deals d where {period} group by 1) pd using (customer_id)
-                where {q.customer()} and (coalesce(pd.n, 0) > 0
-                      {"" if has_period else "or a.deals > 0 or a.valued"}))"""
+                    from fact_deals d where {q.period("d.closed_on")} group by 1) pd using (customer_id)
+                where {q.customer()})"""
 
 
 async def _count(conn, f: Filters, where: str = "true") -> int:
@@ -407,15 +426,19 @@ async def pareto(conn, f: Filters, page: Page):
     total_gp = found[0]["total_own"] if found else Decimal(0)
     top = math.ceil(n * PARETO_TOP_SHARE)
     at_top = next((r for r in found if r["rank"] == top), None)
-    rows = [{"rank": r["rank"], "customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
-             "pyramid_tier": r["pyramid_tier"], "management_class": r["management_class"], "deals": r["deals"],
-             "revenue": money(r["revenue"]), "gross_profit": money(r["gross_profit"]),
-             "customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
-             "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
-            for r in found if r["rank"] > page.offset and (page.limit is None or r["rank"] <= page.offset + page.limit)]
-    curve = [{"customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
-              "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
-             for r in found if r["rank"] * CURVE_POINTS // n != (r["rank"] - 1) * CURVE_POINTS // n]
+    def listed() -> tuple[list, list]:
+        rows = [{"rank": r["rank"], "customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
+                 "pyramid_tier": r["pyramid_tier"], "management_class": r["management_class"], "deals": r["deals"],
+                 "revenue": money(r["revenue"]), "gross_profit": money(r["gross_profit"]),
+                 "customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
+                 "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
+                for r in found if r["rank"] > page.offset and (page.limit is None or r["rank"] <= page.offset + page.limit)]
+        curve = [{"customer_share": ratio(r["rank"], n), "cumulative_revenue_share": ratio(r["cum_revenue"], total_rev),
+                  "cumulative_profit_share": ratio(r["cum_own"], total_gp)}
+                 for r in found if r["rank"] * CURVE_POINTS // n != (r["rank"] - 1) * CURVE_POINTS // n]
+        return rows, curve
+
+    rows, curve = await off_loop(listed)
     return {"rows": rows, "curve": curve, "customers": n, "not_yet_valued": members - n,
             "revenue": money(total_rev), "gross_profit": money(total_gp), "top20_customers": top,
             "top20_revenue_share": ratio(at_top["cum_revenue"] if at_top else 0, total_rev),
@@ -437,12 +460,13 @@ async def lifecycle(conn, f: Filters, page: Page):
         order by (ranking_profit is null), {SQL_ORDER.replace("gross_profit", "ranking_profit")}
         offset {q.arg(page.offset)}::bigint limit {q.arg(page.limit)}::bigint""", *q.args)
     n = declining[0]["n"] if declining else (await _count(conn, f, "in_decline") if page.offset else 0)
-    in_decline = [{"customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
-                   "pyramid_tier": r["pyramid_tier"], "lifecycle_stage": r["lifecycle_stage"],
-                   "decline_signals": json.loads(r["signals"]),
-                   "gross_profit": None if r["gross_profit"] is None else money(r["gross_profit"]),
-                   "deals": r["deals"], "last_deal_on": r["last_deal_on"].isoformat() if r["last_deal_on"] else None,
-                   "valued_at": r["valued_at"]} for r in declining]
+    in_decline = await off_loop(lambda: [
+        {"customer_id": str(r["customer_id"]), "consultant_id": r["consultant_id"],
+         "pyramid_tier": r["pyramid_tier"], "lifecycle_stage": r["lifecycle_stage"],
+         "decline_signals": json.loads(r["signals"]),
+         "gross_profit": None if r["gross_profit"] is None else money(r["gross_profit"]),
+         "deals": r["deals"], "last_deal_on": r["last_deal_on"].isoformat() if r["last_deal_on"] else None,
+         "valued_at": r["valued_at"]} for r in declining])
     return {"rows": rows, "in_decline": in_decline, "customers": total,
             "not_yet_valued": counts.get(NOT_YET_VALUED, 0)}, page.info(n)
 

@@ -27,7 +27,8 @@ SERVICES = ("intake", "grading", "followup", "analytics")
 # never in an outbox, analytics' event log or a Kafka message, which hold it sealed.
 QUERY_TABLES = {("intake", "customers"), ("intake", "identity_keys"), ("intake", "contacts"),
                 ("intake", "customer_history"), ("intake", "complaints"), ("intake", "idempotency_keys"),
-                ("analytics", "customer_facts"), ("analytics", "fact_contacts"), ("analytics", "fact_tasks"),
+                ("analytics", "customer_facts"), ("analytics", "fact_cards"), ("analytics", "fact_contacts"),
+                ("analytics", "fact_tasks"),
                 ("followup", "prospects"), ("followup", "complaint_cases")}
 
 

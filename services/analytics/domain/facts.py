@@ -53,18 +53,20 @@ def customer_row(s: dict, own_events: int) -> tuple:
     """The `customer_facts` row (column order: tables.FACT_COLUMNS)."""
     origin, value, totals = s["origin"] or {}, s.get("value") or {}, s["totals"]
     first = s["first_grade"] or {}
-    card = {k: v for k, v in s.items() if k not in LISTS}
+    dated = [d for d in s["deals"] if d["closed_on"]]  # what a report without a period counts (Filters.in_period)
     return (
         s["customer_id"], own_events, s["event_count"], s["consultant_id"],
         origin.get("channel"), origin.get("campaign"), _instant(s["first_contact_at"]), _day(s["first_contact_at"]),
         s["grade"], s["lost"] is not None, first.get("grade"), _day(first.get("at")),
         totals["deals"], Decimal(totals["revenue"]), Decimal(totals["gross_profit"]),
+        len(dated), sum((Decimal(d["amount"]) for d in dated), Decimal(0)),
+        sum((Decimal(d["gross_profit"]) for d in dated), Decimal(0)),
         _day(totals["first_deal_on"]), _day(totals["last_deal_on"]), _close_days(s),
         totals["ever_qualified"], totals["ever_hot"], totals["ever_order"],
         bool(value), value.get("pyramid_tier") or None, value.get("management_class") or None,
         value.get("lifecycle_stage") or None, bool(value.get("in_decline")),
         _json(list(value.get("decline_signals") or [])), _decimal(value.get("gross_profit")),
-        _decimal(value.get("referral_gains")) or Decimal(0), value.get("at"), _json(card),
+        _decimal(value.get("referral_gains")) or Decimal(0), value.get("at"),
     )
 
 
@@ -111,6 +113,7 @@ def child_rows(s: dict) -> dict[str, list[tuple]]:
             _instant(c["resolve_due_at"]), _on_time(c["resolved_at"], c["resolve_due_at"]),
             hours_between(c["filed_at"], c["resolved_at"]), None if sat is None else float(sat)))
     merges = [(cid, m) for m in dict.fromkeys(s["merged_from"])]
-    return {"fact_contacts": contacts, "fact_tasks": tasks, "fact_deals": deals, "fact_losses": losses,
+    card = [(cid, _json({k: v for k, v in s.items() if k not in LISTS}))]
+    return {"fact_cards": card, "fact_contacts": contacts, "fact_tasks": tasks, "fact_deals": deals, "fact_losses": losses,
             "fact_grade_steps": steps, "fact_complaints": complaints, "fact_merges": merges}
 

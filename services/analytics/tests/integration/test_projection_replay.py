@@ -35,6 +35,13 @@ async def answers(pool) -> str:
     return json.dumps({n: run(n, states, costs, Filters(now=NOW)) for n in REPORTS}, ensure_ascii=False)
 
 
+async def daily_counts(pool) -> list:
+    """The daily report's stored counts (services/analytics/day_counts.py), every row."""
+    async with pool.acquire() as conn:
+        return [[tuple(r) for r in await conn.fetch(f"select * from {table} order by 1, 2, 3")]
+                for table in ("day_counts", "day_totals")]
+
+
 async def test_orders_replay_and_the_pure_fold_agree(service_db):
     _, first = await service_db("analytics")
     _, second = await service_db("analytics")
@@ -43,13 +50,15 @@ async def test_orders_replay_and_the_pure_fold_agree(service_db):
     shuffled = events[:]
     random.Random(99).shuffle(shuffled)
     await feed(second, shuffled + shuffled[:40])  # redelivery changes nothing
-    before = await answers(first)
+    before, counts = await answers(first), await daily_counts(first)
     assert before == await answers(second)
+    assert counts[0] and counts == await daily_counts(second)  # added up batch by batch, in any order
     async with first.acquire() as conn:
         assert await load_states(conn) == fold_all(events)
     result = await rebuild(first)
     assert result["customers"] == len({e.customer_id for e in events})
     assert await answers(first) == before  # byte for byte
+    assert await daily_counts(first) == counts  # counted at once by the replay
     async with first.acquire() as conn:
         await conn.execute("delete from customer_facts")
     await rebuild(first)

@@ -1,0 +1,116 @@
+"""History import (issue 13): an earlier system's customers and deals taken over with
+`crm import-history`, timed until every projection has caught up (analytics holds every customer
+and deal, and grading's value of every buyer has reached it). Shaped like bench/analytics_history.py:
+many one-off buyers, a long tail, a few heavy customers, two years of deals.
+
+    .venv/bin/python -m bench.history_import                     # 25,000 customers
+    .venv/bin/python -m bench.history_import --customers 2000
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import random
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import typer
+
+from crm.stack import Stack, auth_secret, free_port
+from shared.auth import mint_token
+from shared.events.enums import Role
+from shared.settings import DEFAULT_PORTS
+
+from .analytics_history import CONSULTANTS, RetailHistory
+from .bulk_import import cpu_seconds, run_cli
+from .common import Figure, join_roster
+
+END = date(2026, 10, 31)
+
+
+def write_files(root: Path, customers: int, seed: int) -> tuple[Path, Path, int, int]:
+    """customers.csv and deals.csv; returns their paths, the deals and the buyers written."""
+    rng, shape = random.Random(seed), RetailHistory(customers, seed)
+    people, deals = root / "customers.csv", root / "deals.csv"
+    written = buyers = 0
+    with people.open("w", newline="") as p, deals.open("w", newline="") as d:
+        pw, dw = csv.writer(p), csv.writer(d)
+        pw.writerow(["customer_ref", "name", "phone"])
+        dw.writerow(["customer_ref", "deal_ref", "closed_on", "product", "amount", "gross_profit", "consultant_id"])
+        for i in range(customers):
+            ref = f"H{i:06d}"
+            pw.writerow([ref, f"Customer {i}", f"+86137{i:08d}"])
+            n = shape._deal_count()
+            buyers += n > 0
+            for k in range(n):
+                amount = rng.randrange(2_000, 400_000)
+                dw.writerow([ref, f"{ref}-{k}", (END - timedelta(days=rng.randrange(730))).isoformat(),
+                             "sedan", f"{amount}.00", f"{amount * rng.randrange(3, 15) // 100}.00",
+                             rng.choice(CONSULTANTS)])
+                written += 1
+    return people, deals, written, buyers
+
+
+async def caught_up(stack: Stack, customers: int, deals: int, buyers: int, timeout: float) -> None:
+    conn = await asyncpg.connect(stack.services["analytics"].env["CRM_DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n, folded, valued = await conn.fetchrow(
+                "select count(*), coalesce(sum(deals), 0), count(*) filter (where valued and deals > 0)"
+                " from customer_facts")
+            if n >= customers and folded >= deals and valued >= buyers:
+                return
+            await asyncio.sleep(1)
+    finally:
+        await conn.close()
+    raise TimeoutError(f"projections did not catch up in {timeout} s")
+
+
+async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800) -> dict:
+    with tempfile.TemporaryDirectory(prefix="crm-bench-history-") as tmp:
+        root = Path(tmp)
+        people, deals, written, buyers = write_files(root, customers, seed)
+        stack = Stack(root / "stack", kafka_port=free_port(), ports={n: free_port() for n in DEFAULT_PORTS})
+        try:
+            await asyncio.to_thread(stack.start)
+            await join_roster(stack, list(CONSULTANTS))
+            token = mint_token(auth_secret(stack.root), Role.MANAGER)
+            cpu_before = cpu_seconds(stack)
+            started = time.perf_counter()
+            cli_seconds, _ = await asyncio.to_thread(run_cli, [
+                "import-history", "--customers", str(people), "--deals", str(deals),
+                "--intake-url", stack.services["intake"].url, "--followup-url", stack.services["followup"].url,
+                "--token", token])
+            await caught_up(stack, customers, written, buyers, timeout)
+            total = time.perf_counter() - started
+            cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(stack).items()}
+        finally:
+            await asyncio.to_thread(stack.stop)
+    return {"customers": customers, "deals": written, "buyers": buyers, "cli_seconds": round(cli_seconds, 1),
+            "until_caught_up_seconds": round(total, 1), "cpu_seconds": cpu}
+
+
+def figures(result: dict) -> list[Figure]:
+    return [Figure("history import until every projection caught up", "s", result["until_caught_up_seconds"],
+                   size=result["customers"], notes=result)]
+
+
+cli = typer.Typer(add_completion=False)
+
+
+@cli.command()
+def main(customers: int = 25_000, seed: int = 2026, timeout: float = 1800) -> None:
+    result = asyncio.run(run(customers, seed, timeout))
+    print(json.dumps(result, indent=2))
+    print(f"history import of {result['customers']:,} customers / {result['deals']:,} deals until every projection "
+          f"caught up: {result['until_caught_up_seconds']} s (target < 120 s; the CLI alone {result['cli_seconds']} s)")
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
