@@ -1,6 +1,7 @@
 """What every benchmark shares: the embedded infrastructure, timing, results."""
 from __future__ import annotations
 
+import asyncio
 import platform
 import subprocess
 import time
@@ -119,3 +120,21 @@ async def join_roster(stack, consultants: list[str], team: str = "bench", timeou
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"intake never accepted consultant {consultants[-1]}: {r.text[:200]}")
             await asyncio.sleep(0.2)
+
+
+async def applied_rate(consumer, pool, applied_sql: str, n: int, *args) -> float:
+    """Events/s of `consumer` (an EventConsumer on `pool`) until `applied_sql` counts n applied;
+    joining the group is not timed."""
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with pool.acquire() as conn:
+            while not consumer.assigned:
+                await asyncio.sleep(0.05)
+            with timed() as t:
+                while await conn.fetchval(applied_sql, *args) < n:
+                    await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pool.close()
+    return n / t["seconds"]

@@ -37,7 +37,7 @@ from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer
 from shared.runtime.db import create_pool
 
-from .common import Figure, Infra, timed
+from .common import Figure, Infra, applied_rate, timed
 
 TOPIC = "contact-received"
 PARTITIONS = 4
@@ -155,19 +155,7 @@ async def consume_rate(infra: Infra, service: str, n: int) -> float:
     consumer = consumer_of(service, pool, infra.broker.bootstrap, name=f"bench-{service}-{n}")
     consumer.handlers = {TOPIC: consumer.handlers[TOPIC]}  # subscribe to the measured topic only
     consumer.batch = 500
-    task = asyncio.create_task(consumer.run())
-    try:
-        async with pool.acquire() as conn:
-            while not consumer.assigned:
-                await asyncio.sleep(0.05)
-            with timed() as t:
-                while await conn.fetchval("select count(*) from inbox where consumer = $1", consumer.name) < n:
-                    await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await pool.close()
-    return n / t["seconds"]
+    return await applied_rate(consumer, pool, "select count(*) from inbox where consumer = $1", n, consumer.name)
 
 
 async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:

@@ -12,7 +12,7 @@ from shared.runtime.consumer import EventConsumer
 from shared.runtime.db import create_pool
 from shared.runtime.relay import OutboxRelay
 
-from .common import Figure, Infra, sample_contacts, timed
+from .common import Figure, Infra, applied_rate, sample_contacts, timed
 
 TOPIC = "contact-received"
 
@@ -67,19 +67,7 @@ async def consume_rate(infra: Infra, url: str, n: int) -> float:
     pool = await create_pool(url, min_size=2, max_size=4)
     consumer = EventConsumer(f"bench-{n}", "analytics", pool, infra.broker.bootstrap, {TOPIC: record_event},
                              batch=500, after_batch=log_and_refresh)
-    task = asyncio.create_task(consumer.run())
-    try:
-        async with pool.acquire() as conn:
-            while not consumer.assigned:  # group join is not what we measure
-                await asyncio.sleep(0.05)
-            with timed() as t:
-                while await conn.fetchval("select count(*) from event_log") < n:
-                    await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await pool.close()
-    return n / t["seconds"]
+    return await applied_rate(consumer, pool, "select count(*) from event_log", n)
 
 
 async def raw_consume_rate(infra: Infra, n: int) -> float:

@@ -17,7 +17,7 @@ from shared.masking import mask_field
 from shared.runtime import ownership
 from shared.runtime.audit import audit_full_read
 
-from .tables import FACTS
+from .tables import CARDS
 
 LISTS = {"pareto": "rows", "lifecycle": "in_decline"}  # report -> its list of customers
 
@@ -30,7 +30,7 @@ async def name_customers(conn: asyncpg.Connection, principal: Principal, report:
         return
     ids = [uuid.UUID(r["customer_id"]) for r in rows]
     names = dict(await conn.fetch(
-        f"select customer_id, card::jsonb #>> '{{profile,name}}' from {FACTS} where customer_id = any($1)", ids))
+        f"select customer_id, card::jsonb #>> '{{profile,name}}' from {CARDS} where customer_id = any($1)", ids))
     owners = await ownership.owners_of(conn, ids)
     own_team = (await ownership.team_of(conn, own_consultant_id(principal))
                 if principal.role is Role.CONSULTANT else None)

@@ -31,7 +31,7 @@ from shared.runtime import vault as vaults
 from . import day_counts
 from .domain.facts import child_rows, customer_row
 from .domain.state import fold_customer
-from .tables import CHILD_COLUMNS, FACT_COLUMNS, FACTS
+from .tables import CARDS, CHILD_COLUMNS, FACT_COLUMNS, FACTS
 
 COST_EVENT = "campaign-cost-recorded"
 COST_NAMESPACE = uuid.UUID("5d0f3c1e-8a3b-4c55-9a61-0c2b8f7e21aa")
@@ -157,7 +157,7 @@ async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 async def load_card(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
     """The customer's stored state without its long lists (contacts, tasks, deals: `load_items`)."""
-    text = await conn.fetchval("select card from fact_cards where customer_id = $1", customer_id)
+    text = await conn.fetchval(f"select card from {CARDS} where customer_id = $1", customer_id)
     return json.loads(text) if text else None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import day_counts
 
 FACTS = "customer_facts"
+CARDS = "fact_cards"  # each customer's card (the folded state without its long lists), apart from FACTS
 FACT_COLUMNS = (
     "customer_id", "own_events", "event_count", "consultant_id", "origin_channel", "origin_campaign",
     "first_contact_at", "first_contact_day", "grade", "lost", "first_grade", "first_grade_day",

@@ -53,17 +53,22 @@ def broker(work_dir: Path) -> Iterator[ApacheKafka]:
     b.stop()
 
 
+async def fresh_database(postgres: EmbeddedPostgres, service: str) -> tuple[str, asyncpg.Pool]:
+    """A new database with `service`'s migrations applied, and a pool on it (the caller closes it)."""
+    name = f"t_{service}_{uuid.uuid4().hex[:10]}"
+    await ensure_database(postgres.admin_url, name)
+    url = database_url_for(postgres.admin_url, name)
+    await migrate(url, service)
+    return url, await create_pool(url)
+
+
 @pytest.fixture
 async def service_db(postgres: EmbeddedPostgres):
     """A fresh, migrated database for one service: `await service_db("intake")` -> (url, pool)."""
     pools: list[asyncpg.Pool] = []
 
     async def make(service: str) -> tuple[str, asyncpg.Pool]:
-        name = f"t_{service}_{uuid.uuid4().hex[:10]}"
-        await ensure_database(postgres.admin_url, name)
-        url = database_url_for(postgres.admin_url, name)
-        await migrate(url, service)
-        pool = await create_pool(url)
+        url, pool = await fresh_database(postgres, service)
         pools.append(pool)
         return url, pool
 

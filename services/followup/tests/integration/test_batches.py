@@ -17,6 +17,7 @@ from services.followup.handlers import FollowUpHandlers
 from shared.events.contract import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged, ProspectGraded
 from shared.events.enums import Channel, ComplaintSeverity, IntentGrade, PurchaseTimeframe
 from shared.runtime.consumer import EventConsumer, Inbound
+from tests.support.fixtures import fresh_database
 
 from .test_handlers import NOW, apply, inbound
 
@@ -95,14 +96,9 @@ async def state(pool, customers: list[uuid.UUID]) -> dict:
 
 @pytest.fixture(scope="module")
 async def two_databases(postgres):
-    from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
     pools = []
     for _ in range(2):
-        name = f"t_followup_batch_{uuid.uuid4().hex[:10]}"
-        await ensure_database(postgres.admin_url, name)
-        url = database_url_for(postgres.admin_url, name)
-        await migrate(url, "followup")
-        pool = await create_pool(url)
+        _, pool = await fresh_database(postgres, "followup")
         await pool.executemany("insert into consultant_teams (consultant_id, team, active, changed_at) "
                                "values ($1, 'north', $2, now())", list(ROSTER.items()))
         pools.append(pool)

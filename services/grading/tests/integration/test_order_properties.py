@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.events.enums import FollowUpOutcome, PurchaseTimeframe
+from tests.support.fixtures import fresh_database
 
 from . import events as ev
 from .test_handlers import Grading
@@ -44,14 +45,7 @@ journeys = st.lists(contacts | follow_ups | others | payments | cards, min_size=
 
 @pytest.fixture(scope="module")
 async def two_databases(postgres):
-    from shared.runtime.db import create_pool, database_url_for, ensure_database, migrate
-    pools = []
-    for _ in range(2):
-        name = f"t_grading_prop_{uuid.uuid4().hex[:10]}"
-        await ensure_database(postgres.admin_url, name)
-        url = database_url_for(postgres.admin_url, name)
-        await migrate(url, "grading")
-        pools.append(await create_pool(url))
+    pools = [(await fresh_database(postgres, "grading"))[1] for _ in range(2)]
     yield [Grading(p) for p in pools]
     for p in pools:
         await p.close()
