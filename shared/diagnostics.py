@@ -52,9 +52,13 @@ def dump_task_stacks() -> None:
 
 
 def install_task_dump(loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """SIGUSR1 dumps the task stacks; a no-op where the platform has no such signal."""
+    """SIGUSR1 dumps the task stacks. Where the platform has no SIGUSR1 (Windows) or the loop
+    takes no signal handlers (not the main thread), the service runs without the dump and says so."""
     loop = loop or asyncio.get_running_loop()
+    usr1 = getattr(signal, "SIGUSR1", None)
     try:
-        loop.add_signal_handler(signal.SIGUSR1, dump_task_stacks)
-    except (NotImplementedError, AttributeError, RuntimeError):
-        pass
+        if usr1 is None:
+            raise NotImplementedError("no SIGUSR1 on this platform")
+        loop.add_signal_handler(usr1, dump_task_stacks)
+    except (NotImplementedError, RuntimeError) as exc:
+        log.info("task_dump_unavailable", reason=str(exc))
