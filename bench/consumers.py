@@ -35,7 +35,7 @@ from shared.events.enums import Channel, PurchaseTimeframe
 from shared.events.envelope import Envelope, new_event
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
-from shared.runtime.consumer import EventConsumer
+from shared.runtime.consumer import EventConsumer, settle_heap
 from shared.runtime.db import create_pool
 
 from .common import Figure, Infra, applied_rate, timed
@@ -92,7 +92,8 @@ async def prepared(url: str, service: str) -> None:
         await pool.close()
 
 
-async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bool = False) -> dict:
+async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bool = False,
+                     profile_sort: str = "tottime") -> dict:
     """Events/s of the consumer's batch step alone, the statements per batch, and the profile's top."""
     url = await infra.database(service)
     await prepared(url, service)
@@ -112,6 +113,7 @@ async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bo
     for holder in pool._holders:  # noqa: SLF001 - the bench's own pool: log on every connection
         if holder._con is not None:  # noqa: SLF001
             await init(holder._con)  # noqa: SLF001
+    settle_heap()  # as EventConsumer.run does
     profiler = cProfile.Profile() if profile else None
     cpu = time.process_time()  # this process's CPU: the Python side, less sensitive to the machine's load
     with timed() as t:
@@ -131,7 +133,7 @@ async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bo
     top = ""
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler, stream=out).sort_stats(profile_sort).print_stats(40)
         top = out.getvalue()
     return {"service": service, "events": n, "batch": batch, "events_per_s": n / t["seconds"],
             "python_cpu_ms_per_batch": round(1000 * cpu / batches, 1),
@@ -180,8 +182,8 @@ cli = typer.Typer(add_completion=False)
 
 
 @cli.command()
-def main(n: int = 5000, batch: int = 200, profile: bool = False, kafka_too: bool = False,
-         services: list[str] = typer.Option(["followup", "grading"])) -> None:
+def main(n: int = 5000, batch: int = 200, profile: bool = False, profile_sort: str = "tottime",
+         kafka_too: bool = False, services: list[str] = typer.Option(["followup", "grading"])) -> None:
     async def go():
         with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
             infra = Infra(Path(tmp) / "infra")
@@ -193,7 +195,7 @@ def main(n: int = 5000, batch: int = 200, profile: bool = False, kafka_too: bool
             infra.postgres.start()
             try:
                 for service in services:
-                    result = await apply_rate(infra, service, n, batch, profile)
+                    result = await apply_rate(infra, service, n, batch, profile, profile_sort)
                     print(result.pop("profile"))
                     print(result)
             finally:

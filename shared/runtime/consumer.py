@@ -24,6 +24,7 @@ stores of it holds ciphertext only.
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,21 @@ class Inbound:
 Handler = Callable[[asyncpg.Connection, Inbound], Awaitable[None]]
 AfterBatch = Callable[[asyncpg.Connection, list[Inbound]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Inbound]
+
+
+_heap_settled = False
+
+
+def settle_heap() -> None:
+    """Once per process, when the service is loaded: what exists by then (modules, models, schemas:
+    about 150,000 objects) is left out of the collector's full passes. A batch makes thousands of
+    short-lived objects, and each full pass walked all those long-lived ones again (in
+    bench.consumers the collector's time fell by more than half)."""
+    global _heap_settled
+    if not _heap_settled:
+        _heap_settled = True
+        gc.collect()
+        gc.freeze()
 
 
 def read_envelope(record: ConsumerRecord) -> Envelope:
@@ -149,6 +165,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume forever; after any failure (a broker outage included) start a fresh client."""
+        settle_heap()
         await keep_running(self._consume, "consumer_restarting", on_failure=self._lost, consumer=self.name)
 
     def _lost(self) -> None:
