@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -272,6 +273,7 @@ class EventConsumer:
             self.name, [i.message_id for _, i in readable], [r.topic for r, _ in readable],
             [r.partition for r, _ in readable], [r.offset for r, _ in readable],
         )}
+        outcomes: Counter[tuple[str, str]] = Counter()
         for record, inbound in decoded:
             if isinstance(inbound, Exception):
                 await self._dead_letter(conn, record, inbound)
@@ -284,9 +286,11 @@ class EventConsumer:
                 except Exception as exc:
                     raise _Isolate from exc
                 applied.append(inbound)
-                EVENTS_CONSUMED.labels(self.name, record.topic, "applied").inc()
+                outcomes[(record.topic, "applied")] += 1
             else:
-                EVENTS_CONSUMED.labels(self.name, record.topic, "duplicate").inc()
+                outcomes[(record.topic, "duplicate")] += 1
+        for (topic, outcome), n in outcomes.items():  # one metric update per topic, not per message
+            EVENTS_CONSUMED.labels(self.name, topic, outcome).inc(n)
         await self._after(conn, applied)
 
     async def _after(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:

@@ -13,8 +13,11 @@ as given.
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 
@@ -23,6 +26,8 @@ from ..events.envelope import Envelope
 from ..metrics import EVENTS_APPENDED
 from ..pii_seal import needs_sealing, personal_event_types, redact_envelope, seal_envelope
 from . import vault as vaults
+
+T, U = TypeVar("T"), TypeVar("U")
 
 # The stream's version bump and the events' insert are one statement (one round trip): the
 # insert reads the bumped version from the CTE, and inserts nothing when the bump matched no
@@ -107,20 +112,34 @@ async def append_many(conn: asyncpg.Connection, entries: Sequence[tuple[str, Env
     for stream, _ in entries:
         counts[stream] = counts.get(stream, 0) + 1
     streams = sorted(counts)
-    rows = await conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams])
+    events = [e for _, e in entries]
+    rows, (ids, types, versions_of, customers, occurred, recorded, bodies) = await meanwhile(
+        conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams]),
+        lambda: ([e.event_id for e in events], [e.event_type for e in events], [e.schema_version for e in events],
+                 [e.customer_id for e in events], [e.occurred_at for e in events],
+                 [e.recorded_at for e in events], [e.model_dump_json() for e in events]))
     next_version = {r["stream_id"]: r["version"] - counts[r["stream_id"]] + 1 for r in rows}
     versions = []
     for stream, _ in entries:
         versions.append(next_version[stream])
         next_version[stream] += 1
-    events = [e for _, e in entries]
-    await conn.execute(
-        _INSERT_ROWS, [e.event_id for e in events], [stream for stream, _ in entries], versions,
-        [e.event_type for e in events], [e.schema_version for e in events], [e.customer_id for e in events],
-        [e.occurred_at for e in events], [e.recorded_at for e in events], [e.model_dump_json() for e in events],
-    )
-    for e in events:
-        EVENTS_APPENDED.labels(e.event_type).inc()
+    await conn.execute(_INSERT_ROWS, ids, [stream for stream, _ in entries], versions, types, versions_of,
+                       customers, occurred, recorded, bodies)
+    for event_type, n in Counter(types).items():
+        EVENTS_APPENDED.labels(event_type).inc(n)
+
+
+async def meanwhile(statement: Awaitable[T], work: Callable[[], U]) -> tuple[T, U]:
+    """`work` (Python, no database) done while the database runs `statement` (sent first): a batch's
+    serialising or building overlaps the statement before it instead of following it. The
+    statement is awaited whatever `work` does, so the connection is free again on return."""
+    pending = asyncio.ensure_future(statement)
+    await asyncio.sleep(0)  # the statement goes out before the work starts
+    try:
+        done = work()
+    finally:
+        result = await pending
+    return result, done
 
 
 async def seal(events: Sequence[Envelope], vault: vaults.Vault | None = None) -> Sequence[Envelope]:
