@@ -91,11 +91,14 @@ _BUMP_MANY = """
 insert into streams (stream_id, version) select * from unnest($1::text[], $2::int[])
 on conflict (stream_id) do update set version = streams.version + excluded.version
 returning stream_id, version"""
+# The columns that repeat the envelope's header are read from the envelope by the database: a batch
+# sends each event once (its JSON) instead of seven more values to encode per event.
 _INSERT_ROWS = """
 insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
                          customer_id, occurred_at, recorded_at, envelope)
-select * from unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
-                     $6::uuid[], $7::timestamptz[], $8::timestamptz[], $9::jsonb[])"""
+select (e->>'event_id')::uuid, s, v, e->>'event_type', (e->>'schema_version')::int,
+       (e->>'customer_id')::uuid, (e->>'occurred_at')::timestamptz, (e->>'recorded_at')::timestamptz, e
+from unnest($1::text[], $2::int[], $3::jsonb[]) as r(s, v, e)"""
 
 
 async def append_many(conn: asyncpg.Connection, entries: Sequence[tuple[str, Envelope]], *,
@@ -112,20 +115,15 @@ async def append_many(conn: asyncpg.Connection, entries: Sequence[tuple[str, Env
     for stream, _ in entries:
         counts[stream] = counts.get(stream, 0) + 1
     streams = sorted(counts)
-    events = [e for _, e in entries]
-    rows, (ids, types, versions_of, customers, occurred, recorded, bodies) = await meanwhile(
-        conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams]),
-        lambda: ([e.event_id for e in events], [e.event_type for e in events], [e.schema_version for e in events],
-                 [e.customer_id for e in events], [e.occurred_at for e in events],
-                 [e.recorded_at for e in events], [e.model_dump_json() for e in events]))
+    rows, bodies = await meanwhile(conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams]),
+                                   lambda: [e.model_dump_json() for _, e in entries])
     next_version = {r["stream_id"]: r["version"] - counts[r["stream_id"]] + 1 for r in rows}
     versions = []
     for stream, _ in entries:
         versions.append(next_version[stream])
         next_version[stream] += 1
-    await conn.execute(_INSERT_ROWS, ids, [stream for stream, _ in entries], versions, types, versions_of,
-                       customers, occurred, recorded, bodies)
-    for event_type, n in Counter(types).items():
+    await conn.execute(_INSERT_ROWS, [stream for stream, _ in entries], versions, bodies)
+    for event_type, n in Counter(e.event_type for _, e in entries).items():
         EVENTS_APPENDED.labels(event_type).inc(n)
 
 
