@@ -3,7 +3,9 @@
 Two measures:
 - `apply_rate`: the consumer's own batch step (`EventConsumer.apply_batch`: decode, inbox claim,
   handlers, after_batch) on recorded messages, no broker: what the service's code costs, with
-  the statements it sends per batch (asyncpg's query logger) and, with --profile, cProfile's top.
+  the statements it sends per batch (asyncpg's query logger), the consumer process's own CPU
+  time per batch (steadier than the wall clock on a shared machine) and, with --profile,
+  cProfile's top (--profile-sort cumulative for the call tree's heavy branches).
 - `consume_rate`: the same consumer fed by Apache Kafka, as in a running service (bench.run).
 
     .venv/bin/python -m bench.consumers [--n 5000] [--batch 200] [--profile]
