@@ -3,7 +3,9 @@
 Two measures:
 - `apply_rate`: the consumer's own batch step (`EventConsumer.apply_batch`: decode, inbox claim,
   handlers, after_batch) on recorded messages, no broker: what the service's code costs, with
-  the statements it sends per batch (asyncpg's query logger) and, with --profile, cProfile's top.
+  the statements it sends per batch (asyncpg's query logger), the consumer process's own CPU
+  time per batch (steadier than the wall clock on a shared machine) and, with --profile,
+  cProfile's top (--profile-sort cumulative for the call tree's heavy branches).
 - `consume_rate`: the same consumer fed by Apache Kafka, as in a running service (bench.run).
 
     .venv/bin/python -m bench.consumers [--n 5000] [--batch 200] [--profile]
@@ -15,6 +17,7 @@ import cProfile
 import io
 import pstats
 import tempfile
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -34,7 +37,7 @@ from shared.events.enums import Channel, PurchaseTimeframe
 from shared.events.envelope import Envelope, new_event
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
-from shared.runtime.consumer import EventConsumer
+from shared.runtime.consumer import EventConsumer, settle_heap
 from shared.runtime.db import create_pool
 
 from .common import Figure, Infra, applied_rate, timed
@@ -91,7 +94,8 @@ async def prepared(url: str, service: str) -> None:
         await pool.close()
 
 
-async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bool = False) -> dict:
+async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bool = False,
+                     profile_sort: str = "tottime") -> dict:
     """Events/s of the consumer's batch step alone, the statements per batch, and the profile's top."""
     url = await infra.database(service)
     await prepared(url, service)
@@ -111,7 +115,9 @@ async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bo
     for holder in pool._holders:  # noqa: SLF001 - the bench's own pool: log on every connection
         if holder._con is not None:  # noqa: SLF001
             await init(holder._con)  # noqa: SLF001
+    settle_heap()  # as EventConsumer.run does
     profiler = cProfile.Profile() if profile else None
+    cpu = time.process_time()  # this process's CPU: the Python side, less sensitive to the machine's load
     with timed() as t:
         if profiler:
             profiler.enable()
@@ -123,14 +129,17 @@ async def apply_rate(infra: Infra, service: str, n: int, batch: int, profile: bo
             await consumer.apply_batch(by_partition)
         if profiler:
             profiler.disable()
+    cpu = time.process_time() - cpu
     await pool.close()
     batches = -(-n // batch)
     top = ""
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler, stream=out).sort_stats(profile_sort).print_stats(40)
         top = out.getvalue()
     return {"service": service, "events": n, "batch": batch, "events_per_s": n / t["seconds"],
+            "python_cpu_ms_per_batch": round(1000 * cpu / batches, 1),
+            "wall_ms_per_batch": round(1000 * t["seconds"] / batches, 1),
             "statements_per_batch": sum(statements.values()) / batches,
             "by_kind": {k: round(v / batches, 1) for k, v in statements.most_common()},
             "ms_per_batch": {k: round(1000 * v / batches, 1) for k, v in waited.most_common(8)}, "profile": top}
@@ -175,8 +184,8 @@ cli = typer.Typer(add_completion=False)
 
 
 @cli.command()
-def main(n: int = 5000, batch: int = 200, profile: bool = False, kafka_too: bool = False,
-         services: list[str] = typer.Option(["followup", "grading"])) -> None:
+def main(n: int = 5000, batch: int = 200, profile: bool = False, profile_sort: str = "tottime",
+         kafka_too: bool = False, services: list[str] = typer.Option(["followup", "grading"])) -> None:
     async def go():
         with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
             infra = Infra(Path(tmp) / "infra")
@@ -188,7 +197,7 @@ def main(n: int = 5000, batch: int = 200, profile: bool = False, kafka_too: bool
             infra.postgres.start()
             try:
                 for service in services:
-                    result = await apply_rate(infra, service, n, batch, profile)
+                    result = await apply_rate(infra, service, n, batch, profile, profile_sort)
                     print(result.pop("profile"))
                     print(result)
             finally:

@@ -23,7 +23,7 @@ from shared.events.enums import Channel, IntentGrade
 from shared.events.envelope import Envelope
 from shared.runtime import ownership as shared_ownership
 from shared.runtime.consumer import Inbound
-from shared.runtime.store import append_many
+from shared.runtime.store import append_many, meanwhile
 
 from . import ownership, roster, task_store
 from .domain import (
@@ -198,18 +198,27 @@ async def _write(conn: asyncpg.Connection, decisions: list[_Decision], now: date
                        [p.status_at for p in after])
     await shared_ownership.set_owners(conn, [(d.after.customer_id, d.assigned.owner_id, d.assigned.basis.value)
                                              for d in decisions if d.assigned], now)
-    created = await task_store.insert_new(conn, [t for d in decisions for t in d.tasks])
-    events: list[tuple[str, Envelope]] = []
-    for d in decisions:  # in the order `on_contact` would append them, contact by contact
+    # The events are built while the database stores the tasks, one for each task in case it is new
+    # (the decisions left out the tasks known already; one created meanwhile loses its event below).
+    created, events = await meanwhile(task_store.insert_new(conn, [t for d in decisions for t in d.tasks]),
+                                      lambda: _events(decisions, now))
+    await append_many(conn, [(stream, e) for stream, e, task_id in events if task_id is None or task_id in created])
+
+
+def _events(decisions: list[_Decision], now: datetime) -> list[tuple[str, Envelope, uuid.UUID | None]]:
+    """The events of these decisions in the order `on_contact` would append them, contact by contact:
+    (stream, event, the task it schedules, if it schedules one)."""
+    events: list[tuple[str, Envelope, uuid.UUID | None]] = []
+    for d in decisions:
         customer_id, causation = d.after.customer_id, d.inbound.envelope
         if d.assigned:
             events.append((ownership.stream(customer_id), task_store.outgoing(
                 ownership.assignment(d.before.owner_id, d.assigned), customer_id=customer_id, now=now,
-                causation=causation)))
+                causation=causation), None))
         events += [(f"task-{t.task_id}", task_store.outgoing(task_scheduled(t), customer_id=customer_id, now=now,
-                                                              causation=causation))
-                   for t in d.tasks if t.task_id in created]
-    await append_many(conn, events)
+                                                              causation=causation), t.task_id)
+                   for t in d.tasks]
+    return events
 
 
 def _grade_decided(inbound: Inbound, c: _Customer) -> Prospect | None:

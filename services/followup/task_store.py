@@ -63,11 +63,15 @@ async def exists(conn: asyncpg.Connection, task_ids: Iterable[uuid.UUID]) -> set
     return {r["task_id"] for r in rows}
 
 
+# A batch sends each task once, as its JSON; the columns (those `_columns` gives `save`) are read from it.
 _INSERT_NEW = """
 insert into tasks (task_id, customer_id, kind, owner_id, status, due_at, grade, marketing, cause_event_id,
                    created_at, closed_at, escalated_at, data)
-select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-                     $8::bool[], $9::uuid[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::jsonb[])
+select (d->>'task_id')::uuid, (d->>'customer_id')::uuid, d->>'kind', d->>'owner_id', d->>'status',
+       (d->>'due_at')::timestamptz, d->>'grade', (d->>'marketing')::bool, (d->>'cause_id')::uuid,
+       (d->>'created_at')::timestamptz, coalesce((d->>'completed_at')::timestamptz, (d->>'cancelled_at')::timestamptz),
+       (d->>'escalated_at')::timestamptz, d
+from unnest($1::jsonb[]) as t(d)
 on conflict (task_id) do nothing
 returning task_id"""
 
@@ -87,8 +91,7 @@ async def insert_new(conn: asyncpg.Connection, tasks: list[FollowUpTask]) -> set
     """Store these tasks, except those whose id exists, in one statement; returns the ids stored."""
     if not tasks:
         return set()
-    columns = list(zip(*(_columns(t) for t in tasks), strict=True))
-    return {r["task_id"] for r in await conn.fetch(_INSERT_NEW, *(list(c) for c in columns))}
+    return {r["task_id"] for r in await conn.fetch(_INSERT_NEW, [t.model_dump_json() for t in tasks])}
 
 
 def outgoing(payload: EventPayload, *, customer_id: uuid.UUID, now: datetime, causation: Envelope | None = None,

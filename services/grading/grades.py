@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 import asyncpg
 
 from shared.events.envelope import Envelope, new_event
 from shared.runtime import ownership
 from shared.runtime import vault as vaults
-from shared.runtime.store import append_many
+from shared.runtime.store import append_many, meanwhile
 
 from . import fact_store
 from .domain import GradeChange, GradingPolicy, grade_from_facts, prospect_graded_payload
@@ -55,7 +56,7 @@ async def regrade_many(conn: asyncpg.Connection, customers: dict[uuid.UUID, Enve
     for r in await conn.fetch("select * from grade_history where customer_id = any($1::uuid[]) "
                               "order by customer_id, seq", ids):
         histories.setdefault(r["customer_id"], []).append(r)
-    gone, kept, history_rows, prospect_rows, events = [], [], [], [], {}
+    gone, kept, history_rows, prospect_rows, changed, events = [], [], [], [], [], {}
     for customer_id in ids:
         result = grade_from_facts(facts.get(customer_id, []), policy)
         if not result.history:  # no fact that grades (only complaints, or merged away)
@@ -74,17 +75,29 @@ async def regrade_many(conn: asyncpg.Connection, customers: dict[uuid.UUID, Enve
                               decision.decided_at, decision.status.value, decision.cause_fact_id,
                               decision.overridden_by, decision.override_reason, _value(decision.loss_reason),
                               revision))
-        payload = prospect_graded_payload(result.history, consultant, revision) if rewritten else None
-        if payload is None:
-            continue
-        if payload.override_reason is not None and await vaults.erased_now(customer_id):
-            payload = payload.model_copy(update={"override_reason": None})  # nothing personal is sealed for them again
-        events[customer_id] = new_event(payload, customer_id=customer_id, producer=SERVICE,
-                                        occurred_at=decision.decided_at, causation=customers[customer_id],
-                                        event_id=event_id)
+        if rewritten:
+            changed.append((customer_id, result.history, consultant, revision, decision.decided_at))
     await forget_many(conn, gone)
     await _save_histories(conn, kept, history_rows)
-    await _save_prospects(conn, prospect_rows)
+
+    def published(customer_id: uuid.UUID, history: tuple[GradeChange, ...], consultant: str | None, revision: int,
+                  decided_at: datetime, erased: bool = False) -> Envelope | None:
+        payload = prospect_graded_payload(history, consultant, revision)
+        if payload is None:
+            return None
+        if erased:
+            payload = payload.model_copy(update={"override_reason": None})  # nothing personal is sealed for them again
+        return new_event(payload, customer_id=customer_id, producer=SERVICE, occurred_at=decided_at,
+                         causation=customers[customer_id], event_id=event_id)
+
+    # the events are built while the database stores the prospects
+    _, built = await meanwhile(_save_prospects(conn, prospect_rows), lambda: [published(*c) for c in changed])
+    for c, event in zip(changed, built, strict=True):
+        if event is not None and event.payload.get("override_reason") is not None \
+                and await vaults.erased_now(c[0]):
+            event = published(*c, erased=True)
+        if event is not None:
+            events[c[0]] = event
     await append_many(conn, [(prospect_stream(c), e) for c, e in events.items()])
     return events
 

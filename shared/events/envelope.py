@@ -70,7 +70,7 @@ def new_event(
         correlation_id = causation.correlation_id or causation.event_id
     elif correlation_id is None:
         correlation_id = request_correlation_id()
-    return Envelope(
+    fields = dict(
         event_id=event_id or uuid.uuid4(),
         event_type=payload.EVENT_TYPE,
         schema_version=payload.VERSION,
@@ -82,3 +82,39 @@ def new_event(
         causation_id=causation.event_id if causation else None,
         payload=payload.model_dump(mode="json"),
     )
+    # The payload is a validated model and the rest are values of the right types in the common case:
+    # validating them again costs more than building the event (a consumer batch builds thousands).
+    # Anything else (a naive time, an id given as text, ...) goes through validation as before.
+    if _well_formed(fields):
+        return _built(fields)
+    return Envelope(**fields)
+
+
+_FIELDS_SET = frozenset(Envelope.model_fields) - {"sealed"}  # what validation counts as set by new_event
+
+
+def _built(fields: dict[str, Any]) -> Envelope:
+    """The envelope validation would build from these well-formed fields, built as pydantic's own
+    `model_construct` does (which is slower than validating: it inspects every default's factory
+    on each call); tests/unit/test_envelope_build.py holds it equal to the validated one."""
+    envelope = object.__new__(Envelope)
+    object.__setattr__(envelope, "__dict__", {**fields, "sealed": []})
+    object.__setattr__(envelope, "__pydantic_fields_set__", set(_FIELDS_SET))
+    object.__setattr__(envelope, "__pydantic_extra__", None)
+    object.__setattr__(envelope, "__pydantic_private__", None)
+    return envelope
+
+
+def _well_formed(f: dict[str, Any]) -> bool:
+    """Are these an envelope's fields exactly as validation would leave them?"""
+    return (type(f["event_id"]) is uuid.UUID and type(f["customer_id"]) is uuid.UUID
+            and (f["correlation_id"] is None or type(f["correlation_id"]) is uuid.UUID)
+            and (f["causation_id"] is None or type(f["causation_id"]) is uuid.UUID)
+            and _aware(f["occurred_at"]) and _aware(f["recorded_at"])
+            and type(f["producer"]) is str and 0 < len(f["producer"]) <= 100
+            and type(f["event_type"]) is str and 0 < len(f["event_type"]) <= 100
+            and type(f["schema_version"]) is int and f["schema_version"] >= 1)
+
+
+def _aware(moment: object) -> bool:
+    return type(moment) is datetime and moment.utcoffset() is not None

@@ -66,6 +66,9 @@ def upcast(event_type: str, version: int, payload: dict[str, Any]) -> dict[str, 
 
 def decode(envelope: Envelope) -> EventPayload:
     """The typed, latest-version payload of an (opened) envelope (raises on bad data)."""
+    model = LATEST.get(envelope.event_type)
+    if model is not None and envelope.schema_version == model.VERSION:  # current: nothing to upcast
+        return model.model_validate(envelope.payload)
     data = upcast(envelope.event_type, envelope.schema_version, envelope.payload)
     model = LATEST[envelope.event_type]
     if envelope.schema_version < model.VERSION and (past := MODELS.get((model.EVENT_TYPE, envelope.schema_version))):

@@ -2,6 +2,7 @@
 import asyncio
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -55,6 +56,31 @@ async def test_several_events_take_consecutive_versions_in_the_order_given(servi
                              "order by stream_version", f"s-{cid}")
     assert [(r["event_id"], r["stream_version"]) for r in rows] == \
         [(first.event_id, 1), (second.event_id, 2), (third.event_id, 3)]
+
+
+async def test_a_batch_append_stores_the_rows_single_appends_store(service_db):
+    """append_many reads the header columns from the envelopes it sends: the same values as the
+    columns append sends one by one (ids, types, versions, times to the microsecond, any zone)."""
+    _, pool = await service_db("intake")
+    cid = uuid.uuid4()
+    zone = timezone(timedelta(hours=8))
+    at = datetime(2026, 3, 1, 9, 15, 30, 123456, tzinfo=zone)
+    events = [new_event(ConsentChanged(marketing_allowed=i % 2 == 0), customer_id=cid, producer="test",
+                        occurred_at=at + timedelta(microseconds=i), now=at + timedelta(seconds=i)) for i in range(3)]
+    columns = "stream_version, event_type, schema_version, customer_id, occurred_at, recorded_at, envelope::text"
+    async with pool.acquire() as c:
+        await append(c, f"one-{cid}", events[:1])
+        await append(c, f"one-{cid}", events[1:])
+        await append_many(c, [(f"many-{cid}", e.model_copy(update={"event_id": uuid.uuid4()})) for e in events])
+        one = await c.fetch(f"select {columns} from event_store where stream_id = $1 order by stream_version",
+                            f"one-{cid}")
+        many = await c.fetch(f"select event_id, {columns} from event_store where stream_id = $1 "
+                             "order by stream_version", f"many-{cid}")
+    assert [dict(r) | {"envelope": None} for r in one] == \
+        [{k: v for k, v in dict(r).items() if k != "event_id"} | {"envelope": None} for r in many]
+    assert [r["event_id"] for r in many] == [uuid.UUID(json.loads(r["envelope"])["event_id"]) for r in many]
+    assert [r["occurred_at"] for r in many] == [e.occurred_at for e in events]
+    assert [r["stream_version"] for r in many] == [1, 2, 3]
 
 
 async def test_relay_never_skips_a_row_that_commits_late(service_db, broker, reliability):

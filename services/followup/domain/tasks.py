@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -125,6 +126,7 @@ class TaskChange(_Frozen):
     note: str | None = None  # why nothing changed, e.g. "already done"
 
 
+@lru_cache(maxsize=4096)  # a consumer batch asks for each id twice: which exist, then the task's own
 def task_id_for(customer_id: uuid.UUID, kind: TaskKind, key: str) -> uuid.UUID:
     """The deterministic id of the `kind` work item identified by `key` for this customer."""
     return uuid.uuid5(TASK_NAMESPACE, f"{customer_id}/{kind.value}/{key}")

@@ -74,7 +74,7 @@ async def state(pool, customers: list[uuid.UUID]) -> dict:
     prospects = await pool.fetch("select * from prospects where customer_id = any($1) order by customer_id",
                                  customers)
     tasks = await pool.fetch("select task_id, customer_id, kind, owner_id, status, due_at, grade, marketing, "
-                             "cause_event_id, closed_at, data::text as data from tasks "
+                             "cause_event_id, created_at, closed_at, escalated_at, data::text as data from tasks "
                              "where customer_id = any($1) order by task_id", customers)
     owners = await pool.fetch("select * from customer_owners where customer_id = any($1) order by customer_id",
                               customers)
