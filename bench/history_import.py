@@ -12,6 +12,8 @@ import asyncio
 import csv
 import json
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,7 +74,37 @@ async def caught_up(stack: Stack, customers: int, deals: int, buyers: int, timeo
     raise TimeoutError(f"projections did not catch up in {timeout} s")
 
 
-async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800) -> dict:
+async def first_deal(stack: Stack) -> float:
+    """When follow-up takes its first deal in (the customers' phase is over), by the perf counter."""
+    conn = await asyncpg.connect(stack.services["followup"].env["CRM_DATABASE_URL"])
+    try:
+        while not await conn.fetchval("select exists(select 1 from deals)"):
+            await asyncio.sleep(0.5)
+        return time.perf_counter()
+    finally:
+        await conn.close()
+
+
+def profiled(stack: Stack, services: list[str], folder: Path | None) -> list[subprocess.Popen]:
+    """py-spy recording each of these services (raw, idle frames left out) until stopped."""
+    if folder is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "-r", "50",
+                              "-f", "raw", "-o", str(folder / f"{name}.txt"), "--pid",
+                              str(stack.services[name].proc.pid)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for name in services]
+
+
+def stop(recorders: list[subprocess.Popen]) -> None:
+    for r in recorders:
+        r.send_signal(signal.SIGINT)
+    for r in recorders:
+        r.wait(timeout=60)
+
+
+async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800,
+              profile: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="crm-bench-history-") as tmp:
         root = Path(tmp)
         people, deals, written, buyers = write_files(root, customers, seed)
@@ -82,17 +114,22 @@ async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800) 
             await join_roster(stack, list(CONSULTANTS))
             token = mint_token(auth_secret(stack.root), Role.MANAGER)
             cpu_before = cpu_seconds(stack)
+            recorders = profiled(stack, ["intake", "followup", "grading", "analytics"], profile)
             started = time.perf_counter()
+            deals_from = asyncio.create_task(first_deal(stack))
             cli_seconds, _ = await asyncio.to_thread(run_cli, [
                 "import-history", "--customers", str(people), "--deals", str(deals),
                 "--intake-url", stack.services["intake"].url, "--followup-url", stack.services["followup"].url,
                 "--token", token])
             await caught_up(stack, customers, written, buyers, timeout)
             total = time.perf_counter() - started
+            customers_seconds = await deals_from - started
+            stop(recorders)
             cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(stack).items()}
         finally:
             await asyncio.to_thread(stack.stop)
     return {"customers": customers, "deals": written, "buyers": buyers, "cli_seconds": round(cli_seconds, 1),
+            "customers_seconds": round(customers_seconds, 1), "deals_seconds": round(cli_seconds - customers_seconds, 1),
             "until_caught_up_seconds": round(total, 1), "cpu_seconds": cpu}
 
 
@@ -105,8 +142,9 @@ cli = typer.Typer(add_completion=False)
 
 
 @cli.command()
-def main(customers: int = 25_000, seed: int = 2026, timeout: float = 1800) -> None:
-    result = asyncio.run(run(customers, seed, timeout))
+def main(customers: int = 25_000, seed: int = 2026, timeout: float = 1800,
+         profile: Path = typer.Option(None, help="a folder for py-spy's raw stacks of each service")) -> None:
+    result = asyncio.run(run(customers, seed, timeout, profile))
     print(json.dumps(result, indent=2))
     print(f"history import of {result['customers']:,} customers / {result['deals']:,} deals until every projection "
           f"caught up: {result['until_caught_up_seconds']} s (target < 120 s; the CLI alone {result['cli_seconds']} s)")
