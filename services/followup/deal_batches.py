@@ -193,7 +193,8 @@ async def _write(conn: asyncpg.Connection, writes: _Writes, customers: list[_Cus
     if not writes.deals:
         return
     await deal_store.insert_many(conn, [(c.deal, c.customer_id) for c in writes.deals], now)
-    await task_store.save_many(conn, writes.changed)
+    # owners in one order, as the owner_load trigger counts them: two batches never wait on each other's owner
+    await task_store.save_many(conn, sorted(writes.changed, key=lambda t: (t.owner_id, t.task_id)))
     await task_store.insert_new(conn, writes.created)
     after = [c.prospect for c in customers]
     await conn.execute(_UPDATE, [p.customer_id for p in after], [p.owner_id for p in after],
