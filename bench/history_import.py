@@ -135,11 +135,12 @@ async def watch(stack: Stack, every: float = 5.0) -> None:
 
 
 async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800,
-              profile: Path | None = None) -> dict:
+              profile: Path | None = None, chunk: int | None = None, consumer_batch: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="crm-bench-history-") as tmp:
         root = Path(tmp)
         people, deals, written, buyers = write_files(root, customers, seed)
-        stack = Stack(root / "stack", kafka_port=free_port(), ports={n: free_port() for n in DEFAULT_PORTS})
+        stack = Stack(root / "stack", kafka_port=free_port(), ports={n: free_port() for n in DEFAULT_PORTS},
+                      extra_env={"CRM_CONSUMER_BATCH": str(consumer_batch)} if consumer_batch else {})
         try:
             await asyncio.to_thread(stack.start)
             await join_roster(stack, list(CONSULTANTS))
@@ -152,7 +153,7 @@ async def run(customers: int = 25_000, seed: int = 2026, timeout: float = 1800,
             cli_seconds, _ = await asyncio.to_thread(run_cli, [
                 "import-history", "--customers", str(people), "--deals", str(deals),
                 "--intake-url", stack.services["intake"].url, "--followup-url", stack.services["followup"].url,
-                "--token", token])
+                "--token", token, *(["--chunk", str(chunk)] if chunk else [])])
             cli_done = time.perf_counter()
             seen = await caught_up(stack, customers, written, buyers, timeout)
             total = time.perf_counter() - started
@@ -180,8 +181,10 @@ cli = typer.Typer(add_completion=False)
 
 @cli.command()
 def main(customers: int = 25_000, seed: int = 2026, timeout: float = 1800,
-         profile: Path = typer.Option(None, help="a folder for py-spy's raw stacks of each service")) -> None:
-    result = asyncio.run(run(customers, seed, timeout, profile))
+         profile: Path = typer.Option(None, help="a folder for py-spy's raw stacks of each service"),
+         chunk: int = typer.Option(None, help="rows per request (default: the CLI's)"),
+         consumer_batch: int = typer.Option(None, help="the services' consumer batch (default: settings')")) -> None:
+    result = asyncio.run(run(customers, seed, timeout, profile, chunk, consumer_batch))
     print(json.dumps(result, indent=2))
     print(f"history import of {result['customers']:,} customers / {result['deals']:,} deals until every projection "
           f"caught up: {result['until_caught_up_seconds']} s (target < 120 s; the CLI alone {result['cli_seconds']} s)")

@@ -166,7 +166,7 @@ def _decide(c: Checked, customer: _Customer, known: set[uuid.UUID], historical: 
     deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
     delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
     follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
-                            now=now, policy=policy, cause_id=event.event_id)
+                            now=now, policy=policy, cause_id=event.event_id, historical=historical)
     for change in follow.cancel:  # `task_store.record_changes`
         if change.changed:
             writes.changed.append(change.task)
@@ -174,7 +174,7 @@ def _decide(c: Checked, customer: _Customer, known: set[uuid.UUID], historical: 
                 task_store.event_of(change.task), customer_id=customer_id, now=now, causation=event,
                 occurred_at=change.task.completed_at)))
     created = []
-    for task in (steps if historical else [*steps, follow.call]):  # `task_store.schedule`
+    for task in [*steps, *([follow.call] if follow.call else [])]:  # `task_store.schedule`
         if task.task_id in known:
             continue
         known.add(task.task_id)
@@ -185,7 +185,7 @@ def _decide(c: Checked, customer: _Customer, known: set[uuid.UUID], historical: 
     gone = {ch.task.task_id for ch in follow.cancel if not ch.task.is_pending}
     customer.pending = sorted([*(t for t in pending if t.task_id not in gone), *(t for t in created if t.is_pending)],
                               key=_TASK_ORDER)
-    return Recorded(deal, customer_id, historical, None if historical else follow.call.task_id, created,
+    return Recorded(deal, customer_id, historical, follow.call.task_id if follow.call else None, created,
                     [ch.task.task_id for ch in follow.cancel])
 
 

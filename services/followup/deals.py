@@ -187,11 +187,11 @@ async def apply_deal(conn: asyncpg.Connection, checked: Checked, *, historical: 
     deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
     delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
     follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
-                            now=now, policy=policy, cause_id=event.event_id)
+                            now=now, policy=policy, cause_id=event.event_id, historical=historical)
     await task_store.record_changes(conn, follow.cancel, now, event)
-    created = await task_store.schedule(conn, steps if historical else [*steps, follow.call], now, event)
+    created = await task_store.schedule(conn, [*steps, *([follow.call] if follow.call else [])], now, event)
     await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now)
-    return Recorded(deal, customer_id, historical, None if historical else follow.call.task_id, created,
+    return Recorded(deal, customer_id, historical, follow.call.task_id if follow.call else None, created,
                     [c.task.task_id for c in follow.cancel])
 
 
