@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 
@@ -54,25 +55,38 @@ class RejectionFile:
 
 
 def send_chunks(client: httpx.Client, url: str, list_name: str, rows: list[Row], key: str, chunk: int,
-                rejected: RejectionFile, progress, task, extra: dict | None = None) -> list[tuple[Row, dict]]:
-    """Post rows in chunks; returns (row, the API's result for it) for every row taken in."""
-    taken: list[tuple[Row, dict]] = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
+                rejected: RejectionFile, progress, task, extra: dict | None = None,
+                parallel: int = 2) -> list[tuple[Row, dict]]:
+    """Post rows in chunks, `parallel` of them in flight (while the server stores one, the next is on
+    its way); returns (row, the API's result for it) for every row taken in, in the rows' order."""
+    def send(start: int) -> tuple[list[tuple[Row, dict]], list[tuple[Row, str, str]]]:
+        part, refused = rows[start:start + chunk], []
         while part:
             response = post_batch(client, url, {list_name: [r.body for r in part], **(extra or {})},
                                   {"Idempotency-Key": f"{key}-{start}-{len(part)}"})
             if response.status_code == 201:
                 results = response.json().get("results") or response.json()[list_name]
-                taken += list(zip(part, results, strict=True))
-                break
+                return list(zip(part, results, strict=True)), refused
             bad = refused_rows(response, list_name, len(part))
-            for index, (field, reason) in bad.items():
-                rejected.add(part[index].row, part[index].cells, field, reason)
-            progress.advance(task, len(bad))
+            refused += [(part[index], field, reason) for index, (field, reason) in bad.items()]
             part = [r for i, r in enumerate(part) if i not in bad]
-        progress.advance(task, len(part))
-    return taken
+        return [], refused
+
+    taken: dict[int, list[tuple[Row, dict]]] = {}
+    with ThreadPoolExecutor(parallel, thread_name_prefix="import-history") as pool:
+        futures = {pool.submit(send, start): start for start in range(0, len(rows), chunk)}
+        try:
+            for future in as_completed(futures):
+                ok, refused = future.result()
+                for row, field, reason in refused:
+                    rejected.add(row.row, row.cells, field, reason)
+                taken[futures[future]] = ok
+                progress.advance(task, len(ok) + len(refused))
+        except BaseException:  # the first failure stops the import (ImportAborted): send nothing more
+            for future in futures:
+                future.cancel()
+            raise
+    return [pair for start in sorted(taken) for pair in taken[start]]
 
 
 def _token(token: str | None, root: Path) -> str:
@@ -104,6 +118,7 @@ def import_history_command(
     token: str | None = typer.Option(None, envvar="CRM_TOKEN", help="bearer token (default: minted, stack secret)"),
     root: Path = typer.Option(Path(".crm"), help="stack folder holding the dev secret"),
     chunk: int = typer.Option(500, min=1, max=1000, help="rows per request / transaction"),
+    parallel: int = typer.Option(2, min=1, max=8, help="chunks in flight at once"),
 ) -> None:
     """Take over an earlier system's customers, deals and payments (history creates no work for the past)."""
     # Only the cut-off's business day counts (a deal is dated by its day): the start of today keeps a
@@ -132,12 +147,12 @@ def import_history_command(
             for name in tasks:
                 progress.advance(tasks[name], files[name].count.total())
             taken = send_chunks(client, f"{intake_url}/v1/contacts/batch", "contacts", rows["customers"],
-                                batch, chunk, files["customers"], progress, tasks["customers"])
+                                batch, chunk, files["customers"], progress, tasks["customers"], parallel=parallel)
             customer_ids = {row.ref: result["customer_id"] for row, result in taken}
             tally["customers"] = len(taken)
             tally["new customers"] = sum(1 for _, r in taken if r.get("is_new_customer") and not r.get("duplicate"))
             deal_ids = _deals(client, followup_url, rows.get("deals", []), customer_ids, cutoff, files, progress,
-                              tasks, batch, chunk, tally)
+                              tasks, batch, chunk, tally, parallel)
             _payments(client, followup_url, rows.get("payments", []), deal_ids, files, progress, tasks, batch,
                       chunk, tally)
     except ImportAborted as exc:
@@ -163,25 +178,28 @@ def _linked(rows: list[Row], ids: dict[str, str], ref_name: str, id_name: str, r
     return ready
 
 
-def _deals(client, url, rows, customer_ids, cutoff, files, progress, tasks, batch, chunk, tally) -> dict[str, str]:
+def _deals(client, url, rows, customer_ids, cutoff, files, progress, tasks, batch, chunk, tally,
+           parallel) -> dict[str, str]:
     ready = _linked(rows, customer_ids, "customer_ref", "customer_id", files.get("deals"),
                     lambda: progress.advance(tasks["deals"]))
     if not ready:
         return {}
     taken = send_chunks(client, f"{url}/v1/deals/batch", "deals", ready, f"{batch}-deals", chunk, files["deals"],
-                        progress, tasks["deals"], {"historical_before": cutoff.isoformat()})
+                        progress, tasks["deals"], {"historical_before": cutoff.isoformat()}, parallel)
     tally["deals"] = len(taken)
     tally["  of which history"] = sum(1 for _, r in taken if r["historical"])
     return {row.ref: result["deal"]["deal_id"] for row, result in taken if row.ref}
 
 
 def _payments(client, url, rows, deal_ids, files, progress, tasks, batch, chunk, tally) -> None:
+    # one chunk at a time, whatever --parallel: a deal's payments are checked in the file's order, each
+    # against the balance the earlier ones left, and one deal's payments may span two chunks
     ready = _linked(rows, deal_ids, "deal_ref", "deal_id", files.get("payments"),
                     lambda: progress.advance(tasks["payments"]))
     if not ready:
         return
     taken = send_chunks(client, f"{url}/v1/payments/batch", "payments", ready, f"{batch}-payments", chunk,
-                        files["payments"], progress, tasks["payments"])
+                        files["payments"], progress, tasks["payments"], parallel=1)
     tally["payments"] = len(taken)
 
 

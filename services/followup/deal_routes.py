@@ -10,7 +10,7 @@ from shared.access import Action
 from shared.auth import Principal, require_action
 from shared.runtime.commands import idempotency_key, run_command
 
-from . import deals
+from . import deal_batches, deals
 from .access import policy_of
 from .schemas import DealBatch, NewDeal, NewPayment, PaymentBatch
 
@@ -40,7 +40,7 @@ async def record_deal_batch(body: DealBatch, request: Request, key: str | None =
     no delivery steps and no 3-day call (domain §8). The same rules as one deal apply to each row."""
     async def work(conn):
         now = request.app.state.clock.now()
-        recorded = await deals.record_deals(conn, principal, body.deals, historical_before=body.historical_before or now,
+        recorded = await deal_batches.record_deals(conn, principal, body.deals, historical_before=body.historical_before or now,
                                             now=now, policy=policy_of(request))
         return 201, {"deals": [r.as_json() for r in recorded], "recorded": len(recorded),
                      "historical": sum(r.historical for r in recorded)}
@@ -66,7 +66,7 @@ async def record_payment_batch(body: PaymentBatch, request: Request, key: str | 
     """Record up to 1,000 payments at once, all or nothing; a deal's payments apply in the order
     given. A refused batch names every broken rule with its row and field (`payments.2.amount`)."""
     async def work(conn):
-        recorded = await deals.record_payments(conn, principal, body.payments, now=request.app.state.clock.now(),
+        recorded = await deal_batches.record_payments(conn, principal, body.payments, now=request.app.state.clock.now(),
                                                policy=policy_of(request))
         return 201, {"payments": recorded, "recorded": len(recorded)}
 

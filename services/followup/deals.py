@@ -1,5 +1,6 @@
-"""Recording deals (成交) and payments (回款): the use cases behind one deal, one payment and a batch
-of history taken over from an earlier system.
+"""Recording deals (成交) and payments (回款): the use cases behind one deal and one payment, and
+the rules a batch of history taken over from an earlier system applies to each row
+(`deal_batches` applies a batch set-based with these rules).
 
 Each use case runs inside the caller's transaction (the request owns the commit). A batch is all
 or nothing: every row is checked first and every broken rule is reported at once, naming its row
@@ -15,6 +16,7 @@ It still ends the customer's prospect work, because the customer has bought.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,6 +28,7 @@ from shared.business_time import business_day, business_instant
 from shared.errors import DomainError, DomainValidationError, FieldError, NotFound, dotted_loc, field_path
 from shared.events.contract import DealClosed
 from shared.events.enums import Role
+from shared.runtime import ownership as shared_ownership
 from shared.runtime.ownership import authorize
 
 from . import deal_store, merging, ownership, prospects, task_store
@@ -42,7 +45,7 @@ from .domain import (
 )
 from .domain.payments import balance_of, payment_problems, payment_recorded
 from .prospects import CUSTOMER
-from .schemas import NewDeal, NewPayment, PaymentEntry
+from .schemas import NewDeal, NewPayment
 
 _FIELDS = (("payment_due_on", "payment_due_on"), ("deposit", "deposit"), ("gross", "gross_profit"),
            ("closed_on", "closed_on"), ("item", "items"))
@@ -73,7 +76,7 @@ def _deal_field(problem: str) -> str:
     return next((field for word, field in _FIELDS if word in problem), "amount")
 
 
-def _in_row(prefix: str, exc: DomainError) -> DomainError:
+def in_row(prefix: str, exc: DomainError) -> DomainError:
     """The same error, its field(s) put under the row (`deals.3.consultant_id`)."""
     if isinstance(exc, RowsRejected):
         return type(exc)([(f"{prefix}.{f}", m) for f, m in exc.problems])
@@ -99,18 +102,24 @@ class Recorded:
 
 
 @dataclass(frozen=True)
-class _Checked:
+class Checked:
     body: NewDeal
     customer_id: uuid.UUID
     consultant: str
     deal: DealClosed
 
 
-class _Roster:
+class Roster:
     """Roster answers cached for one batch (a history batch names the same few consultants)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn, self.active, self.least = conn, {}, None
+
+    async def read(self, consultants: Iterable[str | None]) -> None:
+        """Ask about these consultants at once (a batch then asks nothing per row)."""
+        statuses = await shared_ownership.consultant_statuses(self.conn, [c for c in consultants if c])
+        for consultant in {c for c in consultants if c}:
+            self.active[consultant] = bool(statuses.get(consultant))
 
     async def is_active(self, consultant: str) -> bool:
         if consultant not in self.active:
@@ -123,7 +132,7 @@ class _Roster:
         return self.least
 
 
-async def _deal_consultant(roster: _Roster, principal: Principal, named: str | None, owner: str | None) -> str:
+async def _deal_consultant(roster: Roster, principal: Principal, named: str | None, owner: str | None) -> str:
     """Who made the deal: a consultant themselves; for others the named consultant, else the
     customer's owner, else the least loaded. Only an active roster member can make a deal."""
     if principal.role is Role.CONSULTANT and named not in (None, me(principal)):
@@ -135,12 +144,18 @@ async def _deal_consultant(roster: _Roster, principal: Principal, named: str | N
     return chosen
 
 
-async def _check(conn: asyncpg.Connection, principal: Principal, body: NewDeal, roster: _Roster, now: datetime,
-                 policy: FollowUpPolicy) -> _Checked:
+async def _check(conn: asyncpg.Connection, principal: Principal, body: NewDeal, roster: Roster, now: datetime,
+                 policy: FollowUpPolicy) -> Checked:
     """Everything that can refuse the deal, before anything is written."""
     customer_id = await merging.survivor_of(conn, body.customer_id)
     await authorize(conn, principal, Action.RECORD_DEAL, customer_id, location="body")
     owner = await conn.fetchval("select owner_id from prospects where customer_id = $1", customer_id)
+    return await checked_deal(principal, body, customer_id, owner, roster, now, policy)
+
+
+async def checked_deal(principal: Principal, body: NewDeal, customer_id: uuid.UUID, owner: str | None,
+                       roster: Roster, now: datetime, policy: FollowUpPolicy) -> Checked:
+    """The deal's own rules, once its customer (`customer_id`, owned by `owner`) may have it."""
     consultant = await _deal_consultant(roster, principal, body.consultant_id, owner)
     draft = DealDraft(deal_id=uuid.uuid4(), consultant_id=consultant, items=tuple(body.items), amount=body.amount,
                       gross_profit=body.gross_profit, deposit=body.deposit, closed_on=body.closed_on,
@@ -150,11 +165,12 @@ async def _check(conn: asyncpg.Connection, principal: Principal, body: NewDeal, 
         deal = validate_deal(draft, now, policy)
     except DealInvalid as exc:
         raise DealRejected([(_deal_field(p), p) for p in exc.problems]) from None
-    return _Checked(body, customer_id, consultant, deal)
+    return Checked(body, customer_id, consultant, deal)
 
 
-async def _apply(conn: asyncpg.Connection, checked: _Checked, *, historical: bool, now: datetime,
-                 policy: FollowUpPolicy) -> Recorded:
+async def apply_deal(conn: asyncpg.Connection, checked: Checked, *, historical: bool, now: datetime,
+                     policy: FollowUpPolicy) -> Recorded:
+    """A checked deal applied on its own: what `deal_batches` does set-based, one statement at a time."""
     body, deal, customer_id, consultant = checked.body, checked.deal, checked.customer_id, checked.consultant
     p = await prospects.load(conn, customer_id)
     p = await ownership.settle(conn, p, owner_when_needed(p.ownership, consultant), now)
@@ -171,11 +187,11 @@ async def _apply(conn: asyncpg.Connection, checked: _Checked, *, historical: boo
     deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
     delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
     follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
-                            now=now, policy=policy, cause_id=event.event_id)
+                            now=now, policy=policy, cause_id=event.event_id, historical=historical)
     await task_store.record_changes(conn, follow.cancel, now, event)
-    created = await task_store.schedule(conn, steps if historical else [*steps, follow.call], now, event)
+    created = await task_store.schedule(conn, [*steps, *([follow.call] if follow.call else [])], now, event)
     await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now)
-    return Recorded(deal, customer_id, historical, None if historical else follow.call.task_id, created,
+    return Recorded(deal, customer_id, historical, follow.call.task_id if follow.call else None, created,
                     [c.task.task_id for c in follow.cancel])
 
 
@@ -183,8 +199,8 @@ async def record_deal(conn: asyncpg.Connection, principal: Principal, body: NewD
                       policy: FollowUpPolicy) -> Recorded:
     """One deal as it happens: `deal-closed` (dated on its close day), prospect work ends,
     delivery steps (unless delivered) and 新车3日DC."""
-    checked = await _check(conn, principal, body, _Roster(conn), now, policy)
-    return await _apply(conn, checked, historical=False, now=now, policy=policy)
+    checked = await _check(conn, principal, body, Roster(conn), now, policy)
+    return await apply_deal(conn, checked, historical=False, now=now, policy=policy)
 
 
 def is_historical(closed_on: date, historical_before: datetime, policy: FollowUpPolicy) -> bool:
@@ -192,31 +208,7 @@ def is_historical(closed_on: date, historical_before: datetime, policy: FollowUp
     return closed_on < business_day(historical_before, policy.working_hours.zone)
 
 
-async def record_deals(conn: asyncpg.Connection, principal: Principal, bodies: list[NewDeal], *,
-                       historical_before: datetime, now: datetime, policy: FollowUpPolicy) -> list[Recorded]:
-    """A batch of deals, all or nothing; the results in the order of the rows."""
-    roster, checked, problems = _Roster(conn), {}, []
-    order = sorted(range(len(bodies)), key=lambda i: (bodies[i].customer_id, bodies[i].closed_on, i))
-    for i in order:
-        try:
-            checked[i] = await _check(conn, principal, bodies[i], roster, now, policy)
-        except RowsRejected as exc:
-            problems += _in_row(f"deals.{i}", exc).problems
-        except DomainError as exc:
-            if exc.status_code != 422:
-                raise _in_row(f"deals.{i}", exc) from None
-            problems.append((f"deals.{i}.{exc.field or 'customer_id'}", exc.message))
-    if problems:
-        raise DealRejected(sorted(problems, key=lambda p: _row_of(p[0])))
-    results = {}
-    for i in order:
-        c = checked[i]
-        results[i] = await _apply(conn, c, historical=is_historical(c.deal.closed_on, historical_before, policy),
-                                  now=now, policy=policy)
-    return [results[i] for i in range(len(bodies))]
-
-
-def _row_of(field: str) -> int:
+def row_of(field: str) -> int:
     return int(field.split(".")[1])
 
 
@@ -247,26 +239,3 @@ async def record_payment(conn: asyncpg.Connection, principal: Principal, deal_id
                           occurred_at=paid_at)
     return {"payment_id": payment_id, "customer_id": customer_id, "note": body.note,
             **event_payload.model_dump(mode="json")}
-
-
-async def record_payments(conn: asyncpg.Connection, principal: Principal, entries: list[PaymentEntry], *,
-                          now: datetime, policy: FollowUpPolicy) -> list[dict]:
-    """A batch of payments, all or nothing; a deal's payments are applied in the order given (each
-    reduces the balance the next is checked against), deals in ascending id (the lock order)."""
-    results, problems = {}, []
-    for i in sorted(range(len(entries)), key=lambda i: (entries[i].deal_id, i)):
-        entry = entries[i]
-        body = NewPayment(amount=entry.amount, paid_on=entry.paid_on, note=entry.note)
-        try:
-            async with conn.transaction():  # a savepoint: a refused row leaves nothing behind
-                results[i] = await record_payment(conn, principal, entry.deal_id, body, now=now, policy=policy,
-                                                  location="body")
-        except RowsRejected as exc:
-            problems += _in_row(f"payments.{i}", exc).problems
-        except DomainError as exc:
-            if exc.status_code not in (404, 422):
-                raise _in_row(f"payments.{i}", exc) from None
-            problems.append((f"payments.{i}.{exc.field or 'deal_id'}", exc.message))
-    if problems:
-        raise PaymentRejected(sorted(problems, key=lambda p: _row_of(p[0])))
-    return [results[i] for i in range(len(entries))]

@@ -29,6 +29,22 @@ async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.
     return customer_id
 
 
+# Each id's chain of merges followed to its end in one statement; `seen` stops a cycle where
+# `survivor_of` stops (at the last id before one seen already).
+_SURVIVORS = """
+with recursive chain(start, id, seen) as (
+    select s, s, array[s] from unnest($1::uuid[]) as s
+    union all
+    select c.start, p.merged_into, c.seen || p.merged_into from chain c join prospects p on p.customer_id = c.id
+    where p.merged_into is not null and not p.merged_into = any(c.seen))
+select distinct on (start) start, id from chain order by start, cardinality(seen) desc"""
+
+
+async def survivors_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """`survivor_of` each of these ids, in one statement."""
+    return {r["start"]: r["id"] for r in await conn.fetch(_SURVIVORS, sorted(set(customer_ids)))}
+
+
 async def merge(conn: asyncpg.Connection, merged: uuid.UUID, survivor: uuid.UUID, policy: FollowUpPolicy,
                 now: datetime, causation=None) -> None:
     a = await prospects.load(conn, survivor)

@@ -94,6 +94,24 @@ async def insert_new(conn: asyncpg.Connection, tasks: list[FollowUpTask]) -> set
     return {r["task_id"] for r in await conn.fetch(_INSERT_NEW, [t.model_dump_json() for t in tasks])}
 
 
+_SAVE_MANY = """
+insert into tasks (task_id, customer_id, kind, owner_id, status, due_at, grade, marketing, cause_event_id,
+                   created_at, closed_at, escalated_at, data)
+select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+                     $8::bool[], $9::uuid[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::jsonb[])
+on conflict (task_id) do update set customer_id = excluded.customer_id, owner_id = excluded.owner_id,
+    status = excluded.status, due_at = excluded.due_at, grade = excluded.grade, closed_at = excluded.closed_at,
+    escalated_at = excluded.escalated_at, data = excluded.data"""
+
+
+async def save_many(conn: asyncpg.Connection, tasks: list[FollowUpTask]) -> None:
+    """`save` of many tasks in one statement (each task once: its last state)."""
+    last = {t.task_id: t for t in tasks}
+    if last:
+        columns = list(zip(*(_columns(t) for t in last.values()), strict=True))
+        await conn.execute(_SAVE_MANY, *(list(c) for c in columns))
+
+
 def outgoing(payload: EventPayload, *, customer_id: uuid.UUID, now: datetime, causation: Envelope | None = None,
              occurred_at: datetime | None = None) -> Envelope:
     """An event of follow-up's; `occurred_at`: when it happened in the business, when not now."""
@@ -110,7 +128,7 @@ async def emit(conn: asyncpg.Connection, stream: str, payload: EventPayload, *, 
     return event
 
 
-def _event_of(task: FollowUpTask) -> EventPayload:
+def event_of(task: FollowUpTask) -> EventPayload:
     if task.status == TaskStatus.DONE:
         return followup_logged(task)
     if task.status == TaskStatus.CANCELLED:
@@ -144,7 +162,7 @@ async def record_changes(conn: asyncpg.Connection, changes: Iterable[TaskChange]
             continue
         task = change.task
         await save(conn, task)
-        await emit(conn, f"task-{task.task_id}", _event_of(task), customer_id=task.customer_id, now=now,
+        await emit(conn, f"task-{task.task_id}", event_of(task), customer_id=task.customer_id, now=now,
                    causation=causation, occurred_at=task.completed_at)  # a follow-up happened when it was done
         out.append(task)
     return out

@@ -69,6 +69,13 @@ async def test_history_import_takes_rows_in_once_and_reports_the_rest_with_their
     value = await api.eventually("grading", f"/v1/customers/{k1}/value", lambda v: v.get("purchases") == 2)
     assert value["credit_grade"]
     assert await deal_events(api, [k1]) == 2
+    # a customer taken over without deals is dated by the import (the customers file carries no
+    # date): its first contact, if any, is due from now on, never overdue work for the past
+    k2 = (await api.get("intake", f"/v1/customers?phone={phone_of(customers, 'K2')}")).json()["customers"][0]
+    await api.eventually("followup", f"/v1/prospects/{k2['customer_id']}", lambda p: p.get("owner_id"))
+    k2_tasks = await api.get("followup", f"/v1/tasks?customer_id={k2['customer_id']}")
+    assert k2_tasks.status_code == 200, k2_tasks.text
+    assert k2_tasks.json()["overdue"] == [] and all(t["status"] == "open" for t in k2_tasks.json()["tasks"])
 
     again = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert again.exit_code == 0, again.output

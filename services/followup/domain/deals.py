@@ -115,12 +115,13 @@ def validate_deal(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> De
 
 
 class DealFollowUp(BaseModel):
-    """The work a deal changes: prospect tasks to cancel and the 3-day call to schedule."""
+    """The work a deal changes: prospect tasks to cancel and the 3-day call to schedule (none for
+    a deal of history)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     cancel: tuple[TaskChange, ...]
-    call: FollowUpTask
+    call: FollowUpTask | None
 
 
 def on_deal_closed(
@@ -132,8 +133,11 @@ def on_deal_closed(
     now: datetime,
     policy: FollowUpPolicy,
     cause_id: uuid.UUID | None = None,
+    historical: bool = False,
 ) -> DealFollowUp:
-    """Cancel the customer's pending first-contact and cadence tasks; schedule 新车3日DC.
+    """Cancel the customer's pending first-contact and cadence tasks; schedule 新车3日DC, unless
+    the deal is history taken over from an earlier system (domain §8: no call for a delivery
+    long gone; the customer has bought, so its prospect work still ends).
 
     `delivered_at` anchors the 3-day call; pass the deal's own time when the
     delivery time is not known separately.
@@ -141,6 +145,7 @@ def on_deal_closed(
     cancel = [t.cancel(REASON_DEAL_CLOSED, now) for t in open_tasks
               if t.customer_id == customer_id and t.is_pending
               and t.kind in (TaskKind.FIRST_CONTACT, TaskKind.CADENCE)]
-    call = deal_call_task(customer_id=customer_id, deal_id=deal.deal_id, owner_id=deal.consultant_id,
-                          delivered_at=delivered_at, now=now, policy=policy, cause_id=cause_id)
+    call = None if historical else deal_call_task(
+        customer_id=customer_id, deal_id=deal.deal_id, owner_id=deal.consultant_id, delivered_at=delivered_at,
+        now=now, policy=policy, cause_id=cause_id)
     return DealFollowUp(cancel=tuple(c for c in cancel if c.changed), call=call)

@@ -95,3 +95,10 @@ def test_a_deal_triggers_the_three_day_call_and_ends_prospect_cadence():
     call = result.call
     assert (call.kind, call.owner_id, call.due_at, call.marketing) == (TaskKind.DEAL_3DAY_CALL, "alice",
                                                                        NOW + timedelta(days=3), False)
+
+
+def test_a_deal_of_history_ends_prospect_work_and_schedules_no_call():
+    first = task(TaskKind.FIRST_CONTACT, due=NOW + timedelta(days=1))
+    result = on_deal_closed(validate_deal(draft(closed_on=date(2022, 6, 3)), NOW, POLICY), customer_id=CUSTOMER,
+                            open_tasks=[first], delivered_at=NOW, now=NOW, policy=POLICY, historical=True)
+    assert [c.task.task_id for c in result.cancel] == [first.task_id] and result.call is None
