@@ -66,6 +66,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._backlog_counted_at = 0.0
         self.is_leader = False
+        self.caught_up = True  # the last pass's last read found fewer rows than a batch
 
     async def run(self) -> None:
         """Run forever: wait for leadership, then publish; reconnect on failure."""
@@ -97,23 +98,23 @@ class OutboxRelay:
         """Publish whenever the outbox has rows: woken by the NOTIFY of every append (runtime_0001's
         trigger), polling every `poll_seconds` in case a notification is lost."""
         loop = asyncio.get_running_loop()
-        next_check, busy = 0.0, False
+        next_check = 0.0
         while True:
             if loop.time() >= next_check:
                 await self.check_broker()
                 next_check = loop.time() + self.broker_check_seconds
             self._wake.clear()
             published = await self.publish_batch(producer)
-            if published:
-                busy = published >= self.busy_rows
-                continue  # maybe more, or a row below the last pass's cursor that committed late
+            if published and not self.caught_up:
+                continue  # more to read at once
+            # Caught up: a row that commits from now on (or committed during the pass, below its
+            # cursor) notifies at its commit, so the wait below ends at once for it.
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
                 continue
-            if busy:  # a burst is under way: let its next commits join this batch
+            if published >= self.busy_rows:  # a burst is under way: let its next commits join this batch
                 await asyncio.sleep(self.linger_seconds)
-            busy = False
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """One pass over the outbox: publish the unpublished rows in position order, `batch` at a
@@ -130,12 +131,14 @@ class OutboxRelay:
         published, acknowledged, more = 0, None, False
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(_UNPUBLISHED_AFTER, 0, self.batch)
+            self.caught_up = len(rows) < self.batch
             while rows:
                 futures = await _send_all(producer, rows)
                 if acknowledged is not None:
                     await _mark_published(conn, *acknowledged)
                 more = len(rows) == self.batch and asyncio.get_running_loop().time() < deadline
                 following = await conn.fetch(_UNPUBLISHED_AFTER, rows[-1]["position"], self.batch) if more else []
+                self.caught_up = len(following) < self.batch if more else len(rows) < self.batch
                 acknowledged = (rows, await asyncio.wait_for(asyncio.gather(*futures), kafka.SEND_TIMEOUT))
                 published += len(rows)
                 rows = following
