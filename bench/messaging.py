@@ -20,7 +20,7 @@ TOPIC = "contact-received"
 async def fill_outbox(url: str, n: int) -> list:
     """Store n events the fast way (setup, not measured)."""
     events = sample_contacts(n)
-    pool = await create_pool(url, min_size=2, max_size=2)  # the relay reads and marks on two
+    pool = await create_pool(url, min_size=1, max_size=1)
     async with pool.acquire() as conn:
         await conn.execute(
             """insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
