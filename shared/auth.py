@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from fastapi import Depends, Request
@@ -50,7 +51,18 @@ def mint_token(
 
 def decode_token(secret: str, token: str) -> Principal:
     """Raises jwt.PyJWTError or ValueError on anything not minted by us, wrongly typed claims
-    included (a validly signed token whose `role` is a list is still not ours)."""
+    included (a validly signed token whose `role` is a list is still not ours).
+
+    A token verified once is remembered until it expires (a client sends the same token with every
+    request, and verifying it was a twentieth of a request's CPU); refusals are never remembered."""
+    principal, expires = _verified(secret, token)
+    if time.time() >= expires:  # what PyJWT checks, with no leeway either
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return principal
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[Principal, float]:
     claims = jwt.decode(
         token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
         options={"require": ["exp", "iat", "sub", "role"]},
@@ -59,7 +71,7 @@ def decode_token(secret: str, token: str) -> Principal:
     if not all(value is None or (isinstance(value, str) and 0 < len(value) <= 200) for value in texts.values()):
         raise ValueError("a claim is not a short text")
     return Principal(subject=claims["sub"], role=Role(claims["role"]),
-                     consultant_id=texts["consultant_id"], team=texts["team"])
+                     consultant_id=texts["consultant_id"], team=texts["team"]), float(claims["exp"])
 
 
 # The analytics dashboard's browser session (services/analytics/dashboard.py signs in): the same

@@ -8,7 +8,9 @@ stack on loopback), SASL/SCRAM as the service's own principal in production
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -44,13 +46,43 @@ def client_kwargs(settings: Settings | None = None) -> dict[str, Any]:
 def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
     """acks=all and idempotent: a send is acknowledged once every in-sync replica has it,
     and a retried batch is never written twice. (aiokafka keeps one batch in flight per
-    partition, so a key's order holds either way; Tansu turns idempotence off.)"""
+    partition, so a key's order holds either way; Tansu turns idempotence off.)
+
+    No linger: the relay hands a whole batch to the producer before it yields to the event loop,
+    so the batch is already gathered when the sender looks; a linger only delayed every send
+    (each hop of a contact's way to the 360) by its length."""
     settings = settings if settings is not None else Settings()
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=settings.kafka_idempotence, acks="all",
-        linger_ms=2, max_batch_size=256 * 1024, request_timeout_ms=10_000,
+        linger_ms=0, max_batch_size=256 * 1024, request_timeout_ms=10_000,
         max_request_size=2 * 1024 * 1024, **client_kwargs(settings),
     )
+
+
+@lru_cache(maxsize=65_536)  # a customer's events come in runs (a contact is several events)
+def key_partition(key: bytes, partitions: int) -> int:
+    """The index of the partition Kafka's default partitioner (Java's and aiokafka's) picks for `key`
+    among `partitions`: murmur2 of the key, positive, modulo. The same function as aiokafka's
+    `partitioner.murmur2`, about twice as fast (whole words unpacked at once)."""
+    return (_murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _murmur2(data: bytes) -> int:
+    length, m = len(data), 0x5BD1E995
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * m) & 0xFFFFFFFF) ^ ((k * m) & 0xFFFFFFFF)
+    tail = data[words * 4:]
+    if tail:
+        for shift, byte in reversed(list(enumerate(tail))):
+            h ^= byte << (8 * shift)
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
 
 
 def consumer(bootstrap: str, group_id: str | None, *topics: str, max_records: int = 200,

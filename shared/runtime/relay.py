@@ -36,10 +36,12 @@ log = get_logger(__name__)
 _UNPUBLISHED_AFTER = """
 select position, event_id, event_type, customer_id::text as key, convert_to(envelope::text, 'UTF8') as body
 from event_store where not published and position > $1 order by position limit $2"""
-_MARK_PUBLISHED = "update event_store set published = true where position = any($1::bigint[])"
-_RECORD_OFFSETS = """
+# One statement (one round trip, atomic without a transaction block): the rows marked published and
+# each partition's last offset and event id recorded.
+_MARK_PUBLISHED = """
+with marked as (update event_store set published = true where position = any($1::bigint[]))
 insert into relay_offsets (topic, partition, next_offset, last_event_id)
-select * from unnest($1::text[], $2::int[], $3::bigint[], $4::uuid[])
+select * from unnest($2::text[], $3::int[], $4::bigint[], $5::uuid[])
 on conflict (topic, partition) do update
 set next_offset = excluded.next_offset, last_event_id = excluded.last_event_id
 where relay_offsets.next_offset < excluded.next_offset"""
@@ -50,18 +52,21 @@ class OutboxRelay:
                  topics: tuple[str, ...], partitions: int = 4, batch: int = 2000,
                  poll_seconds: float = 1.0, broker_check_seconds: float = 5.0,
                  replication: int | None = None, linger_seconds: float = 0.005,
-                 pass_seconds: float = 1.0) -> None:
+                 pass_seconds: float = 1.0, busy_rows: int = 50) -> None:
         self.pool, self.database_url, self.bootstrap = pool, database_url, bootstrap
         self.topics, self.partitions = topics, partitions
         self.replication = replication if replication is not None else Settings().topic_replication
         self.batch, self.poll_seconds, self.broker_check_seconds = batch, poll_seconds, broker_check_seconds
-        # linger: after a wake-up, let the commits of a burst gather into one batch; pass: how long one
-        # pass may read ahead by position before it starts again from the oldest unpublished row
-        self.linger_seconds, self.pass_seconds = linger_seconds, pass_seconds
+        # linger: after a wake-up while busy (the last pass published `busy_rows` or more), let the
+        # commits of a burst gather into one batch; a lone commit under light load goes out at once.
+        # pass: how long one pass may read ahead by position before it starts again from the oldest
+        # unpublished row
+        self.linger_seconds, self.pass_seconds, self.busy_rows = linger_seconds, pass_seconds, busy_rows
         self.lock_key = zlib.crc32(f"relay:{service}".encode())
         self._wake = asyncio.Event()
         self._backlog_counted_at = 0.0
         self.is_leader = False
+        self.caught_up = True  # the last pass's last read found fewer rows than a batch
 
     async def run(self) -> None:
         """Run forever: wait for leadership, then publish; reconnect on failure."""
@@ -99,13 +104,17 @@ class OutboxRelay:
                 await self.check_broker()
                 next_check = loop.time() + self.broker_check_seconds
             self._wake.clear()
-            if await self.publish_batch(producer):
-                continue  # maybe more, or a row below the last pass's cursor that committed late
+            published = await self.publish_batch(producer)
+            if published and not self.caught_up:
+                continue  # more to read at once
+            # Caught up: a row that commits from now on (or committed during the pass, below its
+            # cursor) notifies at its commit, so the wait below ends at once for it.
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
                 continue
-            await asyncio.sleep(self.linger_seconds)
+            if published >= self.busy_rows:  # a burst is under way: let its next commits join this batch
+                await asyncio.sleep(self.linger_seconds)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """One pass over the outbox: publish the unpublished rows in position order, `batch` at a
@@ -122,13 +131,14 @@ class OutboxRelay:
         published, acknowledged, more = 0, None, False
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(_UNPUBLISHED_AFTER, 0, self.batch)
+            self.caught_up = len(rows) < self.batch
             while rows:
-                futures = [await producer.send(r["event_type"], value=r["body"], key=r["key"].encode())
-                           for r in rows]
+                futures = await _send_all(producer, rows)
                 if acknowledged is not None:
                     await _mark_published(conn, *acknowledged)
                 more = len(rows) == self.batch and asyncio.get_running_loop().time() < deadline
                 following = await conn.fetch(_UNPUBLISHED_AFTER, rows[-1]["position"], self.batch) if more else []
+                self.caught_up = len(following) < self.batch if more else len(rows) < self.batch
                 acknowledged = (rows, await asyncio.wait_for(asyncio.gather(*futures), kafka.SEND_TIMEOUT))
                 published += len(rows)
                 rows = following
@@ -170,6 +180,19 @@ class OutboxRelay:
         return True
 
 
+async def _send_all(producer: AIOKafkaProducer, rows: list) -> list[asyncio.Future]:
+    """Hand the rows to the producer, each to the partition Kafka's default partitioner picks for its
+    key (murmur2 of the customer id), computed here faster than aiokafka's pure-Python one."""
+    partitions = {t: sorted(await producer.partitions_for(t)) for t in {r["event_type"] for r in rows}}
+    futures = []
+    for r in rows:
+        key = r["key"].encode()
+        chosen = partitions[r["event_type"]]
+        futures.append(await producer.send(r["event_type"], value=r["body"], key=key,
+                                           partition=chosen[kafka.key_partition(key, len(chosen))]))
+    return futures
+
+
 async def _mark_published(conn: asyncpg.Connection, rows: list, metas: list) -> None:
     """The rows are on the broker: mark them, and keep each partition's last offset and event id."""
     last: dict[tuple[str, int], tuple[int, object]] = {}
@@ -177,10 +200,8 @@ async def _mark_published(conn: asyncpg.Connection, rows: list, metas: list) -> 
         key = (meta.topic, meta.partition)
         if meta.offset + 1 > last.get(key, (-1, None))[0]:
             last[key] = (meta.offset + 1, row["event_id"])
-    async with conn.transaction():
-        await conn.execute(_MARK_PUBLISHED, [r["position"] for r in rows])
-        await conn.execute(_RECORD_OFFSETS, [t for t, _ in last], [p for _, p in last],
-                           [o for o, _ in last.values()], [e for _, e in last.values()])
+    await conn.execute(_MARK_PUBLISHED, [r["position"] for r in rows], [t for t, _ in last], [p for _, p in last],
+                       [o for o, _ in last.values()], [e for _, e in last.values()])
     for event_type, count in Counter(r["event_type"] for r in rows).items():
         EVENTS_PUBLISHED.labels(event_type).inc(count)
 

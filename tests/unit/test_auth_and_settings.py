@@ -1,4 +1,5 @@
 """Tokens, roles, and one set of settings for the embedded stack and compose."""
+import time
 from pathlib import Path
 
 import jwt
@@ -29,6 +30,19 @@ def test_token_round_trip_carries_role_and_consultant():
 def test_bad_tokens_are_refused(token):
     with pytest.raises((jwt.PyJWTError, ValueError)):
         decode_token(SECRET, token)
+
+
+def test_a_remembered_token_still_expires(monkeypatch):
+    """decode_token remembers verified tokens: one verified while valid is refused once it expires."""
+    token = mint_token(SECRET, Role.MANAGER, ttl_seconds=60)
+    assert decode_token(SECRET, token).role is Role.MANAGER
+    assert decode_token(SECRET, token).role is Role.MANAGER  # remembered
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        decode_token(SECRET, token)
+    with pytest.raises(jwt.PyJWTError):
+        decode_token("another-secret-" * 4, token)  # another secret never sees the remembered answer
 
 
 def test_compose_sets_exactly_the_settings_the_services_read():
