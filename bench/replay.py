@@ -3,10 +3,13 @@ reading and decoding the same events (the floor any rebuild stands on)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import resource
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from services.analytics.replay import rebuild
 from shared.events.contract import (ContactReceived, DealClosed, DealItem, FollowUpLogged, ProspectGraded,
@@ -75,18 +78,53 @@ async def read_and_decode(pool) -> float:
     return n / t["seconds"]
 
 
+def python_cpu() -> float:
+    """CPU seconds of this process and its finished children (the replay's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds of the PostgreSQL server: the postmaster, its live backends and those it reaped."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(proc.name) == postmaster:
+            ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        elif int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
+    """Rates next to the read+decode baseline, and the CPU each event cost (Python, workers included, and
+    PostgreSQL): the figure that other work on the same cores does not move much."""
     figures = []
     for n in sizes:
         url = await infra.database("analytics")
         pool = await create_pool(url, min_size=1, max_size=2)
         try:
             n = await fill_event_log(pool, n)
+            cpu, pg = python_cpu(), postgres_cpu(infra.postgres.pgdata)
             baseline = await read_and_decode(pool)
+            base_cpu = {"baseline python cpu us/event": round((python_cpu() - cpu) / n * 1e6, 1),
+                        "baseline postgres cpu us/event": round((postgres_cpu(infra.postgres.pgdata) - pg) / n * 1e6, 1)}
+            cpu, pg = python_cpu(), postgres_cpu(infra.postgres.pgdata)
             with timed() as t:
                 result = await rebuild(pool, database_url=url, workers=2)
             figures.append(Figure("replay: rebuild all projections", "events/s", n / t["seconds"], baseline,
-                                  "read + decode the same events", n, notes={"customers": result["customers"]}))
+                                  "read + decode the same events", n, notes={
+                                      "customers": result["customers"],
+                                      "python cpu us/event": round((python_cpu() - cpu) / n * 1e6, 1),
+                                      "postgres cpu us/event": round(
+                                          (postgres_cpu(infra.postgres.pgdata) - pg) / n * 1e6, 1),
+                                      **base_cpu, "load average": round(os.getloadavg()[0], 1)}))
         finally:
             await pool.close()
     return figures
@@ -94,7 +132,6 @@ async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
 
 if __name__ == "__main__":  # quick look: python -m bench.replay
     import tempfile
-    from pathlib import Path
 
     async def main():
         with tempfile.TemporaryDirectory() as tmp, Infra(Path(tmp)) as infra:

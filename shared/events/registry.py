@@ -76,14 +76,22 @@ def decode(envelope: Envelope) -> EventPayload:
     return model.model_validate(data)
 
 
-def upcast_envelope(envelope: Envelope) -> Envelope:
-    """The (opened) envelope at its type's latest version, for readers of a stored log that fold
-    JSON rather than models. Unchanged when it is current or cannot be upcast (an unknown type)."""
-    model = LATEST.get(envelope.event_type)
-    if model is None or envelope.schema_version >= model.VERSION:
-        return envelope
+def latest_payload(event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The (opened) payload at its type's latest version, for readers of a stored log that fold
+    JSON rather than models: the same object when it is current or cannot be upcast (an unknown type)."""
+    model = LATEST.get(event_type)
+    if model is None or version >= model.VERSION:
+        return payload
     try:
-        payload = upcast(envelope.event_type, envelope.schema_version, envelope.payload)
+        return upcast(event_type, version, payload)
     except UnknownEvent:
+        return payload
+
+
+def upcast_envelope(envelope: Envelope) -> Envelope:
+    """The (opened) envelope at its type's latest version (latest_payload); unchanged when it is
+    current or cannot be upcast."""
+    payload = latest_payload(envelope.event_type, envelope.schema_version, envelope.payload)
+    if payload is envelope.payload:
         return envelope
-    return envelope.model_copy(update={"payload": payload, "schema_version": model.VERSION})
+    return envelope.model_copy(update={"payload": payload, "schema_version": LATEST[envelope.event_type].VERSION})

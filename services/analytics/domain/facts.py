@@ -17,6 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from shared.business_time import business_day_of
 
 from .filters import UNASSIGNED, days_between, hours_between
@@ -38,7 +40,12 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A stored item's JSON (read back with json.loads or as jsonb). orjson: a replay writes about seven
+    per customer, and the standard library's took a fifth of the fold's time."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits, a key that is not text: as the standard library writes them
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _close_days(s: dict) -> int | None:

@@ -6,37 +6,71 @@ same state; unknown event types are ignored (producers may add new ones).
 Events come in opened (projection.load_events unseals them) and each is upcast
 to its type's latest version here, so the fold reads one shape per type however
 old the stored envelope is (a `contact-received` v1 reads as v2).
+
+The fold reads each event as an `Event`: its instant typed once and written once as the UTC ISO
+string the state holds, its payload already upcast. A replay reads those fields straight from
+the log's columns and decodes nothing else of the envelope (projection.load_fold_events);
+`fold_customer` takes envelopes (tests, the 360 as of a day) and reads them the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from shared.events.envelope import Envelope
-from shared.events.registry import upcast_envelope
+from shared.events.registry import latest_payload
 
 IGNORED_TYPES = frozenset({"dead-letters", "campaign-cost-recorded"})
 HOT_GRADES = ("O", "H")
 QUALIFIED_GRADES = ("O", "H", "A", "B")
 
 
-def event_order(e: Envelope) -> tuple[datetime, str]:
-    return (e.occurred_at, str(e.event_id))
+class Event(NamedTuple):
+    """What the fold reads of one opened event."""
+
+    occurred_at: datetime
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]  # at its type's latest version
+    at: str  # occurred_at as the state writes it (_iso)
+
+
+def fold_event(event_type: str, schema_version: int, occurred_at: datetime, event_id: Any,
+               payload: dict[str, Any]) -> Event:
+    """One opened event as the fold reads it: upcast to its type's latest version."""
+    return Event(occurred_at, str(event_id), event_type, latest_payload(event_type, schema_version, payload),
+                 _iso(occurred_at))
+
+
+def event_of(e: Envelope) -> Event:
+    return fold_event(e.event_type, e.schema_version, e.occurred_at, e.event_id, e.payload)
+
+
+event_order = itemgetter(0, 1)  # (occurred_at, event_id)
 
 
 def fold_customer(customer_id: str, events: Iterable[Envelope], as_of: datetime | None = None) -> dict[str, Any]:
     """The state of one customer from their events (and those of customers merged into them)."""
+    return fold_events(customer_id, map(event_of, events), as_of)
+
+
+def fold_events(customer_id: str, events: Iterable[Event], as_of: datetime | None = None) -> dict[str, Any]:
+    """fold_customer over events already read for the fold."""
     s = _empty(customer_id)
-    for event in sorted(map(upcast_envelope, events), key=event_order):
+    handlers = _HANDLERS
+    for event in sorted(events, key=event_order):
         if as_of is not None and event.occurred_at > as_of:
             break
         if event.event_type in IGNORED_TYPES:
             continue
         s["event_count"] += 1
-        s["last_event_at"] = _iso(event.occurred_at)
-        _apply(s, event)
+        s["last_event_at"] = event.at
+        handler = handlers.get(event.event_type)
+        if handler is not None:
+            handler(s, event.payload, event.at, event)
     _finish(s)
     return s
 
@@ -57,6 +91,8 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if _is_utc_iso(value):
+            return value  # what parsing and writing it again would give (most instants in events)
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
@@ -66,17 +102,27 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
+def _is_utc_iso(v: str) -> bool:
+    """Already written as `datetime.isoformat` writes a UTC instant: YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00,
+    with a fraction that is not zero. (Should a digit be wrong, parsing fails and _iso keeps the
+    string as it is anyway.)"""
+    n = len(v)
+    if n == 25:
+        pass
+    elif n == 32:
+        if v[19] != "." or v[20:26] == "000000":
+            return False
+    else:
+        return False
+    return (v.endswith("+00:00") and v[10] == "T" and v[4] == "-" and v[7] == "-" and v[13] == ":"
+            and v[16] == ":")
+
+
 def _money(value: Any) -> str:
     return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
 
 
-def _apply(s: dict[str, Any], event: Envelope) -> None:
-    handler = _HANDLERS.get(event.event_type)
-    if handler is not None:
-        handler(s, event.payload, _iso(event.occurred_at), event)
-
-
-def _contact(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _contact(s: dict, p: dict, at: str, e: Event) -> None:
     contact = {"contact_id": p.get("contact_id"), "channel": p.get("channel"), "campaign": p.get("campaign"),
                "at": at, "consultant_id": p.get("consultant_id"), "initial_grade": p.get("initial_grade"),
                "purpose": p.get("purpose"), "product_interest": p.get("product_interest"),
@@ -92,7 +138,7 @@ def _contact(s: dict, p: dict, at: str, e: Envelope) -> None:
     s["customer_kind"] = p.get("customer_kind") or s["customer_kind"]
 
 
-def _graded(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _graded(s: dict, p: dict, at: str, e: Event) -> None:
     """Grading's history of the prospect. From version 2 each event carries the whole history as
     grading knows it (rewritten when a fact arrived late): the latest revision replaces what came
     before. A version-1 event (revision 0) told one change: it is appended."""
@@ -120,7 +166,7 @@ def _step(step: dict, p: dict) -> dict:
             "cause_event_id": step.get("cause_event_id")}
 
 
-def _assigned(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _assigned(s: dict, p: dict, at: str, e: Event) -> None:
     """The owner follow-up decided (客户归属): the customer's consultant from then on."""
     s["consultant_id"] = p.get("owner_id")
 
@@ -131,27 +177,27 @@ def _task(s: dict, task_id: str) -> dict:
                                            "closed_at": None, "record": None, "marketing": True})
 
 
-def _scheduled(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _scheduled(s: dict, p: dict, at: str, e: Event) -> None:
     t = _task(s, p["task_id"])
     t.update(kind=p.get("kind") or t["kind"], owner_id=p.get("owner_id"), due_at=_iso(p.get("due_at")),
              marketing=p.get("marketing", True))
     t["scheduled_at"] = t["scheduled_at"] or at
 
 
-def _logged(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _logged(s: dict, p: dict, at: str, e: Event) -> None:
     t = _task(s, p["task_id"])
     t.update(kind=t["kind"] or p.get("kind"), status="done", done_at=_iso(p.get("completed_at")) or at,
              record={k: v for k, v in p.items() if k != "task_id"})
     t["owner_id"] = t["owner_id"] or p.get("consultant_id")
 
 
-def _closed(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _closed(s: dict, p: dict, at: str, e: Event) -> None:
     t = _task(s, p["task_id"])
     if t["status"] != "done":
         t.update(status=p.get("status"), closed_at=at, close_reason=p.get("reason"))
 
 
-def _deal(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _deal(s: dict, p: dict, at: str, e: Event) -> None:
     origin = s["origin"] or {}
     s["deals"].append({"deal_id": p.get("deal_id"), "consultant_id": p.get("consultant_id"),
                        "amount": _money(p.get("amount")), "gross_profit": _money(p.get("gross_profit")),
@@ -161,7 +207,7 @@ def _deal(s: dict, p: dict, at: str, e: Envelope) -> None:
                        "items": p.get("items", [])})
 
 
-def _lost(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _lost(s: dict, p: dict, at: str, e: Event) -> None:
     loss = {"reason": p.get("reason"), "note": p.get("note"), "at": at,
             "consultant_id": p.get("consultant_id") or s["consultant_id"], "approved_by": p.get("approved_by")}
     s["losses"].append(loss)
@@ -176,7 +222,7 @@ def _complaint(s: dict, complaint_id: str) -> dict:
         "resolve_due_at": None, "breached": [], "history": []})
 
 
-def _filed(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _filed(s: dict, p: dict, at: str, e: Event) -> None:
     c = _complaint(s, p["complaint_id"])
     c.update(channel=p.get("channel"), severity=p.get("severity"), description=p.get("description"),
              filed_at=at, category=c["category"] or p.get("category"))
@@ -186,7 +232,7 @@ _STEP_FIELD = {"acknowledged": "acknowledged_at", "resolved": "resolved_at", "su
 _STATUS_RANK = {"opened": 0, "escalated": 1, "acknowledged": 2, "resolved": 3, "surveyed": 4}
 
 
-def _updated(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _updated(s: dict, p: dict, at: str, e: Event) -> None:
     c = _complaint(s, p["complaint_id"])
     status, when = p.get("status"), _iso(p.get("at")) or at
     if not c["history"] or c["history"][-1]["status"] != status or status == "escalated":
@@ -205,22 +251,22 @@ def _updated(s: dict, p: dict, at: str, e: Envelope) -> None:
             c[key] = _iso(p[key]) if key.endswith("_at") else p[key]
 
 
-def _consent(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _consent(s: dict, p: dict, at: str, e: Event) -> None:
     s["marketing_allowed"] = bool(p.get("marketing_allowed"))
     s["consent_history"].append({"marketing_allowed": s["marketing_allowed"], "at": at, "source": p.get("source")})
 
 
-def _valued(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _valued(s: dict, p: dict, at: str, e: Event) -> None:
     s["value"] = {**{k: v for k, v in p.items() if v is not None}, "at": at}
 
 
-def _merged(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _merged(s: dict, p: dict, at: str, e: Event) -> None:
     merged = p.get("merged_customer_id")
     if merged and merged != s["customer_id"] and merged not in s["merged_from"]:
         s["merged_from"].append(merged)
 
 
-def _erased(s: dict, p: dict, at: str, e: Envelope) -> None:
+def _erased(s: dict, p: dict, at: str, e: Event) -> None:
     """Erased (the right to be forgotten): the business facts stay, nothing about the person."""
     s["erased"] = {"at": _iso(p.get("erased_at")) or at, "requested_by": p.get("requested_by")}
 
