@@ -15,7 +15,7 @@ from shared.auth import Principal
 from shared.events.enums import Role
 from shared.masking import mask_field
 from shared.runtime import ownership
-from shared.runtime.audit import audit_full_read
+from shared.runtime.audit import audit_full_reads
 
 from .tables import CARDS
 
@@ -34,9 +34,11 @@ async def name_customers(conn: asyncpg.Connection, principal: Principal, report:
     owners = await ownership.owners_of(conn, ids)
     own_team = (await ownership.team_of(conn, own_consultant_id(principal))
                 if principal.role is Role.CONSULTANT else None)
+    read: list[uuid.UUID] = []
     for row, customer_id in zip(rows, ids, strict=True):
         name = names.get(customer_id)
         full = sees_personal_data(principal, relation_of(principal, owners[customer_id], own_team))
         row["customer_name"] = mask_field("name", name, full=full)
         if full and name and principal.is_person:
-            await audit_full_read(conn, principal, customer_id, f"report {report}: name", now)
+            read.append(customer_id)
+    await audit_full_reads(conn, principal, read, f"report {report}: name", now)
