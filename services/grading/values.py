@@ -104,13 +104,17 @@ class Valuation:
                 (customer_id, causation), = customers.items()
                 return await self._revalue(conn, customer_id, as_of, causation)
             await self.ensure_loaded(conn)
-            before = self._standings(self._purchases)
             valued_with: dict[uuid.UUID, tuple | None] = dict.fromkeys(await self._without_value(conn, customers))
-            pass_ = _Pass(self, as_of)
             subjects = sorted(c for c in customers if c not in valued_with)
+            # Only a valued customer or one near a cut can have a new standing: the others keep
+            # their profit and purchases, and their rank is too far from every cut to cross it.
+            candidates = self.ranking.ids_near_cuts(self.policy.pyramid_cuts, self.policy.management.cuts,
+                                                    moves=len(subjects)) | set(subjects)
+            before = {c: self._standing(c) for c in candidates}
+            pass_ = _Pass(self, as_of)
             await pass_.value(conn, [(c, customers[c]) for c in subjects],
                               lambda c: valued_with.__setitem__(c, self._standing(c)))
-            after = self._standings(self._purchases)
+            after = {c: s for c in candidates if (s := self._standing(c)) is not None}
             await pass_.value(conn, [(c, None) for c in sorted(after)
                                      if after[c] != valued_with.get(c, before.get(c))])
             return await pass_.write(conn)
