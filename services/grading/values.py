@@ -110,11 +110,13 @@ class Valuation:
             # their profit and purchases, and their rank is too far from every cut to cross it.
             candidates = self.ranking.ids_near_cuts(self.policy.pyramid_cuts, self.policy.management.cuts,
                                                     moves=len(subjects)) | set(subjects)
-            before = {c: self._standing(c) for c in candidates}
+            if 5 * len(candidates) > len(self.ranking):
+                candidates = None  # one pass over the ranking costs less than a lookup per candidate
+            before = self._standings_of(candidates)
             pass_ = _Pass(self, as_of)
             await pass_.value(conn, [(c, customers[c]) for c in subjects],
                               lambda c: valued_with.__setitem__(c, self._standing(c)))
-            after = {c: s for c in candidates if (s := self._standing(c)) is not None}
+            after = self._standings_of(candidates)
             await pass_.value(conn, [(c, None) for c in sorted(after)
                                      if after[c] != valued_with.get(c, before.get(c))])
             return await pass_.write(conn)
@@ -133,6 +135,12 @@ class Valuation:
         for customer_id in idle:
             self._purchases.pop(customer_id, None)
         return idle
+
+    def _standings_of(self, customer_ids: set[uuid.UUID] | None) -> dict[uuid.UUID, tuple]:
+        """`_standings` of these ranked customers (None: of all)."""
+        if customer_ids is None:
+            return self._standings(self._purchases)
+        return {c: s for c in customer_ids if (s := self._standing(c)) is not None}
 
     def _standing(self, customer_id: uuid.UUID) -> tuple | None:
         """(profit, tier, management class) of one ranked customer as the ranking stands now."""

@@ -214,11 +214,12 @@ async def test_a_batch_is_valued_in_a_fixed_number_of_statements(service_db):
         ["insert", "into", "customer_values"], ["insert", "into", "streams"], ["insert", "into", "event_store"]]
 
 
-async def test_newcomers_at_the_top_re_tier_customers_far_from_a_cut_as_one_at_a_time(service_db):
+@pytest.mark.parametrize("n_known, n_new", [(40, 12), (300, 3)])  # the whole ranking compared; the cuts only
+async def test_newcomers_at_the_top_re_tier_customers_far_from_a_cut_as_one_at_a_time(service_db, n_known, n_new):
     """A batch of big buyers pushes customers' ranks down across the tier and class cuts: the ones
     re-valued, their values and events are those of the one-at-a-time path."""
     reference, set_based = one_by_one((await service_db("grading"))[1]), Grading((await service_db("grading"))[1])
-    known, newcomers = [uuid.uuid4() for _ in range(40)], [uuid.uuid4() for _ in range(12)]
+    known, newcomers = [uuid.uuid4() for _ in range(n_known)], [uuid.uuid4() for _ in range(n_new)]
     history = [ev.deal(c, ev.at(k), gross_profit=str(1000 + 100 * i)) for i, c in enumerate(known) for k in (1, 2)]
     big = [ev.deal(c, ev.at(3 + k), gross_profit=str(900_000 + i)) for i, c in enumerate(newcomers) for k in (0, 1)]
     for grading in (reference, set_based):
@@ -227,4 +228,4 @@ async def test_newcomers_at_the_top_re_tier_customers_far_from_a_cut_as_one_at_a
     values, events = await values_and_events(set_based)
     assert (values, events) == await values_and_events(reference)
     re_tiered = {e[0] for e in events if e[1] > 1} & {value_stream(c) for c in known}
-    assert len(re_tiered) >= 5  # customers who bought nothing in the batch were re-valued
+    assert len(re_tiered) >= 2  # customers who bought nothing in the batch were re-valued
