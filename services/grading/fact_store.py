@@ -204,6 +204,72 @@ async def value_counts(conn: asyncpg.Connection, customer_id: uuid.UUID) -> asyn
            from grading_facts where customer_id = $1""", customer_id)
 
 
+class ValueFacts(NamedTuple):
+    """What value grading reads of one customer (`value_facts_of`)."""
+
+    purchases: list[PurchaseFact]
+    complaints: int
+    first_contact_at: datetime | None
+    payments: list[PaymentFact]
+    cards: list[CardFact]
+    referred: list[uuid.UUID]  # the survivors it referred, never itself, in id order
+    referred_purchases: list[PurchaseFact]
+
+
+_VALUE_KINDS = [PURCHASE, PAYMENT, CARD, REFERRAL, "complaint_filed", "contact_received"]
+
+
+async def value_facts_of(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, ValueFacts]:
+    """Everything stored about these customers' values, their referred customers' deals included,
+    in at most three statements whatever their number (the batch twin of `purchases`,
+    `value_counts`, `payments_and_cards`, `referred_customers` and `purchases_of` one customer at a time)."""
+    ids = list(dict.fromkeys(customer_ids))
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        """select customer_id, kind, occurred_at,
+                  case when kind in ('purchase', 'payment', 'card') then data::text end as data,
+                  (data->>'referred_customer_id')::uuid as referred
+           from grading_facts where customer_id = any($1::uuid[]) and kind = any($2)""", ids, _VALUE_KINDS)
+    facts = {c: ValueFacts([], 0, None, [], [], [], []) for c in ids}
+    complaints: dict[uuid.UUID, int] = {}
+    first: dict[uuid.UUID, datetime] = {}
+    referred_ids: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for r in rows:
+        c, kind, f = r["customer_id"], r["kind"], facts[r["customer_id"]]
+        if kind == PURCHASE:
+            f.purchases.append(PurchaseFact.model_validate_json(r["data"]))
+        elif kind == PAYMENT:
+            f.payments.append(PaymentFact.model_validate_json(r["data"]))
+        elif kind == CARD:
+            f.cards.append(CardFact.model_validate_json(r["data"]))
+        elif kind == REFERRAL:
+            if r["referred"] is not None:
+                referred_ids.setdefault(c, set()).add(r["referred"])
+        elif kind == "complaint_filed":
+            complaints[c] = complaints.get(c, 0) + 1
+        elif first.get(c) is None or r["occurred_at"] < first[c]:
+            first[c] = r["occurred_at"]
+    survivors = await survivors_of(conn, sorted({r for refs in referred_ids.values() for r in refs}))
+    referred = {c: sorted({survivors[r] for r in refs} - {c}) for c, refs in referred_ids.items()}
+    bought = await _purchases_by_customer(conn, sorted({r for refs in referred.values() for r in refs}))
+    return {c: f._replace(complaints=complaints.get(c, 0), first_contact_at=first.get(c),
+                          referred=referred.get(c, []),
+                          referred_purchases=[p for r in referred.get(c, []) for p in bought.get(r, [])])
+            for c, f in facts.items()}
+
+
+async def _purchases_by_customer(conn: asyncpg.Connection,
+                                 customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[PurchaseFact]]:
+    if not customer_ids:
+        return {}
+    out: dict[uuid.UUID, list[PurchaseFact]] = {}
+    for r in await conn.fetch("select customer_id, data::text as data from grading_facts "
+                              "where customer_id = any($1::uuid[]) and kind = $2", customer_ids, PURCHASE):
+        out.setdefault(r["customer_id"], []).append(PurchaseFact.model_validate_json(r["data"]))
+    return out
+
+
 async def move_to_survivor(conn: asyncpg.Connection, merged: uuid.UUID, survivor: uuid.UUID,
                            merged_at: datetime) -> None:
     """Record the merge and give the merged customer's facts to the survivor."""

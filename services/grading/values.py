@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import asyncpg
 
 from shared.events.contract import CustomerValued
 from shared.events.envelope import Envelope, new_event
-from shared.runtime.store import append
+from shared.runtime.store import append_many
 
 from . import fact_store
 from .domain import GradingPolicy, ProfitRanking
@@ -84,40 +86,40 @@ class Valuation:
         await self.ensure_loaded(conn)
         touched = self._near_cuts()
         was_ranked = customer_id in self.ranking
-        subject = await self.value_one(conn, customer_id, as_of, causation)  # places it by its facts
-        if not was_ranked and customer_id not in self.ranking:
-            return []  # not a customer (yet): no value grading, nobody moved
-        events = [subject] if subject is not None else []
-        touched |= self._near_cuts()
-        for cid in sorted(c for c in touched - {customer_id} if c in self.ranking):
-            event = await self.value_one(conn, cid, as_of, causation)
-            if event is not None:
-                events.append(event)
-        return events
+        pass_ = _Pass(self, as_of)
+        await pass_.value(conn, [(customer_id, causation)])  # places it by its facts
+        if was_ranked or customer_id in self.ranking:  # else not a customer (yet): nobody moved
+            touched |= self._near_cuts()
+            await pass_.value(conn, [(c, causation) for c in sorted(touched - {customer_id}) if c in self.ranking])
+        return await pass_.write(conn)
 
     async def revalue_many(self, conn: asyncpg.Connection, customers: dict[uuid.UUID, Envelope],
                            as_of: date) -> list[Envelope]:
         """Re-value a batch's customers once each (each with the event that last touched it), then
         whoever the batch's moves re-tiered: a customer whose standing (tier, management class)
-        under the final ranking differs from the one it was last valued with."""
+        under the final ranking differs from the one it was last valued with. Set-based: a fixed
+        number of statements whatever the batch's size (`_Pass`)."""
         async with self._busy:
             if len(customers) == 1:
                 (customer_id, causation), = customers.items()
                 return await self._revalue(conn, customer_id, as_of, causation)
             await self.ensure_loaded(conn)
-            before = self._standings(self._purchases)
             valued_with: dict[uuid.UUID, tuple | None] = dict.fromkeys(await self._without_value(conn, customers))
-            events = []
-            for customer_id in sorted(c for c in customers if c not in valued_with):
-                event = await self.value_one(conn, customer_id, as_of, customers[customer_id])
-                events += [event] if event is not None else []
-                valued_with[customer_id] = self._standing(customer_id)
-            after = self._standings(self._purchases)
-            for customer_id in sorted(after):
-                if after[customer_id] != valued_with.get(customer_id, before.get(customer_id)):
-                    event = await self.value_one(conn, customer_id, as_of)
-                    events += [event] if event is not None else []
-            return events
+            subjects = sorted(c for c in customers if c not in valued_with)
+            # Only a valued customer or one near a cut can have a new standing: the others keep
+            # their profit and purchases, and their rank is too far from every cut to cross it.
+            candidates = self.ranking.ids_near_cuts(self.policy.pyramid_cuts, self.policy.management.cuts,
+                                                    moves=len(subjects)) | set(subjects)
+            if 5 * len(candidates) > len(self.ranking):
+                candidates = None  # one pass over the ranking costs less than a lookup per candidate
+            before = self._standings_of(candidates)
+            pass_ = _Pass(self, as_of)
+            await pass_.value(conn, [(c, customers[c]) for c in subjects],
+                              lambda c: valued_with.__setitem__(c, self._standing(c)))
+            after = self._standings_of(candidates)
+            await pass_.value(conn, [(c, None) for c in sorted(after)
+                                     if after[c] != valued_with.get(c, before.get(c))])
+            return await pass_.write(conn)
 
     async def _without_value(self, conn: asyncpg.Connection, customers) -> list[uuid.UUID]:
         """The customers that are not ranked and have no purchase (most of a batch of new contacts):
@@ -134,6 +136,12 @@ class Valuation:
             self._purchases.pop(customer_id, None)
         return idle
 
+    def _standings_of(self, customer_ids: set[uuid.UUID] | None) -> dict[uuid.UUID, tuple]:
+        """`_standings` of these ranked customers (None: of all)."""
+        if customer_ids is None:
+            return self._standings(self._purchases)
+        return {c: s for c in customer_ids if (s := self._standing(c)) is not None}
+
     def _standing(self, customer_id: uuid.UUID) -> tuple | None:
         """(profit, tier, management class) of one ranked customer as the ranking stands now."""
         if customer_id not in self.ranking:
@@ -142,34 +150,22 @@ class Valuation:
         return (self.ranking.profit_of(customer_id), self.ranking.tier_of(customer_id).value,
                 management_class_for_rank(rank, n, self._purchases[customer_id], self.policy.management).value)
 
-    async def _inputs(self, conn: asyncpg.Connection, customer_id: uuid.UUID) -> ValueInputs:
-        """Everything stored about the customer's value, its referred customers' deals included."""
-        purchases = await fact_store.purchases(conn, customer_id)
-        if not purchases:
-            return ValueInputs()
-        counts = await fact_store.value_counts(conn, customer_id)
-        first = counts["first_contact_at"]
-        payments, cards = await fact_store.payments_and_cards(conn, customer_id)
-        referred = sorted(await fact_store.referred_customers(conn, customer_id))
-        return ValueInputs.of(purchases, counts["complaints"], len(referred), first.date() if first else None,
-                              payments=payments, cards=cards,
-                              referred_purchases=await fact_store.purchases_of(conn, referred))
-
     async def value_one(self, conn: asyncpg.Connection, customer_id: uuid.UUID, as_of: date,
                         causation: Envelope | None = None) -> Envelope | None:
-        """Compute, store and (when changed) emit one customer's value, placing it in the ranking by
-        the profit of its facts (a customer without purchases leaves the ranking and has no value).
+        """Compute, store and (when changed) emit one customer's value (`_Pass` for one)."""
+        pass_ = _Pass(self, as_of)
+        await pass_.value(conn, [(customer_id, causation)])
+        events = await pass_.write(conn)
+        return events[0] if events else None
 
-        The customer's lock first: a transaction that stored facts of it and has not committed yet
-        is waited for, so what is read here is never older than what that transaction wrote.
-        """
-        await fact_store.lock_customer(conn, customer_id)
-        inputs = await self._inputs(conn, customer_id)
+    def _assess(self, customer_id: uuid.UUID, inputs: ValueInputs, as_of: date,
+                causation: Envelope | None) -> tuple[Decimal, CustomerValued] | None:
+        """Place the customer in the ranking by the profit of its facts and assess its value under
+        the ranking as it then stands; None (and out of the ranking) when it has no purchase."""
         if not inputs.purchases:
             if customer_id in self.ranking:
                 self.ranking.remove(customer_id)
             self._purchases.pop(customer_id, None)
-            await conn.execute("delete from customer_values where customer_id = $1", customer_id)
             return None
         profit = ranking_profit(inputs.purchases, inputs.referred_purchases, self.policy)
         self.ranking.upsert(customer_id, profit)
@@ -180,23 +176,7 @@ class Valuation:
             management_class_for_rank(rank, population, len(inputs.purchases), self.policy.management),
             self.policy,
         ).model_copy(update={"cause_event_id": causation.event_id if causation else None})
-        stored = await conn.fetchval("select value::text from customer_values where customer_id = $1", customer_id)
-        previous = CustomerValued.model_validate_json(stored) if stored else None
-        changed = not same_value(previous, value)
-        await conn.execute(
-            """insert into customer_values (customer_id, profit, purchases, value, valued_on, updated_at)
-               values ($1, $2, $3, $4::jsonb, $5, now()) on conflict (customer_id) do update
-               set profit = excluded.profit, purchases = excluded.purchases, valued_on = excluded.valued_on,
-                   value = case when $6 then excluded.value else customer_values.value end,
-                   updated_at = case when $6 then now() else customer_values.updated_at end""",
-            customer_id, profit, len(inputs.purchases), value.model_dump_json(),
-            as_of, changed,
-        )
-        if not changed:
-            return None
-        event = new_event(value, customer_id=customer_id, producer=SERVICE, causation=causation)
-        await append(conn, value_stream(customer_id), [event])
-        return event
+        return profit, value
 
     async def reconcile(self, conn: asyncpg.Connection, as_of: date) -> int:
         """Rebuild the ranking from the facts and re-value every customer whose stored value
@@ -216,13 +196,12 @@ class Valuation:
             """select customer_id, profit, value->>'pyramid_tier' as tier,
                       value->>'management_class' as management_class from customer_values""")}
         expected = self._standings(counts)  # taken before value_one moves anyone
-        fixed = 0
-        for cid in sorted(set(stored) | set(expected)):
-            row = stored.get(cid)
-            if row is not None and (row["profit"], row["tier"], row["management_class"]) == expected.get(cid):
-                continue
-            fixed += await self.value_one(conn, cid, as_of) is not None
-        return fixed
+        pass_ = _Pass(self, as_of)
+        await pass_.value(conn, [
+            (cid, None) for cid in sorted(set(stored) | set(expected))
+            if (row := stored.get(cid)) is None
+            or (row["profit"], row["tier"], row["management_class"]) != expected.get(cid)])
+        return len(await pass_.write(conn))
 
     def _standings(self, purchase_counts: dict[uuid.UUID, int]) -> dict[uuid.UUID, tuple]:
         """(profit, tier, management class) of every ranked customer, as the ranking stands."""
@@ -242,6 +221,90 @@ class Valuation:
         ids = await conn.fetch(
             "select customer_id from customer_values where valued_on < $1 order by valued_on, customer_id limit $2",
             as_of, limit)
-        for row in ids:
-            await self.value_one(conn, row["customer_id"], as_of)  # no purchases left: its value goes
+        pass_ = _Pass(self, as_of)
+        await pass_.value(conn, [(row["customer_id"], None) for row in ids])  # no purchases left: its value goes
+        await pass_.write(conn)
         return len(ids)
+
+
+class _Pass:
+    """Customers valued one after another, as `value_one` each would, set-based: each `value` call
+    locks its customers (in id order) and reads their facts and stored values in a fixed number of
+    statements, then assesses them in its order in memory (each moves the ranking the next one is
+    placed in); `write` stores every value, drops the values of customers without purchases and
+    appends the changed values' events (in the order they were assessed), in three statements.
+
+    The lock comes before the read: a transaction that stored facts of a customer and has not
+    committed yet is waited for, so what is read is never older than what that transaction wrote.
+    """
+
+    def __init__(self, valuation: Valuation, as_of: date) -> None:
+        self.valuation, self.as_of = valuation, as_of
+        self.inputs: dict[uuid.UUID, ValueInputs] = {}  # read once: its facts are locked by then
+        self.stored: dict[uuid.UUID, str | None] = {}  # value JSON as the transaction started
+        self.current: dict[uuid.UUID, str | None] = {}  # value JSON as this pass leaves it
+        self.rows: dict[uuid.UUID, tuple[Decimal, int] | None] = {}  # (profit, purchases), None: dropped
+        self.events: list[Envelope] = []
+
+    async def value(self, conn: asyncpg.Connection, order: list[tuple[uuid.UUID, Envelope | None]],
+                    then: Callable[[uuid.UUID], None] | None = None) -> None:
+        """Value `order`'s customers, each with its causation, in that order; `then(customer)` after each."""
+        if not order:
+            return
+        await fact_store.lock_customers(conn, [c for c, _ in order])
+        await self._read(conn, [c for c, _ in order])
+        for customer_id, causation in order:
+            self._value(customer_id, causation)
+            if then is not None:
+                then(customer_id)
+
+    async def _read(self, conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
+        missing = sorted({c for c in customer_ids if c not in self.inputs})
+        if not missing:
+            return
+        for c, f in (await fact_store.value_facts_of(conn, missing)).items():
+            first = f.first_contact_at
+            self.inputs[c] = ValueInputs.of(
+                f.purchases, f.complaints, len(f.referred), first.date() if first else None,
+                payments=f.payments, cards=f.cards, referred_purchases=f.referred_purchases,
+            ) if f.purchases else ValueInputs()
+        stored = {r["customer_id"]: r["value"] for r in await conn.fetch(
+            "select customer_id, value::text as value from customer_values where customer_id = any($1::uuid[])",
+            missing)}
+        for c in missing:
+            self.stored[c] = self.current[c] = stored.get(c)
+
+    def _value(self, customer_id: uuid.UUID, causation: Envelope | None) -> None:
+        assessed = self.valuation._assess(customer_id, self.inputs[customer_id], self.as_of, causation)
+        if assessed is None:
+            self.rows[customer_id], self.current[customer_id] = None, None
+            return
+        profit, value = assessed
+        self.rows[customer_id] = (profit, len(self.inputs[customer_id].purchases))
+        current = self.current[customer_id]
+        if current is not None and same_value(CustomerValued.model_validate_json(current), value):
+            return
+        self.current[customer_id] = value.model_dump_json()
+        self.events.append(new_event(value, customer_id=customer_id, producer=SERVICE, causation=causation))
+
+    async def write(self, conn: asyncpg.Connection) -> list[Envelope]:
+        """Store what the pass valued; returns the events appended."""
+        dropped = [c for c, row in self.rows.items() if row is None and self.stored[c] is not None]
+        if dropped:
+            await conn.execute("delete from customer_values where customer_id = any($1::uuid[])", dropped)
+        kept = sorted(c for c, row in self.rows.items() if row is not None)
+        if kept:
+            # a value unchanged since the transaction started keeps its stored JSON and time
+            await conn.execute(
+                """insert into customer_values (customer_id, profit, purchases, value, valued_on, updated_at)
+                   select c, p, n, v::jsonb, $5, now()
+                   from unnest($1::uuid[], $2::numeric[], $3::int[], $4::text[]) as r(c, p, n, v)
+                   on conflict (customer_id) do update
+                   set profit = excluded.profit, purchases = excluded.purchases, valued_on = excluded.valued_on,
+                       value = excluded.value,
+                       updated_at = case when customer_values.value = excluded.value
+                                         then customer_values.updated_at else now() end""",
+                kept, [self.rows[c][0] for c in kept], [self.rows[c][1] for c in kept],
+                [self.current[c] for c in kept], self.as_of)
+        await append_many(conn, [(value_stream(e.customer_id), e) for e in self.events])
+        return self.events

@@ -84,8 +84,10 @@ class ProfitRanking:
         """Remove, and return only the customers whose tier changed (O(log n))."""
         return self._tracking(customer_id, lambda: self.remove(customer_id))
 
-    def ids_near_cuts(self, *cuts: RankCuts) -> set[CustomerId]:
-        """The customers whose tier under `cuts` can change when one customer moves (O(log n)).
+    def ids_near_cuts(self, *cuts: RankCuts, moves: int = 1) -> set[CustomerId]:
+        """The customers whose tier under `cuts` can change when `moves` customers move, one
+        after another (O(moves log n)): each move shifts every other rank and each cut by at
+        most one, so a crossing needs cut - 2 * moves <= rank < cut + 2 * moves.
 
         A caller that stores tiers (and may have lost an update) compares
         these, taken before and after a move, with what it stored.
@@ -94,7 +96,7 @@ class ProfitRanking:
         found: set[CustomerId] = set()
         for c in cuts or (self._cuts,):
             for cut in set(cut_ranks(n, c)):
-                for rank in range(max(cut - 2, 0), min(cut + 2, n)):
+                for rank in range(max(cut - 2 * moves, 0), min(cut + 2 * moves, n)):
                     found.add(self._id_at_rank(rank))
         return found
 

@@ -85,3 +85,40 @@ def test_incremental_tiers_equal_full_recomputation(cuts, ops):
                          if tiers.get(c) != expected.get(c)}
         assert changed == truly_changed
         tiers = expected
+
+
+@pytest.mark.parametrize("cuts", [RankCuts(top=D("0.05"), next=D("0.15")), RankCuts(top=D("0.3"), next=D("0.3"))])
+@settings(max_examples=150, deadline=None)
+@given(start=operations, moves=st.lists(st.tuples(st.sampled_from(["upsert", "remove"]), st.integers(0, 80),
+                                                 st.integers(-5, 60).map(lambda v: D(v) * 100)), max_size=30))
+def test_after_many_moves_only_the_movers_and_those_near_a_cut_change_tier(cuts, start, moves):
+    """values.py re-values only these after a batch (`ids_near_cuts(moves=k)` taken before it)."""
+    ranking = ProfitRanking(GradingPolicy(pyramid_cuts=cuts))
+    for op, who, profit in start:
+        if op == "upsert":
+            ranking.upsert(f"c{who:02d}", profit)  # moves past c40 bring new customers in
+    before, moved = ranking.tiers(), set()
+    steps = [(op, f"c{who:02d}", profit) for op, who, profit in moves
+             if op == "upsert" or f"c{who:02d}" in ranking]
+    near = ranking.ids_near_cuts(cuts, moves=len(steps))
+    for op, cid, profit in steps:
+        if op == "remove" and cid not in ranking:
+            continue
+        ranking.remove(cid) if op == "remove" else ranking.upsert(cid, profit)
+        moved.add(cid)
+    after = ranking.tiers()
+    assert {c for c in set(before) | set(after) if before.get(c) != after.get(c)} <= near | moved
+
+
+def test_ten_newcomers_at_the_top_move_customers_up_to_twenty_ranks_from_a_cut():
+    cuts = RankCuts(top=D("0.3"), next=D("0.3"))
+    ranking = ProfitRanking(GradingPolicy(pyramid_cuts=cuts))
+    for i in range(40):
+        ranking.upsert(f"c{i:02d}", D(1000 - i))
+    before, near_one, near_ten = ranking.tiers(), ranking.ids_near_cuts(cuts), ranking.ids_near_cuts(cuts, moves=10)
+    for i in range(10):
+        ranking.upsert(f"n{i}", D(5000 + i))
+    after = ranking.tiers()
+    changed = {c for c in before if before[c] != after[c]}
+    assert "c05" in changed - near_one  # one move's candidates are not enough
+    assert changed <= near_ten
