@@ -29,6 +29,7 @@ BY_SEQ = tuple(t for t, cols in CHILD_COLUMNS.items() if cols[:2] == ("customer_
 MERGES = "fact_merges"  # (customer_id, merged_id): rewritten whole when it changed (rare, and few rows)
 LISTS = (*BY_SEQ, MERGES)  # the tables written row by row (the card and the facts: whole, every time)
 _COUNTED_AT = [FACT_COLUMNS.index(c) for c in COUNTED_FACTS]
+_EVENT_COUNT = FACT_COLUMNS.index("event_count")
 
 
 def _digest(value: object) -> str:
@@ -39,7 +40,8 @@ def _digest(value: object) -> str:
 def digests(fact: tuple, children: dict[str, list[tuple]]) -> dict[str, object]:
     """The digests a customer's card keeps: one per row of each list table, and `counted`."""
     out: dict[str, object] = {t: [_digest(r) for r in children[t]] for t in LISTS}
-    out["counted"] = _digest(([fact[i] for i in _COUNTED_AT], [out[t] for t in COUNTED_TABLES]))
+    counted_facts = [fact[_EVENT_COUNT] > 0, *(fact[i] for i in _COUNTED_AT)]
+    out["counted"] = _digest((counted_facts, [out[t] for t in COUNTED_TABLES]))
     return out
 
 
