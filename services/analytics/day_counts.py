@@ -35,6 +35,11 @@ TOTALS = "day_totals"  # the same counts over every origin: what the report read
 TOTALS_KEY = KEY[:2]
 TABLES = (TABLE, TOTALS)
 QUOTED = [f'"{c}"' for c in DAILY_COLUMNS]  # the column names keep their capitals
+# What `_items` reads of a customer (keep in step with it): a refresh that leaves these unchanged, and
+# changes no merge, leaves the customer's counts as they are (row_changes.counts_change); of `event_count`
+# only whether it is above zero counts
+COUNTED_FACTS = ("consultant_id", "origin_channel", "origin_campaign", "first_grade", "first_grade_day")
+COUNTED_TABLES = ("fact_contacts", "fact_tasks", "fact_grade_steps", "fact_deals", "fact_losses")
 
 
 def ddl(s: str = "") -> list[str]:

@@ -30,7 +30,7 @@ from shared.events.registry import LATEST
 from shared.pii_seal import unseal_envelope, unseal_payload
 from shared.runtime import vault as vaults
 
-from . import day_counts
+from . import day_counts, row_changes
 from .domain.facts import child_rows, customer_row
 from .domain.state import Event, fold_event, fold_events
 from .tables import CARDS, CHILD_COLUMNS, FACT_COLUMNS, FACTS
@@ -138,27 +138,29 @@ def decode_for_fold(rows: list, keys: dict) -> dict[str, list[Event]]:
     return out
 
 
-def fold_rows(targets: set[str], groups: dict[str, set[str]], rows: list, keys: dict) -> tuple:
-    """The read-model rows of the target customers (CPU work: run off the event loop)."""
+def fold_rows(targets: set[str], groups: dict[str, set[str]], rows: list, keys: dict) -> list[tuple]:
+    """The read-model rows of the target customers, each as (facts row, child rows by table, digests)
+    (CPU work: run off the event loop)."""
     events = decode_for_fold(rows, keys)
-    facts, children = [], {t: [] for t in CHILD_COLUMNS}
+    out = []
     for cid in sorted(targets):
         mine = events.get(cid, [])
         if not mine:
             continue
         merged = [e for m in sorted(groups[cid]) for e in events.get(m, [])]
         state = fold_events(cid, [*mine, *merged])
-        facts.append(customer_row(state, len(mine)))
-        for table, rows_ in child_rows(state).items():
-            children[table] += rows_
-    return facts, children
+        fact, children = customer_row(state, len(mine)), child_rows(state)
+        out.append((fact, children, row_changes.digests(fact, children)))
+    return out
 
 
 async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = "", counts: bool = True) -> int:
     """Recompute the rows of these customers (and of the survivors they were merged into); `suffix`
     names the tables a replay is building (which counts the daily report's items once at the end,
     `counts=False`). A fixed number of statements whatever the number of customers (one more per
-    level of merging), the fold itself off the event loop."""
+    level of merging), the fold itself off the event loop. Each customer is folded whole; only the
+    rows that came out different are written, and only the customers whose counted items may have
+    changed are recounted (row_changes)."""
     targets = await _survivors(conn, {str(i) for i in ids})
     # One writer per customer at a time (replicas consume different partitions): a writer that waited
     # here sees the events the previous one committed, so the last write always holds every event.
@@ -167,33 +169,60 @@ async def refresh(conn: asyncpg.Connection, ids: Iterable[str], suffix: str = ""
     groups = await _merged_into(conn, targets)
     members = {m for t, ms in groups.items() for m in (ms | {t})}
     rows, keys = await fetch_for_fold(conn, members)
-    facts, children = await asyncio.to_thread(fold_rows, targets, groups, rows, keys)
-    # the daily counts of every customer whose rows (or whose being merged away) may change
-    counted = [uuid.UUID(m) for m in sorted(members)]
-    before = await _counted_before(conn, counted, suffix) if counts else None
-    written = [f[0] for f in facts]  # customer ids as text: asyncpg writes text into uuid columns
-    tables = [f"{t}{suffix}" for t in (FACTS, *CHILD_COLUMNS)]
-    await conn.execute(  # every table's rows of these customers in one statement
-        "with " + ", ".join(f"d{i} as (delete from {t} where customer_id = any($1::uuid[]))"
-                            for i, t in enumerate(tables[1:])) + f" delete from {tables[0]} where customer_id = any($1::uuid[])",
-        written)
-    if facts:
-        await conn.copy_records_to_table(f"{FACTS}{suffix}", records=facts, columns=FACT_COLUMNS)
-    for table, rows in children.items():
+    folded = await asyncio.to_thread(fold_rows, targets, groups, rows, keys)
+    stored = {str(r[0]): row_changes.decode(r[1]) for r in await conn.fetch(
+        f"select customer_id, digests from {CARDS}{suffix} where customer_id = any($1::uuid[])",
+        [uuid.UUID(m) for m in sorted(members)])}
+    before_of = {f[0]: stored.get(f[0], row_changes.NOTHING_STORED) for f, _, _ in folded}
+    if any(row_changes.merges_change(before_of[f[0]], d) for f, _, d in folded):
+        # who counts as merged away may change: every customer concerned is recounted
+        counted = [uuid.UUID(m) for m in sorted(members)]
+    else:
+        counted = [uuid.UUID(f[0]) for f, _, d in folded if row_changes.counts_change(before_of[f[0]], d)]
+    before = (await day_counts.counted(conn, [c for c in counted if str(c) in stored], suffix)
+              if counts and any(str(c) in stored for c in counted) else Counter())
+    await _write(conn, folded, before_of, suffix)
+    if counts and counted:
+        await day_counts.add_difference(conn, before, await day_counts.counted(conn, counted, suffix), suffix)
+    return len(folded)
+
+
+async def _write(conn: asyncpg.Connection, folded: list[tuple], stored: dict[str, dict | None], suffix: str) -> None:
+    """The facts and card of every folded customer rewritten, and of their lists only the rows that
+    changed: one statement deletes, one COPY per table inserts."""
+    written = [f[0] for f, _, _ in folded]  # customer ids as text: asyncpg writes text into uuid columns
+    whole: dict[str, list[str]] = {t: [] for t in row_changes.LISTS}
+    stale: dict[str, tuple[list[str], list[int]]] = {t: ([], []) for t in row_changes.BY_SEQ}
+    inserts: dict[str, list[tuple]] = {t: [] for t in row_changes.LISTS}
+    for fact, children, digests in folded:
+        cid = fact[0]
+        for table, change in row_changes.changes(stored[cid], digests).items():
+            if change.whole:
+                whole[table].append(cid)
+            for seq in change.stale:
+                stale[table][0].append(cid)
+                stale[table][1].append(seq)
+            inserts[table] += [children[table][i] for i in change.fresh]
+    args: list = [written]
+    parts = [f"delete from {CARDS}{suffix} where customer_id = any($1::uuid[])"]
+    for table in row_changes.LISTS:
+        args.append(whole[table])
+        parts.append(f"delete from {table}{suffix} where customer_id = any(${len(args)}::uuid[])")
+        if table in stale:
+            args += stale[table]
+            parts.append(f"""delete from {table}{suffix} t using unnest(${len(args) - 1}::uuid[], ${len(args)}::int[]) k(c, s)
+                             where t.customer_id = k.c and t.seq = k.s""")
+    await conn.execute(  # in one statement
+        "with " + ", ".join(f"d{i} as ({p})" for i, p in enumerate(parts))
+        + f" delete from {FACTS}{suffix} where customer_id = any($1::uuid[])", *args)
+    if folded:
+        await conn.copy_records_to_table(f"{FACTS}{suffix}", records=[f for f, _, _ in folded], columns=FACT_COLUMNS)
+        await conn.copy_records_to_table(
+            f"{CARDS}{suffix}", columns=(*CHILD_COLUMNS[CARDS], "digests"),
+            records=[(*children[CARDS][0], row_changes.encode(d)) for _, children, d in folded])
+    for table, rows in inserts.items():
         if rows:
             await conn.copy_records_to_table(f"{table}{suffix}", records=rows, columns=CHILD_COLUMNS[table])
-    if counts:
-        await day_counts.add_difference(conn, before, await day_counts.counted(conn, counted, suffix), suffix)
-    return len(facts)
-
-
-async def _counted_before(conn: asyncpg.Connection, customers: list[uuid.UUID], suffix: str) -> Counter:
-    """day_counts.counted of these customers before their rows are rewritten: only those that have rows
-    count anything, and a customer's first events (a new contact, most of an import) have none yet, so
-    the counting query (eight joins) is left out when no one has."""
-    present = [r[0] for r in await conn.fetch(
-        f"select customer_id from {FACTS}{suffix} where customer_id = any($1::uuid[])", customers)]
-    return await day_counts.counted(conn, present, suffix) if present else Counter()
 
 
 async def load_states(conn: asyncpg.Connection) -> list[dict[str, Any]]:

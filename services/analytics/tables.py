@@ -1,7 +1,8 @@
 """The typed read model's tables: one `customer_facts` row per customer and child tables for what
 reports count item by item. Disposable: replay builds them again from the event log under a
 suffix (`_rebuild`) and swaps them in (services/analytics/replay.py); migration analytics_0003
-created the first ones with this same DDL, analytics_0004 moved the card into `fact_cards`."""
+created the first ones with this same DDL, analytics_0004 moved the card into `fact_cards`,
+analytics_0005 gave it the digests of the rows written."""
 from __future__ import annotations
 
 from . import day_counts
@@ -54,7 +55,8 @@ def ddl(s: str = "") -> list[str]:
             refreshed_at timestamptz not null default now())""",
         # the value ranking (shared.value_ranking.SQL_ORDER) read in order: Pareto, decline lists
         f"create index customer_facts{s}_ranking on customer_facts{s} (ranking_profit desc, customer_id)",
-        f"create table fact_cards{s} (customer_id uuid primary key, card text not null)",
+        # digests: of the rows the last refresh wrote (services/analytics/row_changes.py)
+        f"create table fact_cards{s} (customer_id uuid primary key, card text not null, digests text)",
         f"""create table fact_contacts{s} (customer_id uuid not null, seq integer not null, channel text,
             day date, consultant_id text not null, data text not null, primary key (customer_id, seq))""",
         f"""create table fact_tasks{s} (customer_id uuid not null, seq integer not null, status text,
