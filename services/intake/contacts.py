@@ -8,9 +8,12 @@ then a fixed number of statements whatever the batch's size.
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -20,12 +23,15 @@ from shared.errors import DomainError, DomainValidationError, FieldError, Forbid
 from shared.events.enums import Role
 from shared.events.envelope import new_event
 from shared.runtime.db import Write, write_together
+from shared.runtime.store import seal
 
 from . import registry
 from .domain.contact_batch import BatchPlan, PlannedContact, RegistryView, RepeatedRow, plan_batch, referrer_key
 from .domain.contacts import ContactIn, to_contact_received
 from .registry import SERVICE
 from .schemas import ContactAccepted
+
+T, U = TypeVar("T"), TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -115,17 +121,10 @@ async def _facts(conn: asyncpg.Connection, contacts: list[ContactIn], dedup_keys
 
 async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor: Actor) -> None:
     """Write what the plan decided: customers, history, keys, merge candidates and contacts in one
-    statement, then the events (with the key vault's query) in another."""
+    statement (meanwhile the key vault seals the events), then the events in another."""
     planned = [row for row in plan.rows if isinstance(row, PlannedContact)]
     if not planned:
         return
-    await write_together(conn, [
-        registry.creating(plan.created, now),
-        registry.storing_cards(plan.updated, now),
-        registry.recording_changes([(p.customer_id, c) for p in planned for c in p.card_changes], actor.subject),
-        registry.claiming_keys([(k, p.customer_id) for p in planned for k in p.keys_to_claim], now),
-        _flagging_merge_candidates([(p.customer_id, p.merge_candidate) for p in planned if p.merge_candidate], now),
-        _inserting_contacts(planned)])
     outbox: registry.Outbox = []
     for p in planned:
         stream = registry.customer_stream(p.customer_id)
@@ -135,7 +134,25 @@ async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor
                                       referrer_customer_id=p.referrer_id)
         outbox.append((stream, new_event(payload, customer_id=p.customer_id, producer=SERVICE,
                                          occurred_at=p.occurred_at, correlation_id=actor.correlation_id, now=now)))
-    await registry.flush(conn, outbox)
+    # the key vault (its own database) seals the events while intake's database writes the registry
+    sealed, _ = await _both(seal([e for _, e in outbox]), write_together(conn, [
+        registry.creating(plan.created, now),
+        registry.storing_cards(plan.updated, now),
+        registry.recording_changes([(p.customer_id, c) for p in planned for c in p.card_changes], actor.subject),
+        registry.claiming_keys([(k, p.customer_id) for p in planned for k in p.keys_to_claim], now),
+        _flagging_merge_candidates([(p.customer_id, p.merge_candidate) for p in planned if p.merge_candidate], now),
+        _inserting_contacts(planned)]))
+    await registry.flush(conn, [(stream, e) for (stream, _), e in zip(outbox, sealed, strict=True)])
+
+
+async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Both results; if either fails, its error once both are done (neither is left running while
+    the caller's transaction rolls back)."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for result in (a, b):
+        if isinstance(result, BaseException):
+            raise result
+    return a, b
 
 
 def _inserting_contacts(planned: list[PlannedContact]) -> Write:
