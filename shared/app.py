@@ -31,7 +31,7 @@ from .problems import PROBLEMS, TYPE_PREFIX, document_problems, problem_response
 from .runtime import kafka
 from .runtime import vault as vaults
 from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
-from .runtime.db import UNAVAILABLE, VAULT, create_pool, migrate
+from .runtime.db import UNAVAILABLE, VAULT, create_pool, keep_session, migrate
 from .runtime.relay import OutboxRelay
 from .runtime.supervise import keep_running, watch
 from .settings import Settings
@@ -63,6 +63,9 @@ class ServiceSpec:
     periodic: list[tuple[float, Periodic]] = field(default_factory=list)
     on_startup: list[Periodic] = field(default_factory=list)
     gauges: list[GaugeReader] = field(default_factory=list)  # business gauges, read when /metrics is scraped
+    # Nothing takes session state (session advisory lock, LISTEN, SET) on the service's pooled
+    # connections: release them without asyncpg's reset query (shared.runtime.db.keep_session).
+    pool_keeps_session: bool = False
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
@@ -91,7 +94,8 @@ def _lifespan(spec: ServiceSpec, settings: Settings):
             raise RuntimeError("CRM_AUTH_SECRET must be set to at least 32 characters")
         await migrate(settings.database_url, spec.name)
         await migrate(settings.vault_url, VAULT)
-        app.state.pool = await create_pool(settings.database_url)
+        app.state.pool = await create_pool(settings.database_url,
+                                           reset=keep_session if spec.pool_keeps_session else None)
         app.state.vault = await vaults.Vault.open(settings.vault_url)
         vaults.install(app.state.vault)  # store.append seals with it, consumers and projections open with it
         await _ensure_topics(settings)

@@ -8,9 +8,12 @@ then a fixed number of statements whatever the batch's size.
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -19,13 +22,16 @@ from shared.auth import Principal
 from shared.errors import DomainError, DomainValidationError, FieldError, Forbidden, dotted_loc, field_path
 from shared.events.enums import Role
 from shared.events.envelope import new_event
-from shared.runtime import ownership
+from shared.runtime.db import Write, write_together
+from shared.runtime.store import seal
 
 from . import registry
 from .domain.contact_batch import BatchPlan, PlannedContact, RegistryView, RepeatedRow, plan_batch, referrer_key
 from .domain.contacts import ContactIn, to_contact_received
 from .registry import SERVICE
 from .schemas import ContactAccepted
+
+T, U = TypeVar("T"), TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -86,11 +92,15 @@ async def receive_batch(conn: asyncpg.Connection, contacts: list[ContactIn], now
 
 async def _receive(conn: asyncpg.Connection, rows: list[tuple[ContactIn, str | None]], now: datetime,
                    actor: Actor) -> list[ContactAccepted]:
-    # the keys' locks serialise two requests on the same identities, and two copies of one import row
+    # the keys' locks serialise two requests on the same identities, and two copies of one import row;
+    # then one read of all the batch needs (it starts after the locks, so it sees their holders' commits)
     await registry.lock_keys(conn, [str(k) for contact, _ in rows for k in contact.identity_keys()])
-    seen = await _already_received_many(conn, [key for _, key in rows])
+    facts = await _facts(conn, [contact for contact, _ in rows], [key for _, key in rows if key])
+    seen = {key: ContactAccepted(contact_id=contact_id, customer_id=customer_id, is_new_customer=False,
+                                 duplicate=True) for key, (contact_id, customer_id) in facts.received.items()}
     fresh = [(index, contact, key) for index, (contact, key) in enumerate(rows) if key not in seen]
-    plan = plan_batch([(contact, key) for _, contact, key in fresh], now, await _registry_view(conn, fresh))
+    view = RegistryView(owners=facts.owners, cards=facts.cards, live_ids=facts.live_ids, roster=facts.roster)
+    plan = plan_batch([(contact, key) for _, contact, key in fresh], now, view)
     if plan.problems:
         raise BatchRejected([(fresh[i][0], exc) for i, exc in plan.problems])
     await _store(conn, plan, now, actor)
@@ -98,40 +108,23 @@ async def _receive(conn: asyncpg.Connection, rows: list[tuple[ContactIn, str | N
     return [seen[key] if key in seen else next(accepted) for _, key in rows]
 
 
-async def _registry_view(conn: asyncpg.Connection, fresh: list[tuple[int, ContactIn, str | None]]) -> RegistryView:
-    """What the registry knows of the rows' identities, referrers and consultants: one query each."""
-    contacts = [contact for _, contact, _ in fresh]
+async def _facts(conn: asyncpg.Connection, contacts: list[ContactIn], dedup_keys: list[str]) -> registry.BatchFacts:
+    """What the registry knows of the rows' identities, referrers and consultants, and which rows
+    were received before: one statement. Rows received before are looked up with the others (their
+    owners, cards and roster entries are the registry's truth as well, and go unused)."""
     keys = {k for contact in contacts for k in contact.identity_keys()}
-    owners = await registry.owners(conn, tuple(keys | {k for c in contacts if (k := referrer_key(c))}))
-    return RegistryView(
-        owners=owners,
-        cards=await registry.cards_for_update(conn, [owners[k] for k in keys if k in owners]),
-        live_ids=await registry.live_ids(conn, [c.referrer_customer_id for c in contacts if c.referrer_customer_id]),
-        roster=await ownership.consultant_statuses(conn, [c.consultant_id for c in contacts if c.consultant_id]))
+    return await registry.batch_facts(
+        conn, keys, {k for c in contacts if (k := referrer_key(c))},
+        [c.referrer_customer_id for c in contacts if c.referrer_customer_id],
+        [c.consultant_id for c in contacts if c.consultant_id], dedup_keys)
 
 
 async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor: Actor) -> None:
-    """Write what the plan decided: customers, history, keys, merge candidates, contacts, events."""
+    """Write what the plan decided: customers, history, keys, merge candidates and contacts in one
+    statement (meanwhile the key vault seals the events), then the events in another."""
     planned = [row for row in plan.rows if isinstance(row, PlannedContact)]
     if not planned:
         return
-    await registry.create_many(conn, plan.created, now)
-    await registry.store_cards(conn, plan.updated, now)
-    await registry.record_changes_many(conn, [(p.customer_id, c) for p in planned for c in p.card_changes],
-                                       actor.subject)
-    await registry.claim_keys_many(conn, [(k, p.customer_id) for p in planned for k in p.keys_to_claim], now)
-    await _flag_merge_candidates(conn, [(p.customer_id, p.merge_candidate) for p in planned if p.merge_candidate],
-                                 now)
-    await conn.execute(
-        """insert into contacts (contact_id, customer_id, channel, occurred_at, consultant_id, campaign, details,
-                                 dedup_key)
-           select i, c, ch, o, cs, ca, d::jsonb, k
-           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-                       $8::text[]) as u(i, c, ch, o, cs, ca, d, k)""",
-        [p.contact_id for p in planned], [p.customer_id for p in planned],
-        [p.contact.channel.value for p in planned], [p.occurred_at for p in planned],
-        [p.contact.consultant_id for p in planned], [p.contact.campaign for p in planned],
-        [p.contact.model_dump_json(exclude_none=True) for p in planned], [p.dedup_key for p in planned])
     outbox: registry.Outbox = []
     for p in planned:
         stream = registry.customer_stream(p.customer_id)
@@ -141,7 +134,38 @@ async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor
                                       referrer_customer_id=p.referrer_id)
         outbox.append((stream, new_event(payload, customer_id=p.customer_id, producer=SERVICE,
                                          occurred_at=p.occurred_at, correlation_id=actor.correlation_id, now=now)))
-    await registry.flush(conn, outbox)
+    # the key vault (its own database) seals the events while intake's database writes the registry
+    sealed, _ = await _both(seal([e for _, e in outbox]), write_together(conn, [
+        registry.creating(plan.created, now),
+        registry.storing_cards(plan.updated, now),
+        registry.recording_changes([(p.customer_id, c) for p in planned for c in p.card_changes], actor.subject),
+        registry.claiming_keys([(k, p.customer_id) for p in planned for k in p.keys_to_claim], now),
+        _flagging_merge_candidates([(p.customer_id, p.merge_candidate) for p in planned if p.merge_candidate], now),
+        _inserting_contacts(planned)]))
+    await registry.flush(conn, [(stream, e) for (stream, _), e in zip(outbox, sealed, strict=True)])
+
+
+async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Both results; if either fails, its error once both are done (neither is left running while
+    the caller's transaction rolls back)."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for result in (a, b):
+        if isinstance(result, BaseException):
+            raise result
+    return a, b
+
+
+def _inserting_contacts(planned: list[PlannedContact]) -> Write:
+    return Write(
+        """insert into contacts (contact_id, customer_id, channel, occurred_at, consultant_id, campaign, details,
+                                 dedup_key)
+           select i, c, ch, o, cs, ca, d::jsonb, k
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+                       $8::text[]) as u(i, c, ch, o, cs, ca, d, k)""",
+        ([p.contact_id for p in planned], [p.customer_id for p in planned],
+         [p.contact.channel.value for p in planned], [p.occurred_at for p in planned],
+         [p.contact.consultant_id for p in planned], [p.contact.campaign for p in planned],
+         [p.contact.model_dump_json(exclude_none=True) for p in planned], [p.dedup_key for p in planned]))
 
 
 def _accepted(row: PlannedContact | RepeatedRow) -> ContactAccepted:
@@ -151,16 +175,6 @@ def _accepted(row: PlannedContact | RepeatedRow) -> ContactAccepted:
     return ContactAccepted(contact_id=row.contact_id, customer_id=row.customer_id,
                            is_new_customer=row.is_new_customer,
                            matched_by=row.matched_by.value if row.matched_by else None)
-
-
-async def _already_received_many(conn: asyncpg.Connection, keys: list[str | None]) -> dict[str, ContactAccepted]:
-    wanted = [k for k in keys if k]
-    if not wanted:
-        return {}
-    rows = await conn.fetch("select dedup_key, contact_id, customer_id from contacts where dedup_key = any($1)",
-                            wanted)
-    return {r["dedup_key"]: ContactAccepted(contact_id=r["contact_id"], customer_id=r["customer_id"],
-                                            is_new_customer=False, duplicate=True) for r in rows}
 
 
 class BatchRejected(DomainValidationError):
@@ -175,13 +189,12 @@ class BatchRejected(DomainValidationError):
                            message=exc.message) for index, exc in self.problems]
 
 
-async def _flag_merge_candidates(conn: asyncpg.Connection, pairs: list[tuple[uuid.UUID, uuid.UUID]],
-                                 now: datetime) -> None:
+def _flagging_merge_candidates(pairs: list[tuple[uuid.UUID, uuid.UUID]], now: datetime) -> Write | None:
     if not pairs:
-        return
+        return None
     ordered = [sorted(pair) for pair in pairs]
-    await conn.execute(
+    return Write(
         """insert into merge_candidates (customer_a, customer_b, reason, detected_at)
            select a, b, 'phone and email of one contact belong to two customers', $3
            from unnest($1::uuid[], $2::uuid[]) as u(a, b) on conflict do nothing""",
-        [a for a, _ in ordered], [b for _, b in ordered], now)
+        ([a for a, _ in ordered], [b for _, b in ordered], now))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -15,6 +16,7 @@ import asyncpg
 from shared.errors import Conflict, NotFound
 from shared.events.contract import CustomerUpdated
 from shared.events.envelope import Envelope, new_event
+from shared.runtime.db import Write, write_together
 from shared.runtime.store import append, append_many
 
 from .domain.customers import CustomerCard, FieldChange, diff_card
@@ -61,6 +63,63 @@ async def owners(conn: asyncpg.Connection, keys: tuple[IdentityKey, ...]) -> dic
     return {by_text[r["key"]]: r["customer_id"] for r in rows}
 
 
+# What a batch of contacts needs to know, in one statement after the identity locks: the owners of
+# the keys ($1), the cards of the customers owning the rows' own keys ($2, locked in id order), the
+# live id of referrer ids ($3), the roster entries ($4) and the contacts already received under
+# the dedup keys ($5). One row per fact, tagged by `what`.
+_VIEW = """
+with owned as (select key, customer_id from identity_keys where key = any($1::text[])),
+locked as materialized (
+    select customer_id, card from customers
+    where customer_id in (select customer_id from owned where key = any($2::text[]))
+    order by customer_id for update)
+select 'owner' as what, key as name, customer_id as id, null::uuid as other, null::text as card,
+       null::boolean as active from owned
+union all select 'card', null, customer_id, null, card::text, null from locked
+union all select 'live', null, customer_id, coalesce(merged_into, customer_id), null, null
+          from customers where customer_id = any($3::uuid[])
+union all select 'roster', consultant_id, null, null, null, active
+          from consultant_teams where consultant_id = any($4::text[])
+union all select 'received', dedup_key, customer_id, contact_id, null, null
+          from contacts where dedup_key = any($5::text[])"""
+
+
+@dataclass
+class BatchFacts:
+    """What `batch_facts` read: `owners`, `cards`, `live_ids`, `roster` as `owners`, `cards_for_update`,
+    `live_ids` and shared.runtime.ownership.consultant_statuses give them; `received`: dedup key ->
+    (contact id, customer id)."""
+
+    owners: dict[IdentityKey, uuid.UUID] = field(default_factory=dict)
+    cards: dict[uuid.UUID, CustomerCard] = field(default_factory=dict)
+    live_ids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    roster: dict[str, bool] = field(default_factory=dict)
+    received: dict[str, tuple[uuid.UUID, uuid.UUID]] = field(default_factory=dict)
+
+
+async def batch_facts(conn: asyncpg.Connection, keys: set[IdentityKey], other_keys: set[IdentityKey],
+                      referrer_ids: list[uuid.UUID], consultants: list[str], dedup_keys: list[str]) -> BatchFacts:
+    """Everything a batch of contacts looks up, in one round trip: the owners of `keys` and
+    `other_keys` (referrers), the cards (locked, as `cards_for_update`) of whoever owns `keys`, ...
+    Run it after the identity locks (`lock_keys`): its snapshot is taken when it starts."""
+    by_text = {str(k): k for k in keys | other_keys}
+    facts = BatchFacts()
+    for r in await conn.fetch(_VIEW, list(by_text), [str(k) for k in keys], list(set(referrer_ids)),
+                              sorted(set(consultants)), list(set(dedup_keys))):
+        match r["what"]:
+            case "owner":
+                facts.owners[by_text[r["name"]]] = r["id"]
+            case "card":
+                facts.cards[r["id"]] = CustomerCard.model_validate_json(r["card"])
+            case "live":
+                facts.live_ids[r["id"]] = r["other"]
+            case "roster":
+                facts.roster[r["name"]] = r["active"]
+            case "received":
+                facts.received[r["name"]] = (r["other"], r["id"])
+    return facts
+
+
 async def owner_of(conn: asyncpg.Connection, key: IdentityKey) -> uuid.UUID | None:
     return await conn.fetchval("select customer_id from identity_keys where key = $1", str(key))
 
@@ -73,11 +132,15 @@ async def claim_keys(conn: asyncpg.Connection, customer_id: uuid.UUID, keys: tup
 async def claim_keys_many(conn: asyncpg.Connection, claims: list[tuple[IdentityKey, uuid.UUID]],
                           now: datetime) -> None:
     """Register each (key, customer) pair; a key someone already owns stays theirs."""
-    if claims:
-        await conn.execute(
-            "insert into identity_keys (key, customer_id, claimed_at) select k, c, $3 "
-            "from unnest($1::text[], $2::uuid[]) as u(k, c) on conflict do nothing",
-            [str(k) for k, _ in claims], [c for _, c in claims], now)
+    await write_together(conn, [claiming_keys(claims, now)])
+
+
+def claiming_keys(claims: list[tuple[IdentityKey, uuid.UUID]], now: datetime) -> Write | None:
+    if not claims:
+        return None
+    return Write("insert into identity_keys (key, customer_id, claimed_at) select k, c, $3 "
+                 "from unnest($1::text[], $2::uuid[]) as u(k, c) on conflict do nothing",
+                 ([str(k) for k, _ in claims], [c for _, c in claims], now))
 
 
 async def keys_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[IdentityKey]:
@@ -147,24 +210,32 @@ async def create(conn: asyncpg.Connection, card: CustomerCard, *, now: datetime,
 
 async def create_many(conn: asyncpg.Connection, cards: dict[uuid.UUID, CustomerCard], now: datetime) -> None:
     """New customer records with these ids and cards (their history is the caller's: `record_changes`)."""
+    await write_together(conn, [creating(cards, now)])
+
+
+def creating(cards: dict[uuid.UUID, CustomerCard], now: datetime) -> Write | None:
     if not cards:
-        return
-    await conn.execute(
+        return None
+    return Write(
         """insert into customers (customer_id, kind, name, phone, email, card, created_at, updated_at)
            select i, k, n, p, e, c::jsonb, $7, $7
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as u(i, k, n, p, e, c)""",
-        *_card_columns(cards), now)
+        (*_card_columns(cards), now))
 
 
 async def store_cards(conn: asyncpg.Connection, cards: dict[uuid.UUID, CustomerCard], now: datetime) -> None:
     """Write the new cards of known customers (their history and events are the caller's)."""
+    await write_together(conn, [storing_cards(cards, now)])
+
+
+def storing_cards(cards: dict[uuid.UUID, CustomerCard], now: datetime) -> Write | None:
     if not cards:
-        return
-    await conn.execute(
+        return None
+    return Write(
         """update customers set kind = u.k, name = u.n, phone = u.p, email = u.e, card = u.c::jsonb, updated_at = $7
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as u(i, k, n, p, e, c)
            where customers.customer_id = u.i""",
-        *_card_columns(cards), now)
+        (*_card_columns(cards), now))
 
 
 def _card_columns(cards: dict[uuid.UUID, CustomerCard]) -> tuple[list, ...]:
@@ -200,18 +271,22 @@ async def record_changes(conn: asyncpg.Connection, customer_id: uuid.UUID, chang
 async def record_changes_many(conn: asyncpg.Connection, changes: list[tuple[uuid.UUID, FieldChange]],
                               by: str) -> None:
     """One `customer_history` row per (customer, change), in the order given."""
+    await write_together(conn, [recording_changes(changes, by)])
+
+
+def recording_changes(changes: list[tuple[uuid.UUID, FieldChange]], by: str) -> Write | None:
     if not changes:
-        return
+        return None
     docs = [c.to_json() for _, c in changes]
-    await conn.execute(
+    return Write(
         """insert into customer_history (customer_id, field, old, new, changed_at, source_customer_id, changed_by)
            select i, f, o::jsonb, n::jsonb, t, s, $7
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[])
                 with ordinality as u(i, f, o, n, t, s, ord)
            order by ord""",
-        [i for i, _ in changes], [c.field for _, c in changes], [json.dumps(d["old"]) for d in docs],
-        [json.dumps(d["new"]) for d in docs], [c.changed_at for _, c in changes],
-        [c.source_customer_id for _, c in changes], by)
+        ([i for i, _ in changes], [c.field for _, c in changes], [json.dumps(d["old"]) for d in docs],
+         [json.dumps(d["new"]) for d in docs], [c.changed_at for _, c in changes],
+         [c.source_customer_id for _, c in changes], by))
 
 
 SEARCH_COLUMNS = "c.customer_id, c.kind, c.name, c.phone, c.email, c.created_at, c.updated_at"

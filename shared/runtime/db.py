@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,10 +54,49 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10, reset=None) -> asyncpg.Pool:
+    """`reset`: what a connection does on release instead of asyncpg's reset query (an open
+    transaction is rolled back either way)."""
     return await asyncpg.create_pool(
-        database_url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30, reset=reset
     )
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """A pool's `reset` that sends nothing: the connection goes back without asyncpg's reset query
+    (one round trip per release). Only for pools on which nothing takes session state (a
+    session-level advisory lock, LISTEN, SET, an open cursor); an open transaction is rolled back
+    by the pool either way."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """One data-modifying statement (its own $1, $2, ...) and its arguments, to send with others."""
+
+    sql: str
+    args: tuple
+
+
+async def write_together(conn: asyncpg.Connection, writes: Iterable[Write | None]) -> None:
+    """Independent writes as one statement (one round trip): each becomes a data-modifying CTE.
+    They must not depend on each other's effects: all of them see the database as it was before
+    the statement (foreign keys are checked at its end, so a row may reference a row another
+    part inserts)."""
+    wanted = [w for w in writes if w is not None]
+    if len(wanted) <= 1:
+        for w in wanted:
+            await conn.execute(w.sql, *w.args)
+        return
+    parts: list[str] = []
+    args: list[object] = []
+    for i, w in enumerate(wanted):
+        offset = len(args)
+        parts.append(f"w{i} as ({_PARAMETER.sub(lambda m, o=offset: f'${int(m[1]) + o}', w.sql)})")
+        args.extend(w.args)
+    await conn.execute("with " + ",\n".join(parts) + "\nselect 1", *args)
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
 
 
 async def ensure_database(admin_url: str, name: str) -> None:

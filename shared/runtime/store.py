@@ -87,43 +87,41 @@ async def append(
     return version
 
 
-_BUMP_MANY = """
-insert into streams (stream_id, version) select * from unnest($1::text[], $2::int[])
-on conflict (stream_id) do update set version = streams.version + excluded.version
-returning stream_id, version"""
-# The columns that repeat the envelope's header are read from the envelope by the database: a batch
-# sends each event once (its JSON) instead of seven more values to encode per event.
-_INSERT_ROWS = """
+# The streams' bump and the events' insert are one statement (one round trip): each event's version
+# is its stream's version before the bump plus its place among that stream's events. The columns
+# that repeat the envelope's header are read from the envelope by the database: a batch sends each
+# event once (its JSON) instead of seven more values to encode per event. `order by` keeps the rows'
+# positions in the order given.
+_APPEND_MANY = """
+with counts as (select * from unnest($1::text[], $2::int[]) as c(stream_id, n)),
+bumped as (
+    insert into streams (stream_id, version) select stream_id, n from counts
+    on conflict (stream_id) do update set version = streams.version + excluded.version
+    returning stream_id, version)
 insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
                          customer_id, occurred_at, recorded_at, envelope)
-select (e->>'event_id')::uuid, s, v, e->>'event_type', (e->>'schema_version')::int,
-       (e->>'customer_id')::uuid, (e->>'occurred_at')::timestamptz, (e->>'recorded_at')::timestamptz, e
-from unnest($1::text[], $2::int[], $3::jsonb[]) as r(s, v, e)"""
+select (r.e->>'event_id')::uuid, r.s, b.version - c.n + row_number() over (partition by r.s order by r.ord),
+       r.e->>'event_type', (r.e->>'schema_version')::int, (r.e->>'customer_id')::uuid,
+       (r.e->>'occurred_at')::timestamptz, (r.e->>'recorded_at')::timestamptz, r.e
+from unnest($3::text[], $4::jsonb[]) with ordinality as r(s, e, ord)
+join bumped b on b.stream_id = r.s join counts c on c.stream_id = r.s
+order by r.ord"""
 
 
 async def append_many(conn: asyncpg.Connection, entries: Sequence[tuple[str, Envelope]], *,
                       vault: vaults.Vault | None = None) -> None:
-    """Append events to many streams at their ends, in `entries`' order, in two statements whatever
+    """Append events to many streams at their ends, in `entries`' order, in one statement whatever
     their number (a consumer's batch): the same rows as one `append(conn, stream, [event])` per
     entry in that order, versions included. A stream may appear more than once. Streams are
     bumped in id order, so two writers of overlapping batches wait for each other, never deadlock."""
     if not entries:
         return
     sealed = await seal([e for _, e in entries], vault)
-    entries = [(stream, e) for (stream, _), e in zip(entries, sealed, strict=True)]
-    counts: dict[str, int] = {}
-    for stream, _ in entries:
-        counts[stream] = counts.get(stream, 0) + 1
+    counts = Counter(stream for stream, _ in entries)
     streams = sorted(counts)
-    rows, bodies = await meanwhile(conn.fetch(_BUMP_MANY, streams, [counts[s] for s in streams]),
-                                   lambda: [e.model_dump_json() for _, e in entries])
-    next_version = {r["stream_id"]: r["version"] - counts[r["stream_id"]] + 1 for r in rows}
-    versions = []
-    for stream, _ in entries:
-        versions.append(next_version[stream])
-        next_version[stream] += 1
-    await conn.execute(_INSERT_ROWS, [stream for stream, _ in entries], versions, bodies)
-    for event_type, n in Counter(e.event_type for _, e in entries).items():
+    await conn.execute(_APPEND_MANY, streams, [counts[s] for s in streams], [stream for stream, _ in entries],
+                       [e.model_dump_json() for e in sealed])
+    for event_type, n in Counter(e.event_type for e in sealed).items():
         EVENTS_APPENDED.labels(event_type).inc(n)
 
 

@@ -23,7 +23,7 @@ import asyncpg
 
 from ..errors import Conflict
 from ..pii_seal import new_key
-from .db import create_pool
+from .db import create_pool, keep_session
 
 _SEAL_KEYS = """
 with wanted as (select * from unnest($1::uuid[], $2::bytea[]) as w (customer_id, key)),
@@ -50,7 +50,7 @@ class Vault:
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> Vault:
-        return cls(await create_pool(url, min_size=min_size, max_size=max_size))
+        return cls(await create_pool(url, min_size=min_size, max_size=max_size, reset=keep_session))  # the vault takes no session state
 
     async def close(self) -> None:
         await self.pool.close()
