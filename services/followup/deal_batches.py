@@ -48,10 +48,9 @@ from .domain import (
     FollowUpPolicy,
     FollowUpTask,
     Ownership,
-    TaskKind,
     deal_call_task,
+    deal_work,
     delivery_tasks,
-    on_deal_closed,
     owner_when_needed,
     task_scheduled,
 )
@@ -158,15 +157,8 @@ def _decide(c: Checked, customer: _Customer, known: set[uuid.UUID], historical: 
     event = task_store.outgoing(deal, customer_id=customer_id, now=now, occurred_at=closed_at)
     writes.events.append((f"deal-{deal.deal_id}", event))
     pending = customer.pending
-    steps = []
-    if body.delivered_at is None and not historical:
-        have = {t.step for t in pending if t.kind == TaskKind.DELIVERY}
-        steps = [t for t in delivery_tasks(customer_id=customer_id, owner_id=consultant, ordered_at=now, now=now,
-                                           policy=policy, cause_id=event.event_id) if t.step not in have]
-    deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
-    delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
-    follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
-                            now=now, policy=policy, cause_id=event.event_id, historical=historical)
+    steps, follow = deal_work(deal, customer_id=customer_id, open_tasks=pending, delivered_at=body.delivered_at,
+                              now=now, policy=policy, cause_id=event.event_id, historical=historical)
     for change in follow.cancel:  # `task_store.record_changes`
         if change.changed:
             writes.changed.append(change.task)

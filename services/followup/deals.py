@@ -37,9 +37,7 @@ from .domain import (
     DealDraft,
     DealInvalid,
     FollowUpPolicy,
-    TaskKind,
-    delivery_tasks,
-    on_deal_closed,
+    deal_work,
     owner_when_needed,
     validate_deal,
 )
@@ -179,15 +177,8 @@ async def apply_deal(conn: asyncpg.Connection, checked: Checked, *, historical: 
     event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now,
                                   occurred_at=closed_at)
     pending = await task_store.of_customer(conn, customer_id)
-    steps = []
-    if body.delivered_at is None and not historical:
-        have = {t.step for t in pending if t.kind == TaskKind.DELIVERY}
-        steps = [t for t in delivery_tasks(customer_id=customer_id, owner_id=consultant, ordered_at=now, now=now,
-                                           policy=policy, cause_id=event.event_id) if t.step not in have]
-    deliveries = [t for t in (*pending, *steps) if t.kind == TaskKind.DELIVERY]
-    delivered_at = body.delivered_at or max((t.due_at for t in deliveries), default=now)
-    follow = on_deal_closed(deal, customer_id=customer_id, open_tasks=pending, delivered_at=delivered_at,
-                            now=now, policy=policy, cause_id=event.event_id, historical=historical)
+    steps, follow = deal_work(deal, customer_id=customer_id, open_tasks=pending, delivered_at=body.delivered_at,
+                              now=now, policy=policy, cause_id=event.event_id, historical=historical)
     await task_store.record_changes(conn, follow.cancel, now, event)
     created = await task_store.schedule(conn, [*steps, *([follow.call] if follow.call else [])], now, event)
     await prospects.update(conn, customer_id, status=CUSTOMER, status_at=now)

@@ -56,7 +56,7 @@ from .complaints import (
     survey_task,
 )
 from .consent import cancellations_on_refusal, is_suppressed, permitted
-from .deals import DealDraft, DealFollowUp, deal_problems, on_deal_closed, validate_deal
+from .deals import DealDraft, DealFollowUp, deal_problems, deal_work, on_deal_closed, validate_deal
 from .errors import CompletionTimeInvalid, DealInvalid, FollowUpDomainError, InvalidTransition, NoConsultantAvailable
 from .events import complaint_updated, followup_logged, task_closed, task_scheduled
 from .first_contact import first_contact_due, first_contact_task
@@ -141,6 +141,7 @@ __all__ = [
     "complaint_updated",
     "deal_call_task",
     "deal_problems",
+    "deal_work",
     "decline_recovery_task",
     "delivery_tasks",
     "escalations_due",

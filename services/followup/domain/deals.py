@@ -20,6 +20,7 @@ from shared.events.enums import Channel
 from shared.events.contract import DealClosed, DealItem
 
 from .aftercare import deal_call_task
+from .cadence import delivery_tasks
 from .clock import require_aware
 from .errors import DealInvalid
 from .policy import FollowUpPolicy
@@ -149,3 +150,29 @@ def on_deal_closed(
         customer_id=customer_id, deal_id=deal.deal_id, owner_id=deal.consultant_id, delivered_at=delivered_at,
         now=now, policy=policy, cause_id=cause_id)
     return DealFollowUp(cancel=tuple(c for c in cancel if c.changed), call=call)
+
+
+def deal_work(
+    deal: DealClosed,
+    *,
+    customer_id: uuid.UUID,
+    open_tasks: list[FollowUpTask],
+    delivered_at: datetime | None,
+    now: datetime,
+    policy: FollowUpPolicy,
+    cause_id: uuid.UUID,
+    historical: bool = False,
+) -> tuple[list[FollowUpTask], DealFollowUp]:
+    """What a closed deal sets off for its customer whose pending tasks are `open_tasks`: the
+    delivery steps it adds (none when `delivered_at` is given, or the deal is history, or a step
+    is already pending) and `on_deal_closed`, its 3-day call anchored on the delivery: the given
+    time, else the last delivery step's due time, else now."""
+    steps: list[FollowUpTask] = []
+    if delivered_at is None and not historical:
+        have = {t.step for t in open_tasks if t.kind == TaskKind.DELIVERY}
+        steps = [t for t in delivery_tasks(customer_id=customer_id, owner_id=deal.consultant_id, ordered_at=now,
+                                           now=now, policy=policy, cause_id=cause_id) if t.step not in have]
+    deliveries = [t for t in (*open_tasks, *steps) if t.kind == TaskKind.DELIVERY]
+    anchor = delivered_at or max((t.due_at for t in deliveries), default=now)
+    return steps, on_deal_closed(deal, customer_id=customer_id, open_tasks=open_tasks, delivered_at=anchor,
+                                 now=now, policy=policy, cause_id=cause_id, historical=historical)

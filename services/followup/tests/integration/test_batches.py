@@ -7,7 +7,6 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,11 +16,9 @@ from services.followup.handlers import FollowUpHandlers
 from shared.events.contract import ComplaintFiled, ConsentChanged, ContactReceived, CustomerMerged, ProspectGraded
 from shared.events.enums import Channel, ComplaintSeverity, IntentGrade, PurchaseTimeframe
 from shared.runtime.consumer import EventConsumer, Inbound
-from tests.support.fixtures import fresh_database
 
 from .test_handlers import NOW, apply, inbound
 
-ROSTER = {"c-1": True, "c-2": True, "c-3": False}  # c-3 is on the roster but inactive
 CUSTOMERS = 3
 
 contacts = st.builds(
@@ -92,19 +89,6 @@ async def state(pool, customers: list[uuid.UUID]) -> dict:
     return {"prospects": [{k: v for k, v in dict(r).items() if k != "updated_at"} for r in prospects],
             "tasks": [dict(r) for r in tasks], "owners": [dict(r) for r in owners], "cases": [dict(r) for r in cases],
             "events": [event(r) for r in events], "load": [dict(r) for r in load]}
-
-
-@pytest.fixture(scope="module")
-async def two_databases(postgres):
-    pools = []
-    for _ in range(2):
-        _, pool = await fresh_database(postgres, "followup")
-        await pool.executemany("insert into consultant_teams (consultant_id, team, active, changed_at) "
-                               "values ($1, 'north', $2, now())", list(ROSTER.items()))
-        pools.append(pool)
-    yield pools
-    for p in pools:
-        await p.close()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

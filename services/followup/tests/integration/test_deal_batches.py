@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +23,10 @@ from shared.business_time import business_day
 from shared.errors import DomainError
 from shared.events.contract import ContactReceived
 from shared.events.enums import Channel, Role
-from tests.support.fixtures import fresh_database
 
 from .test_handlers import NOW, apply, inbound
 
 MANAGER = Principal("m-1", Role.MANAGER)
-ROSTER = {"c-1": True, "c-2": True, "c-3": False}  # c-3 is on the roster but inactive
 CUSTOMERS = 3
 TODAY = business_day(NOW, DEFAULT_POLICY.working_hours.zone)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -119,19 +116,6 @@ async def state(pool, customers: list[uuid.UUID]) -> str:
         out.append(name + ":" + json.dumps(sorted(named(json.dumps(r, default=str, sort_keys=True)) for r in found)))
     load = await pool.fetch("select * from owner_load order by owner_id")
     return "\n".join([*out, json.dumps([dict(r) for r in load])])
-
-
-@pytest.fixture(scope="module")
-async def two_databases(postgres):
-    pools = []
-    for _ in range(2):
-        _, pool = await fresh_database(postgres, "followup")
-        await pool.executemany("insert into consultant_teams (consultant_id, team, active, changed_at) "
-                               "values ($1, 'north', $2, now())", list(ROSTER.items()))
-        pools.append(pool)
-    yield pools
-    for p in pools:
-        await p.close()
 
 
 async def outcome(pool, run) -> list | list[tuple[str, str]]:

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from services.grading import fact_store
 from services.grading.domain import DEFAULT_POLICY
-from services.grading.domain.customer_value import ValueInputs, assess_customer_value, ranking_profit, same_value
-from services.grading.domain.pyramid import management_class_for_rank
+from services.grading.domain.customer_value import ValueInputs, same_value
 from services.grading.values import SERVICE, Valuation, value_stream
 from shared.events.contract import CustomerValued
 from shared.events.envelope import Envelope, new_event
@@ -79,21 +78,11 @@ class OneByOne(Valuation):
                         causation: Envelope | None = None) -> Envelope | None:
         await fact_store.lock_customer(conn, customer_id)
         inputs = await self._inputs(conn, customer_id)
-        if not inputs.purchases:
-            if customer_id in self.ranking:
-                self.ranking.remove(customer_id)
-            self._purchases.pop(customer_id, None)
+        assessed = self._assess(customer_id, inputs, as_of, causation)  # the ranking's move, as the batch makes it
+        if assessed is None:
             await conn.execute("delete from customer_values where customer_id = $1", customer_id)
             return None
-        profit = ranking_profit(inputs.purchases, inputs.referred_purchases, self.policy)
-        self.ranking.upsert(customer_id, profit)
-        self._purchases[customer_id] = len(inputs.purchases)
-        rank, population = self.ranking.rank_of(customer_id), len(self.ranking)
-        value = assess_customer_value(
-            inputs, as_of, self.ranking.tier_of(customer_id),
-            management_class_for_rank(rank, population, len(inputs.purchases), self.policy.management),
-            self.policy,
-        ).model_copy(update={"cause_event_id": causation.event_id if causation else None})
+        profit, value = assessed
         stored = await conn.fetchval("select value::text from customer_values where customer_id = $1", customer_id)
         previous = CustomerValued.model_validate_json(stored) if stored else None
         changed = not same_value(previous, value)
