@@ -7,8 +7,9 @@ against `crm up` and a production deployment.
 
 How it stays safe and bounded:
 
-- pass 1 reads the whole file (streaming) and refuses a broken file before
-  anything is sent; pass 2 reads it again and sends accepted rows in chunks
+- pass 1 reads the whole file (streaming, the rows counted but the cards not
+  yet validated: that is pass 2's work, done once) and refuses a broken file
+  before anything is sent; pass 2 reads it again and sends accepted rows in chunks
   (500 by default) to `POST /v1/contacts/batch`, one transaction per chunk,
   two chunks in flight by default (`--parallel`): while intake stores one, the
   next is on its way, so neither side waits on the other;
@@ -46,7 +47,14 @@ from shared import csv_cells
 from shared.auth import mint_token
 from shared.events.enums import Channel, Role
 
-from .domain.cards_import import DUPLICATE_OF_ROW, FieldDropped, ImportFileError, RowRejection, import_cards
+from .domain.cards_import import (
+    DUPLICATE_OF_ROW,
+    FieldDropped,
+    ImportFileError,
+    RowRejection,
+    count_cards,
+    import_cards,
+)
 from .domain.contacts import ContactIn
 
 console = Console(stderr=True)
@@ -113,8 +121,7 @@ class Importer:
         chunk = rows
         try:
             while rows:
-                response = post_batch(self.client, "/v1/contacts/batch",
-                                      {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]})
+                response = post_batch(self.client, "/v1/contacts/batch", chunk_body(rows))
                 if response.status_code == 201:
                     body = response.json()
                     with self._lock:
@@ -131,6 +138,11 @@ class Importer:
                 rows = [r for i, r in enumerate(rows) if i not in bad]
         finally:
             self._release(chunk)
+
+
+def chunk_body(rows: list[ContactIn]) -> dict:
+    """The body of `POST /v1/contacts/batch` for these cards."""
+    return {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]}
 
 
 def post_batch(client: httpx.Client, path: str, body: dict, headers: dict | None = None,
@@ -208,7 +220,8 @@ class ImportPlan:
     def count_rows(self) -> tuple[int, tuple[str, ...]]:
         """Pass 1: the data rows and the header's cells (ImportFileError: a file that cannot be imported)."""
         header: list[tuple[str, ...]] = []
-        total = sum(1 for _ in _results(self.file, self.batch, self.channel, self.campaign, on_header=header.append))
+        total = count_cards(self.file, channel=Channel(self.channel.value), campaign=self.campaign,
+                            on_header=header.append)
         return total, header[0] if header else ()
 
 
