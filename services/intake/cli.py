@@ -39,6 +39,7 @@ from pathlib import Path
 
 import httpx
 import typer
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -140,19 +141,27 @@ class Importer:
             self._release(chunk)
 
 
-def chunk_body(rows: list[ContactIn]) -> dict:
-    """The body of `POST /v1/contacts/batch` for these cards."""
-    return {"contacts": [r.model_dump(mode="json", exclude_none=True) for r in rows]}
+_CARDS = TypeAdapter(list[ContactIn])
 
 
-def post_batch(client: httpx.Client, path: str, body: dict, headers: dict | None = None,
+def chunk_body(rows: list[ContactIn]) -> bytes:
+    """The body of `POST /v1/contacts/batch` for these cards: their JSON (unset fields left out)
+    written by pydantic-core in one call."""
+    return b'{"contacts":' + _CARDS.dump_json(rows, exclude_none=True) + b"}"
+
+
+def post_batch(client: httpx.Client, path: str, body: dict | bytes, headers: dict | None = None,
                attempts: int = 5) -> httpx.Response:
-    """POST a batch; a transport error or a 5xx is tried again with backoff, a 201 or a 422 (rows to
-    report) is the answer, anything else stops the import."""
+    """POST a batch (a dict, or its JSON already encoded); a transport error or a 5xx is tried again
+    with backoff, a 201 or a 422 (rows to report) is the answer, anything else stops the import."""
     error = "not tried"
+    if isinstance(body, bytes):
+        content, headers = {"content": body}, {**(headers or {}), "Content-Type": "application/json"}
+    else:
+        content = {"json": body}
     for attempt in range(attempts):
         try:
-            response = client.post(path, json=body, headers=headers)
+            response = client.post(path, headers=headers, **content)
         except httpx.TransportError as exc:
             error = f"{path} not reachable ({exc})"
         else:
