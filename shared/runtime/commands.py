@@ -24,6 +24,7 @@ import asyncpg
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -61,15 +62,23 @@ async def run_command(request: Request, principal: Principal, key: str | None, w
                     if replay is not None:
                         return replay
                 status, body = await work(conn)
-                content = jsonable_encoder(body)
+                response = JSONResponse(_plain(body), status_code=status)
                 if key is not None:
                     await conn.execute(
                         "update idempotency_keys set status_code = $4, response = $5 "
                         "where principal = $1 and endpoint = $2 and key = $3",
-                        principal.subject, where, key, status, JSONResponse(content).body.decode(),
+                        principal.subject, where, key, status, response.body.decode(),
                     )
-            return JSONResponse(content, status_code=status)
+            return response
     raise AssertionError("unreachable")
+
+
+def _plain(body: Any) -> Any:
+    """The body as JSON values. A model dumps itself in one call (pydantic-core): what jsonable_encoder
+    gives for it, without its walk over every value of the dump (a batch's 1,000 results)."""
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(body)
 
 
 def endpoint(request: Request) -> str:

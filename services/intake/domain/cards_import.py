@@ -199,28 +199,9 @@ def import_rows(
     ``on_header`` is told the header row's cells when it is found; ``on_accepted`` the row number
     and cells of each card just before it is yielded (the caller can keep them while the card
     is on its way, to report the row as read if the server refuses it)."""
-    if channel not in (Channel.BULK_IMPORT, Channel.EXHIBITION):
-        raise ImportFileError("channel", "must be bulk_import or exhibition")
-    if channel is Channel.EXHIBITION and not (campaign and campaign.strip()):
-        raise ImportFileError("campaign", "the exhibition's name is required")
-    header: HeaderMap | None = None
+    _check_channel(channel, campaign)
     seen: dict[int, int] = {}  # key digest -> accepted row number
-    for row_number, cells in rows:
-        if header is None:
-            if _is_blank(cells):
-                continue
-            header = map_headers(cells, row_number)
-            if header is not None and on_header is not None:
-                on_header(row_cells(cells))
-            if header is None:
-                if row_number >= HEADER_SEARCH_ROWS:
-                    raise ImportFileError(
-                        "header", "no phone or email column found (e.g. 手机, 电话, 邮箱, phone, email)"
-                    )
-                continue
-            continue
-        if _is_blank(cells):
-            continue
+    for header, row_number, cells in _card_rows(rows, on_header):
         data: dict[str, Any] = header.extract(cells)
         data.update(
             channel=channel,
@@ -255,6 +236,32 @@ def import_rows(
         if on_accepted is not None:
             on_accepted(row_number, row_cells(cells))
         yield contact
+
+
+def _check_channel(channel: Channel, campaign: str | None) -> None:
+    if channel not in (Channel.BULK_IMPORT, Channel.EXHIBITION):
+        raise ImportFileError("channel", "must be bulk_import or exhibition")
+    if channel is Channel.EXHIBITION and not (campaign and campaign.strip()):
+        raise ImportFileError("campaign", "the exhibition's name is required")
+
+
+def _card_rows(rows: Iterable[tuple[int, Sequence[Any]]], on_header: Callable[[tuple[str, ...]], None] | None
+               ) -> Iterator[tuple[HeaderMap, int, Sequence[Any]]]:
+    """The data rows under the header row, blank ones skipped, each with the header's map;
+    ImportFileError when no header is found."""
+    header: HeaderMap | None = None
+    for row_number, cells in rows:
+        if header is None:
+            if _is_blank(cells):
+                continue
+            header = map_headers(cells, row_number)
+            if header is not None and on_header is not None:
+                on_header(row_cells(cells))
+            if header is None and row_number >= HEADER_SEARCH_ROWS:
+                break
+            continue
+        if not _is_blank(cells):
+            yield header, row_number, cells
     if header is None:
         raise ImportFileError(
             "header", "no phone or email column found (e.g. 手机, 电话, 邮箱, phone, email)"
@@ -354,13 +361,8 @@ def import_cards(
 ) -> Iterator[ContactIn | RowRejection]:
     """Stream a CSV or XLSX file of business cards; ``fmt`` defaults from the suffix (the
     callbacks: see ``import_rows``)."""
-    if fmt is None:
-        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
-        suffix = Path(str(name)).suffix.lower()
-        fmt = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix)  # type: ignore[assignment]
-        if fmt is None:
-            raise ImportFileError("file", "unknown file type: give a .csv or .xlsx file")
-    options = dict(
+    yield from import_rows(
+        _table(source, fmt),
         import_batch=import_batch,
         channel=channel,
         campaign=campaign,
@@ -370,14 +372,39 @@ def import_cards(
         on_header=on_header,
         on_accepted=on_accepted,
     )
+
+
+def count_cards(
+    source: Source,
+    *,
+    fmt: Literal["csv", "xlsx"] | None = None,
+    channel: Channel = Channel.BULK_IMPORT,
+    campaign: str | None = None,
+    on_header: Callable[[tuple[str, ...]], None] | None = None,
+) -> int:
+    """How many results ``import_cards`` will yield for this file (one per data row), reading it
+    without validating the cards: a file that cannot be imported is refused (ImportFileError)
+    exactly as ``import_cards`` would refuse it."""
+    _check_channel(channel, campaign)
+    return sum(1 for _ in _card_rows(_table(source, fmt), on_header))
+
+
+def _table(source: Source, fmt: Literal["csv", "xlsx"] | None) -> Iterator[tuple[int, Sequence[Any]]]:
+    """(row_number, cells) of the file, by format (from the suffix when ``fmt`` is None)."""
+    if fmt is None:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")
+        suffix = Path(str(name)).suffix.lower()
+        fmt = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}.get(suffix)  # type: ignore[assignment]
+        if fmt is None:
+            raise ImportFileError("file", "unknown file type: give a .csv or .xlsx file")
     if fmt == "xlsx":
-        yield from import_rows(iter_xlsx_rows(source), **options)  # type: ignore[arg-type]
+        yield from iter_xlsx_rows(source)
         return
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as stream:
-            yield from import_rows(iter_csv_rows(stream), **options)  # type: ignore[arg-type]
+            yield from iter_csv_rows(stream)
     else:
-        yield from import_rows(iter_csv_rows(source), **options)  # type: ignore[arg-type]
+        yield from iter_csv_rows(source)
 
 
 @dataclass

@@ -81,12 +81,16 @@ def check_consultant(roster: dict[str, bool], consultant_id: str | None) -> None
 
 
 def card_from(contact: ContactIn, claimable: set[IdentityKey]) -> CustomerCard:
-    """What a contact tells about the person; phone/email only if no one else owns them."""
+    """What a contact tells about the person; phone/email only if no one else owns them.
+
+    Built without validating again: every value is a field of the validated contact of the same type
+    as the card's (OptName, OptPhone, ...), and the contact refuses a counterpart role for anyone
+    but a business as the card does (test_contact_batch checks the two stay the same)."""
     mine = {k.kind for k in claimable}
     phone = contact.phone if KeyKind.PHONE in mine else None
     email = contact.email if KeyKind.EMAIL in mine else None
-    return CustomerCard(kind=contact.customer_kind, name=contact.name, phone=phone, email=email,
-                        company=contact.company, counterpart_role=contact.counterpart_role)
+    return CustomerCard.model_construct(kind=contact.customer_kind, name=contact.name, phone=phone, email=email,
+                                        company=contact.company, counterpart_role=contact.counterpart_role)
 
 
 def referrer_key(contact: ContactIn) -> IdentityKey | None:

@@ -5,6 +5,7 @@ a spreadsheet cell left empty means "not given" rather than an error.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any
 
@@ -14,6 +15,11 @@ from pydantic_core import PydanticCustomError
 # Bidirectional overrides/isolates can disguise text ("Trojan Source"); never allowed.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _MULTILINE_ALLOWED = frozenset("\n\t")
+# Every character the check below may refuse: the bidi controls and the categories Cc (U+0000-001F,
+# U+007F-009F), Cs (U+D800-DFFF), Zl (U+2028) and Zp (U+2029), which Unicode keeps fixed. Text without
+# any (nearly all text) skips the character-by-character check: one scan in C instead.
+_MAYBE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+                            + "".join(sorted(_BIDI_CONTROLS)) + "]")
 
 
 def clean_text(value: Any, *, multiline: bool = False) -> Any:
@@ -21,6 +27,8 @@ def clean_text(value: Any, *, multiline: bool = False) -> Any:
     if not isinstance(value, str):
         return value
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    if not _MAYBE_REFUSED.search(text):
+        return text
     allowed = _MULTILINE_ALLOWED if multiline else frozenset()
     for ch in text:
         if ch in allowed:

@@ -9,6 +9,7 @@ import pytest
 from services.intake.domain.cards_import import (
     ImportFileError,
     RowRejection,
+    count_cards,
     import_cards,
     import_rows,
     map_headers,
@@ -77,6 +78,34 @@ def test_plan_matches_import_summary(exhibition_file):
     summary = summarise(import_cards(plan.path, import_batch="b"))
     assert (summary.accepted, summary.rejected, summary.duplicates) == (
         plan.expected_accepted, plan.expected_rejected, plan.duplicates)
+
+
+def test_counting_gives_one_per_result_without_validating(exhibition_file):
+    fmt, plan = exhibition_file
+    headers = []
+    assert count_cards(plan.path, on_header=headers.append) == N  # broken and duplicate rows included
+    assert headers and "手机" in "".join(headers[0])
+    stream = csv_bytes([["title"], [], ["name", "phone"], ["Li", "13800138000"], ["", ""], ["x", "not a phone"]])
+    results = list(import_cards(stream, fmt="csv", import_batch="b"))
+    stream.seek(0)
+    assert count_cards(stream, fmt="csv") == len(results) == 2
+
+
+def test_counting_refuses_what_importing_refuses():
+    refused = [(csv_bytes([["姓名", "公司"], ["张三", "x"]]), {}),
+               (csv_bytes([["手机"]]), {"channel": Channel.EXHIBITION}),
+               (csv_bytes([["手机"]]), {"channel": Channel.WALK_IN}),
+               (io.BytesIO("手机,姓名\n13800138000,张三\n".encode() + b"13900139000,\xff\xfe\n" * 40000), {}),
+               (io.BytesIO(b"not a zip"), {"fmt": "xlsx"})]
+    for stream, options in refused:
+        with pytest.raises(ImportFileError) as counting:
+            count_cards(stream, **{"fmt": "csv", **options})
+        stream.seek(0)
+        with pytest.raises(ImportFileError) as importing:
+            list(import_cards(stream, import_batch="b", **{"fmt": "csv", **options}))
+        assert counting.value.field == importing.value.field
+    with pytest.raises(ImportFileError):
+        count_cards("cards.pdf")
 
 
 def test_english_headers_title_row_and_gb18030(tmp_path):

@@ -2,11 +2,13 @@
 import uuid
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from services.intake.domain.contact_batch import (
     PlannedContact,
+    card_from,
     RegistryView,
     RepeatedRow,
     plan_batch,
@@ -108,3 +110,34 @@ def test_a_batch_is_the_same_as_its_rows_one_after_another(rows):
     assert [shape(r, batch_ids) for r in at_once.rows] == [shape(r, ids) for r in one_by_one]
     assert sorted(at_once.created.values(), key=repr) == sorted(created.values(), key=repr)
     assert at_once.updated == updated == {}
+
+
+texts = st.one_of(st.none(), st.sampled_from(["", "  ", " 王芳 ", "Li\u0301", "x" * 101, "a\u202eb"]),
+                  st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=12))
+
+
+@st.composite
+def card_fields(draw) -> dict:
+    """A contact's fields the card takes, mostly valid (an invalid contact never reaches card_from)."""
+    business = draw(st.booleans())
+    return {"channel": "walk_in", "customer_kind": "business" if business else "consumer", "name": draw(texts),
+            "company": draw(texts if not business else st.sampled_from(["恒通贸易", " ACME Ltd. "])),
+            "counterpart_role": draw(st.sampled_from([None, "supplier", "trader", "end_customer"]))
+            if business else None,
+            "phone": draw(st.sampled_from([None, "", "138 0013 8000", "+86 150-0015-0000"])),
+            "email": draw(st.sampled_from([None, " A@Example.COM ", "b@x.cn"]))}
+
+
+@settings(max_examples=300, deadline=None)
+@given(card_fields(), st.sets(st.sampled_from(KeyKind)))
+def test_a_card_built_from_a_contact_is_the_card_validation_would_give(fields, claim):
+    """card_from skips validating the card again: the values it copies must be valid card values."""
+    try:
+        contact = ContactIn.model_validate(fields)
+    except ValidationError:
+        assume(False)
+    keys = {k for k in contact.identity_keys() if k.kind in claim}
+    card = card_from(contact, keys)
+    validated = CustomerCard.model_validate(card.model_dump())
+    assert card == validated and card.model_dump() == validated.model_dump()
+    assert (card.phone is not None) == (KeyKind.PHONE in claim and contact.phone is not None)
