@@ -35,10 +35,13 @@ log = get_logger(__name__)
 
 # By position from a cursor: reading from the start each time would make one pass cost more the further
 # it has gone. The bytes are the stored JSON as is (jsonb's text), what consumers have always received.
+# The pending positions are looked up in event_store by its primary key (`= any(array(...))`): as a
+# join the planner may pick a merge join that walks event_store's key from its first row every time.
 _UNPUBLISHED_AFTER = """
-select p.position, e.event_id, e.event_type, e.customer_id::text as key, convert_to(e.envelope::text, 'UTF8') as body
-from outbox_pending p join event_store e on e.position = p.position
-where p.position > $1 order by p.position limit $2"""
+select position, event_id, event_type, customer_id::text as key, convert_to(envelope::text, 'UTF8') as body
+from event_store
+where position = any(array(select position from outbox_pending where position > $1 order by position limit $2))
+order by position"""
 # One statement (one round trip, atomic without a transaction block): the rows marked published (no
 # longer pending) and each partition's last offset and event id recorded.
 _MARK_PUBLISHED = """
