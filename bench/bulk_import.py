@@ -19,7 +19,7 @@ from shared.auth import mint_token
 from shared.events.enums import Role
 from shared.settings import DEFAULT_PORTS
 
-from .common import Figure
+from .common import Figure, postgres_cpu_seconds
 
 # Runs the CLI in a child process and reports its peak resident memory. VmHWM, not
 # ru_maxrss: Linux carries ru_maxrss over fork and exec, so it would report the parent's.
@@ -71,20 +71,15 @@ async def caught_up(stack: Stack, accepted: int, timeout: float = 1800) -> None:
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU time so far of each part of the stack (PostgreSQL: the postmaster and its processes,
-    those that have exited included: autovacuum workers come and go, and the postmaster reaps them)."""
+    """CPU time so far of each part of the stack (PostgreSQL: `postgres_cpu_seconds`)."""
     import psutil
 
-    def total(proc: psutil.Process, with_children: bool = False) -> float:
-        if not with_children:
-            return sum(proc.cpu_times()[:2])
-        own = proc.cpu_times()
-        live = sum(sum(p.cpu_times()[:2]) for p in proc.children(recursive=True) if p.is_running())
-        return own.user + own.system + own.children_user + own.children_system + live
+    def total(proc: psutil.Process) -> float:
+        return sum(proc.cpu_times()[:2])
 
     out = {name: total(psutil.Process(svc.proc.pid)) for name, svc in stack.services.items()}
     out["kafka"] = total(psutil.Process(stack.broker.proc.pid))
-    out["postgres"] = total(psutil.Process(stack.postgres.server.get_pid()), with_children=True)
+    out["postgres"] = postgres_cpu_seconds(stack.postgres)
     return out
 
 
