@@ -45,6 +45,17 @@ def timed():
     box["seconds"] = time.perf_counter() - start
 
 
+def postgres_cpu_seconds(postgres: EmbeddedPostgres) -> float:
+    """CPU time so far of the PostgreSQL server: the postmaster and its processes, those that have
+    exited included (autovacuum workers come and go, and the postmaster reaps them)."""
+    import psutil
+
+    postmaster = psutil.Process(postgres.server.get_pid())
+    own = postmaster.cpu_times()
+    live = sum(sum(p.cpu_times()[:2]) for p in postmaster.children(recursive=True) if p.is_running())
+    return own.user + own.system + own.children_user + own.children_system + live
+
+
 class Infra:
     """One embedded PostgreSQL and one Apache Kafka broker for a benchmark run."""
 

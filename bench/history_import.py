@@ -121,7 +121,7 @@ async def watch(stack: Stack, every: float = 5.0) -> None:
     started = time.perf_counter()
     try:
         while True:
-            outbox = await conns["followup"].fetchval("select count(*) from event_store where not published")
+            outbox = await conns["followup"].fetchval("select count(*) from outbox_pending")
             deals = await conns["followup"].fetchval("select count(*) from deals")
             logged = await conns["analytics"].fetchval(
                 "select count(*) from event_log where event_type = 'deal-closed'")

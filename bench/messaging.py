@@ -12,7 +12,7 @@ from shared.runtime.consumer import EventConsumer
 from shared.runtime.db import create_pool
 from shared.runtime.relay import OutboxRelay
 
-from .common import Figure, Infra, applied_rate, sample_contacts, timed
+from .common import Figure, Infra, applied_rate, postgres_cpu_seconds, sample_contacts, timed
 
 TOPIC = "contact-received"
 
@@ -32,19 +32,22 @@ async def fill_outbox(url: str, n: int) -> list:
     return pool, events
 
 
-async def relay_rate(infra: Infra, url: str, n: int) -> float:
+async def relay_rate(infra: Infra, url: str, n: int) -> tuple[float, float]:
+    """Events/s, and PostgreSQL's CPU milliseconds per 1,000 events published (reading and marking)."""
     pool, _ = await fill_outbox(url, n)
     relay = OutboxRelay(pool, url, infra.broker.bootstrap, "bench", ALL_TOPICS)
     producer = kafka.producer(infra.broker.bootstrap)
     await producer.start()
     try:
+        cpu_before = postgres_cpu_seconds(infra.postgres)
         with timed() as t:
             while await relay.publish_batch(producer):
                 pass
+        cpu = postgres_cpu_seconds(infra.postgres) - cpu_before
     finally:
         await producer.stop()
         await pool.close()
-    return n / t["seconds"]
+    return n / t["seconds"], cpu * 1e6 / n
 
 
 async def raw_produce_rate(infra: Infra, n: int) -> float:
@@ -93,12 +96,13 @@ async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
     for n in sizes:
         infra.broker.wipe()  # an empty broker for each size
         await kafka.ensure_topics(infra.broker.bootstrap, [*ALL_TOPICS, "bench-raw"], 4)
-        relay = await relay_rate(infra, await infra.database("intake"), n)
+        relay, relay_postgres_ms = await relay_rate(infra, await infra.database("intake"), n)
         raw_produce = await raw_produce_rate(infra, n)
         consume = await consume_rate(infra, await infra.database("analytics"), n)
         raw_consume = await raw_consume_rate(infra, n)
         figures += [
-            Figure("relay: outbox to Kafka", "events/s", relay, raw_produce, "raw aiokafka produce", n),
+            Figure("relay: outbox to Kafka", "events/s", relay, raw_produce, "raw aiokafka produce", n,
+                   notes={"postgres_cpu_ms_per_1000": round(relay_postgres_ms, 1)}),
             Figure("consumer: Kafka to analytics log", "events/s", consume, raw_consume, "raw aiokafka consume", n),
         ]
     return figures

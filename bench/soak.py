@@ -166,7 +166,7 @@ async def consistency(stack: Stack, ledger: Ledger, timeout: float = 300) -> lis
                 produced |= {r[0] for r in await dbs[name].fetch(
                     "select event_id from event_store where event_type <> 'dead-letters'")}
             logged = [r[0] for r in await dbs["analytics"].fetch("select event_id from event_log")]
-            backlog = sum([await dbs[n].fetchval("select count(*) from event_store where not published")
+            backlog = sum([await dbs[n].fetchval("select count(*) from outbox_pending")
                            for n in dbs])
             if (produced <= set(logged) and backlog == 0) or time.monotonic() > deadline:
                 break

@@ -32,7 +32,7 @@ from .runtime import kafka
 from .runtime import vault as vaults
 from .runtime.consumer import AfterBatch, Decoder, EventConsumer, Handler
 from .runtime.db import UNAVAILABLE, VAULT, create_pool, keep_session, migrate
-from .runtime.relay import OutboxRelay
+from .runtime.relay import PENDING_COUNT, OutboxRelay
 from .runtime.supervise import keep_running, watch
 from .settings import Settings
 
@@ -195,7 +195,7 @@ async def _read_gauges(app: FastAPI) -> None:
 
 
 async def _read_runtime_gauges(conn: asyncpg.Connection) -> None:
-    RELAY_BACKLOG.set(await conn.fetchval("select count(*) from event_store where not published"))
+    RELAY_BACKLOG.set(await conn.fetchval(PENDING_COUNT))
     for row in await conn.fetch("select consumer, count(*) as n from inbox where outcome = 'dead-letter' "
                                 "group by consumer"):
         DEAD_LETTERS_STORED.labels(row["consumer"]).set(row["n"])

@@ -1,8 +1,10 @@
 """The outbox relay: publishes stored events to Kafka, keyed by customer id.
 
-Rows are read by `published = false`, not by tailing the position, so a
-transaction that commits late is never skipped. A crash between send and
-mark republishes (at-least-once); consumers deduplicate by event id.
+Rows are read by what is pending (`outbox_pending`, filled by the insert into
+`event_store` in the same transaction, runtime_0006), not by tailing the
+position, so a transaction that commits late is never skipped. Publishing
+deletes the pending rows: the events themselves are never updated. A crash
+between send and mark republishes (at-least-once); consumers deduplicate by event id.
 Only one replica relays at a time (a PostgreSQL advisory lock), which keeps
 one customer's events in order. It wakes on the NOTIFY each append sends (a
 statement trigger on the outbox) and otherwise polls slowly; each pass sends
@@ -10,7 +12,7 @@ batches pipelined with reading the next and marking the last (`publish_batch`).
 
 The relay also watches the broker: if a partition it wrote to now ends below
 what it already published (the broker lost its disk, a topic was deleted and
-recreated, or the memory-only Tansu fallback restarted), it marks everything unpublished and publishes it all again.
+recreated, or the memory-only Tansu fallback restarted), it marks everything pending and publishes it all again.
 """
 from __future__ import annotations
 
@@ -33,18 +35,24 @@ log = get_logger(__name__)
 
 # By position from a cursor: reading from the start each time would make one pass cost more the further
 # it has gone. The bytes are the stored JSON as is (jsonb's text), what consumers have always received.
+# The pending positions are looked up in event_store by its primary key (`= any(array(...))`): as a
+# join the planner may pick a merge join that walks event_store's key from its first row every time.
 _UNPUBLISHED_AFTER = """
 select position, event_id, event_type, customer_id::text as key, convert_to(envelope::text, 'UTF8') as body
-from event_store where not published and position > $1 order by position limit $2"""
-# One statement (one round trip, atomic without a transaction block): the rows marked published and
-# each partition's last offset and event id recorded.
+from event_store
+where position = any(array(select position from outbox_pending where position > $1 order by position limit $2))
+order by position"""
+# One statement (one round trip, atomic without a transaction block): the rows marked published (no
+# longer pending) and each partition's last offset and event id recorded.
 _MARK_PUBLISHED = """
-with marked as (update event_store set published = true where position = any($1::bigint[]))
+with marked as (delete from outbox_pending where position = any($1::bigint[]))
 insert into relay_offsets (topic, partition, next_offset, last_event_id)
 select * from unnest($2::text[], $3::int[], $4::bigint[], $5::uuid[])
 on conflict (topic, partition) do update
 set next_offset = excluded.next_offset, last_event_id = excluded.last_event_id
 where relay_offsets.next_offset < excluded.next_offset"""
+PENDING_COUNT = "select count(*) from outbox_pending"
+REPUBLISH_ALL = "insert into outbox_pending (position) select position from event_store on conflict do nothing"
 
 
 class OutboxRelay:
@@ -153,7 +161,7 @@ class OutboxRelay:
         if caught_up:
             RELAY_BACKLOG.set(0)
         elif now - self._backlog_counted_at >= 1.0:
-            RELAY_BACKLOG.set(await conn.fetchval("select count(*) from event_store where not published"))
+            RELAY_BACKLOG.set(await conn.fetchval(PENDING_COUNT))
             self._backlog_counted_at = now
 
     async def check_broker(self) -> bool:
@@ -173,7 +181,7 @@ class OutboxRelay:
         log.warning("broker_lost_events_republishing", partitions=json.dumps(sorted(lost)))
         RELAY_REPUBLISHES.inc()
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("update event_store set published = false where published")
+            await conn.execute(REPUBLISH_ALL)
             await conn.execute("delete from relay_offsets")
         await asyncio.wait_for(kafka.ensure_topics(self.bootstrap, self.topics, self.partitions, self.replication),
                                2 * kafka.SEND_TIMEOUT)

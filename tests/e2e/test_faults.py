@@ -122,7 +122,8 @@ async def analytics_mirrors_producers(api, ids: list[str], timeout: float = 60) 
     for name in ("intake", "grading", "followup"):
         conn = await api.db(name)
         try:
-            for r in await conn.fetch("select event_id, event_type, published from event_store "
+            for r in await conn.fetch("select e.event_id, e.event_type, p.position is null as published "
+                                      "from event_store e left join outbox_pending p using (position) "
                                       "where customer_id = any($1) and event_type <> 'dead-letters'", customers):
                 produced.add(r[0])
                 kinds[r[0]] = (name, r[1], r[2])

@@ -135,7 +135,8 @@ async def duplicates_consumed(api: Api) -> float:
 async def unpublished(api: Api, service: str, ids: list[str]) -> int:
     conn = await api.db(service)
     try:
-        return await conn.fetchval("select count(*) from event_store where not published and customer_id = any($1)",
+        return await conn.fetchval("select count(*) from outbox_pending join event_store using (position) "
+                                   "where customer_id = any($1)",
                                    [uuid.UUID(i) for i in ids])
     finally:
         await conn.close()

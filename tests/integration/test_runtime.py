@@ -4,15 +4,18 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from alembic import command
 
 from shared.errors import ConcurrencyConflict
 from shared.events.contract import ConsentChanged
 from shared.events.envelope import new_event
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer, Inbound
+from shared.runtime.db import alembic_config, database_url_for, ensure_database
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.store import append, append_many, read_stream
 
@@ -242,7 +245,7 @@ async def test_relay_pipelines_batches_keeping_each_customers_order(service_db, 
     finally:
         await producer.stop()
     async with pool.acquire() as c:
-        assert await c.fetchval("select count(*) from event_store where not published") == 0
+        assert await c.fetchval("select count(*) from outbox_pending") == 0
         assert await c.fetchval("select count(*) from relay_offsets") >= 1
     wanted = {e.event_id for e in events}
     consumer = AIOKafkaConsumer("consent-changed", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
@@ -258,3 +261,37 @@ async def test_relay_pipelines_batches_keeping_each_customers_order(service_db, 
     for cid in customers:
         assert [i for k, i in received if k == str(cid).encode()] == [e.event_id for e in events
                                                                       if e.customer_id == cid]
+
+
+async def test_the_pending_outbox_rows_survive_the_move_to_outbox_pending_and_back(postgres):
+    """runtime_0006 moves what was unpublished (`published = false`) into `outbox_pending`, every
+    insert into the outbox is pending from then on, and the downgrade puts the flags back."""
+    name = f"t_intake_{uuid.uuid4().hex[:10]}"
+    await ensure_database(postgres.admin_url, name)
+    url = database_url_for(postgres.admin_url, name)
+    cfg = alembic_config(url, "intake")
+    await asyncio.to_thread(command.upgrade, cfg, "runtime_0005")
+    conn = await asyncpg.connect(url)
+    try:
+        events = [consent() for _ in range(3)]
+        for e, published in zip(events, (True, False, False)):
+            await conn.execute(
+                """insert into event_store (event_id, stream_id, stream_version, event_type, schema_version,
+                       customer_id, occurred_at, recorded_at, envelope, published)
+                   values ($1, $2, 1, $3, 1, $4, $5, $5, $6::jsonb, $7)""",
+                e.event_id, f"s-{e.event_id}", e.event_type, e.customer_id, e.occurred_at, e.to_json().decode(),
+                published)
+        position = {r["event_id"]: r["position"] for r in await conn.fetch("select event_id, position from event_store")}
+        await asyncio.to_thread(command.upgrade, cfg, "heads")
+        pending = "select array_agg(position order by position) from outbox_pending"
+        assert await conn.fetchval(pending) == [position[e.event_id] for e in events[1:]]
+        late = consent()
+        await append(conn, f"s-{late.event_id}", [late])
+        later = await conn.fetchval("select position from event_store where event_id = $1", late.event_id)
+        assert await conn.fetchval(pending) == [position[e.event_id] for e in events[1:]] + [later]
+        await conn.execute("delete from outbox_pending where position = $1", position[events[1].event_id])
+        await asyncio.to_thread(command.downgrade, cfg, "runtime_0005")
+        assert await conn.fetchval("select array_agg(position order by position) from event_store where not published") \
+            == [position[events[2].event_id], later]
+    finally:
+        await conn.close()
