@@ -45,7 +45,7 @@ from ..metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 from ..pii_seal import SealError, unseal_envelope
 from . import kafka
 from . import vault as vaults
-from .db import UNAVAILABLE
+from .db import UNAVAILABLE, plan_for_this_batch
 from .store import append
 from .supervise import keep_running
 
@@ -232,11 +232,13 @@ class EventConsumer:
             decoded = await self._decode([r for tp_records in records.values() for r in tp_records])
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                await plan_for_this_batch(conn)
                 await self._apply_fast(conn, decoded)
             return
         except _Isolate:
             pass
         async with self.pool.acquire() as conn, conn.transaction():
+            await plan_for_this_batch(conn)
             for record, inbound in decoded:
                 await self._apply_one(conn, record, inbound)
 

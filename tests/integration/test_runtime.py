@@ -15,7 +15,7 @@ from shared.events.contract import ConsentChanged
 from shared.events.envelope import new_event
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer, Inbound
-from shared.runtime.db import alembic_config, database_url_for, ensure_database
+from shared.runtime.db import alembic_config, database_url_for, ensure_database, plan_for_this_batch
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.store import append, append_many, read_stream
 
@@ -295,3 +295,37 @@ async def test_the_pending_outbox_rows_survive_the_move_to_outbox_pending_and_ba
             == [position[events[2].event_id], later]
     finally:
         await conn.close()
+
+
+async def test_a_batch_plans_each_statement_for_its_own_arguments(service_db):
+    """A pooled connection's generic plan, made while a table was analysed empty, would stay a
+    sequential scan as an import grows the table; a batch's transaction plans afresh."""
+    _, pool = await service_db("intake")
+    async with pool.acquire() as c:
+        await c.execute("create table grown (k uuid primary key)")
+        await c.execute("analyze grown")
+        read = await c.prepare("select k from grown where k = any($1::uuid[])")
+        for _ in range(8):
+            await read.fetch([uuid.uuid4()])
+        plans = "select generic_plans, custom_plans from pg_prepared_statements where statement = $1"
+        before = await c.fetchrow(plans, read.get_query())
+        assert before["generic_plans"] > 0  # the connection settled on its generic plan
+        async with c.transaction():
+            await plan_for_this_batch(c)
+            await read.fetch([uuid.uuid4()])
+        after = await c.fetchrow(plans, read.get_query())
+        assert after["custom_plans"] == before["custom_plans"] + 1
+        assert after["generic_plans"] == before["generic_plans"]
+        assert await c.fetchval("select current_setting('plan_cache_mode')") == "auto"  # only for that batch
+
+
+async def test_a_consumer_batch_plans_afresh(applied_consumer):
+    consumer, pool = applied_consumer
+    seen = []
+
+    async def handler(conn, inbound: Inbound):
+        seen.append(await conn.fetchval("select current_setting('plan_cache_mode')"))
+
+    consumer.handlers["consent-changed"] = handler
+    await consumer.apply_batch({TopicPartition("consent-changed", 0): [record(consent(), 0)]})
+    assert seen == ["force_custom_plan"]
