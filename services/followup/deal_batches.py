@@ -28,6 +28,7 @@ from shared.business_time import business_day, business_instant
 from shared.errors import DomainError, NotFound
 from shared.events.envelope import Envelope
 from shared.runtime import ownership as shared_ownership
+from shared.runtime.db import plan_for_this_batch
 from shared.runtime.store import append_many
 
 from . import deal_store, merging, ownership, task_store
@@ -214,6 +215,7 @@ def _candidates(checked: list[Checked], historical: dict[uuid.UUID, bool], now: 
 async def record_deals(conn: asyncpg.Connection, principal: Principal, bodies: list[NewDeal], *,
                        historical_before: datetime, now: datetime, policy: FollowUpPolicy) -> list[Recorded]:
     """A batch of deals, all or nothing; the results in the order of the rows."""
+    await plan_for_this_batch(conn)
     order = sorted(range(len(bodies)), key=lambda i: (bodies[i].customer_id, bodies[i].closed_on, i))
     checked, state = await _checked(conn, principal, bodies, order, now, policy)
     historical = {c.deal.deal_id: is_historical(c.deal.closed_on, historical_before, policy)
@@ -249,6 +251,7 @@ async def record_payments(conn: asyncpg.Connection, principal: Principal, entrie
                           now: datetime, policy: FollowUpPolicy) -> list[dict]:
     """A batch of payments, all or nothing; a deal's payments are applied in the order given (each
     reduces the balance the next is checked against), deals in ascending id (the lock order)."""
+    await plan_for_this_batch(conn)
     order = sorted(range(len(entries)), key=lambda i: (entries[i].deal_id, i))
     deals = {r["deal_id"]: r for r in await conn.fetch(_DEALS, sorted({e.deal_id for e in entries}))}
     survivors = await merging.survivors_of(conn, [d["customer_id"] for d in deals.values()])

@@ -22,7 +22,7 @@ from shared.auth import Principal
 from shared.errors import DomainError, DomainValidationError, FieldError, Forbidden, dotted_loc, field_path
 from shared.events.enums import Role
 from shared.events.envelope import new_event
-from shared.runtime.db import Write, write_together
+from shared.runtime.db import Write, plan_for_this_batch, write_together
 from shared.runtime.store import seal
 
 from . import registry
@@ -87,6 +87,7 @@ async def receive_batch(conn: asyncpg.Connection, contacts: list[ContactIn], now
     """All rows or none: every row is tried so that every rejected row is reported (BatchRejected),
     then the caller's transaction rolls back. Rows apply in order, each seeing the customers the rows
     before it created (domain.contact_batch), with a fixed number of statements for the batch."""
+    await plan_for_this_batch(conn)
     return await _receive(conn, [(c, import_dedup_key(c)) for c in contacts], now, actor)
 
 
