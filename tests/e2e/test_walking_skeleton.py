@@ -3,11 +3,12 @@ import time
 import uuid
 
 from shared.events.enums import Role
+from tests.support.phones import unique_mobile
 from tests.support.problems import problem_fields
 
 
 def contact(**over):
-    phone = over.pop("phone", f"139{uuid.uuid4().int % 10**8:08d}")
+    phone = over.pop("phone") if "phone" in over else unique_mobile()
     return {"channel": "walk_in", "name": "Li Lei", "phone": phone,
             "purchase_timeframe": "within_7_days", "consultant_id": "c-001", **over}
 
