@@ -52,7 +52,12 @@ def postgres_cpu_seconds(postgres: EmbeddedPostgres) -> float:
 
     postmaster = psutil.Process(postgres.server.get_pid())
     own = postmaster.cpu_times()
-    live = sum(sum(p.cpu_times()[:2]) for p in postmaster.children(recursive=True) if p.is_running())
+    live = 0.0
+    for p in postmaster.children(recursive=True):
+        try:
+            live += sum(p.cpu_times()[:2])
+        except psutil.NoSuchProcess:  # exited since it was listed: the postmaster's children times have it
+            pass
     return own.user + own.system + own.children_user + own.children_system + live
 
 
