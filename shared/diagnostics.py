@@ -56,9 +56,10 @@ def install_task_dump(loop: asyncio.AbstractEventLoop | None = None) -> None:
     takes no signal handlers (not the main thread), the service runs without the dump and says so."""
     loop = loop or asyncio.get_running_loop()
     usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is None:
+        log.info("task_dump_unavailable", reason="no SIGUSR1 on this platform")
+        return
     try:
-        if usr1 is None:
-            raise NotImplementedError("no SIGUSR1 on this platform")
         loop.add_signal_handler(usr1, dump_task_stacks)
-    except (NotImplementedError, RuntimeError) as exc:
+    except RuntimeError as exc:  # asyncio refuses signal handlers outside the main thread
         log.info("task_dump_unavailable", reason=str(exc))
