@@ -107,11 +107,12 @@ def envelope_of(drawn: tuple, customers: list[uuid.UUID]):
         case "contact":
             referrer = None if rest[0] is None or rest[0] == c else customers[rest[0]]
             return ev.contact(customer, when, referrer_customer_id=referrer)
-        case "deal":
-            return ev.deal(customer, when, gross_profit=rest[0], deal_id=uuid.uuid5(customer, "deal"),
-                           deposit="1000", payment_due_on=when.date())
-        case "payment":
-            return ev.payment(customer, when, uuid.uuid5(customer, "deal"))
+        case "deal":  # ("deal", c, d, profit[, n]): the customer's deal number n, else its one deal
+            deal_id = uuid.uuid5(customer, str(rest[1]) if len(rest) > 1 else "deal")
+            return ev.deal(customer, when, gross_profit=rest[0], deal_id=deal_id, deposit="1000",
+                           payment_due_on=when.date())
+        case "payment":  # ("payment", c, d[, n]): a payment on that deal
+            return ev.payment(customer, when, uuid.uuid5(customer, str(rest[0]) if rest else "deal"))
         case "card":
             return ev.card(customer, when, annual_revenue="6000000", market_share_pct="85")
         case "merge":

@@ -20,7 +20,7 @@ from shared.runtime.store import append
 from tests.support.fixtures import fresh_database
 
 from . import events as ev
-from .test_batches import apply_as_consumer, history
+from .test_batches import apply_as_consumer, envelope_of, history
 from .test_handlers import AS_OF, Grading
 
 
@@ -138,26 +138,6 @@ drawn_events = st.one_of(
     st.builds(lambda c, d: ("complaint", c, d), who, day),
     st.builds(lambda c, d, m: ("merge", c, d, m), who, day, who),
 )
-
-
-def envelope_of(drawn: tuple, customers: list[uuid.UUID]):
-    kind, c, d, *rest = drawn
-    customer, when = customers[c], ev.at(d)
-    match kind:
-        case "contact":
-            referrer = None if rest[0] is None or rest[0] == c else customers[rest[0]]
-            return ev.contact(customer, when, referrer_customer_id=referrer)
-        case "deal":
-            return ev.deal(customer, when, gross_profit=rest[0], deal_id=uuid.uuid5(customer, str(rest[1])),
-                           deposit="1000", payment_due_on=when.date())
-        case "payment":
-            return ev.payment(customer, when, uuid.uuid5(customer, str(rest[0])))
-        case "card":
-            return ev.card(customer, when, annual_revenue="6000000", market_share_pct="85")
-        case "merge":
-            return None if rest[0] == c else ev.merge(customer, customers[rest[0]], when)
-        case _:
-            return getattr(ev, kind)(customer, when)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
