@@ -33,8 +33,14 @@ _EVENT_COUNT = FACT_COLUMNS.index("event_count")
 
 
 def _digest(value: object) -> str:
-    # repr of a row of text, numbers, Decimals, dates, instants and booleans: the same row, the same text
-    return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+    # a row of text, numbers, Decimals (as their text), dates, instants and booleans as JSON: the same
+    # row, the same bytes. orjson rather than repr: 2.6 against 5.8 µs a row, about ten rows a touch.
+    # (Cards digested with repr before this read as changed once, and are rewritten once.)
+    try:
+        text = orjson.dumps(value, default=str)
+    except TypeError:  # an integer beyond 64 bits
+        text = repr(value).encode()
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def digests(fact: tuple, children: dict[str, list[tuple]]) -> dict[str, object]:
