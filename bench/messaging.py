@@ -5,7 +5,8 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer
 
-from services.analytics.handlers import log_and_refresh, record_event
+from services.analytics.folding import Folder
+from services.analytics.handlers import log_and_mark, record_event
 from shared.events.topics import ALL_TOPICS
 from shared.runtime import kafka
 from shared.runtime.consumer import EventConsumer
@@ -66,11 +67,17 @@ async def raw_produce_rate(infra: Infra, n: int) -> float:
 
 
 async def consume_rate(infra: Infra, url: str, n: int) -> float:
-    """The analytics consumer applying n events: inbox + event log + customer summary, per-batch transactions."""
+    """Analytics as the service runs it: the consumer (inbox, event log, marks; per-batch transactions)
+    and the folder beside it, until every event is folded into the read model."""
     pool = await create_pool(url, min_size=2, max_size=4)
     consumer = EventConsumer(f"bench-{n}", "analytics", pool, infra.broker.bootstrap, {TOPIC: record_event},
-                             batch=500, after_batch=log_and_refresh)
-    return await applied_rate(consumer, pool, "select count(*) from event_log", n)
+                             batch=500, after_batch=log_and_mark)
+    folder = asyncio.create_task(Folder(pool, url).run())
+    try:
+        return await applied_rate(consumer, pool, "select coalesce(sum(own_events), 0) from customer_facts", n)
+    finally:
+        folder.cancel()
+        await asyncio.gather(folder, return_exceptions=True)
 
 
 async def raw_consume_rate(infra: Infra, n: int) -> float:

@@ -52,6 +52,9 @@ class ConsumerSpec:
     handlers: dict[str, Handler]
     decoders: dict[str, Decoder] = field(default_factory=dict)
     after_batch: AfterBatch | None = None
+    # Consumers of the group this process runs side by side, each with its share of the partitions:
+    # while one waits on PostgreSQL, another's Python work runs (docs/benchmarks.md, analytics).
+    pipelines: int = 1
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     periodic: list[tuple[float, Periodic]] = field(default_factory=list)
     on_startup: list[Periodic] = field(default_factory=list)
+    loops: list[Periodic] = field(default_factory=list)  # background loops that run for the process's life
     gauges: list[GaugeReader] = field(default_factory=list)  # business gauges, read when /metrics is scraped
     # Nothing takes session state (session advisory lock, LISTEN, SET) on the service's pooled
     # connections: release them without asyncpg's reset query (shared.runtime.db.keep_session).
@@ -135,11 +139,14 @@ def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> No
     app.state.relay = relay
     tasks = [asyncio.create_task(relay.run(), name="relay")]
     for c in spec.consumers:
-        consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
-                                 c.handlers, c.decoders, settings.consumer_batch, c.after_batch,
-                                 vault=app.state.vault)
-        app.state.consumers.append(consumer)
-        tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
+        for n in range(c.pipelines):
+            consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
+                                     c.handlers, c.decoders, settings.consumer_batch, c.after_batch,
+                                     vault=app.state.vault)
+            app.state.consumers.append(consumer)
+            tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}-{n}"))
+    for loop in spec.loops:
+        tasks.append(asyncio.create_task(loop(app), name=f"loop-{loop.__name__}"))
     for interval, job in spec.periodic:
         tasks.append(asyncio.create_task(_every(interval, job, app), name=f"periodic-{job.__name__}"))
     app.state.stopping = False
@@ -159,10 +166,14 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
-        """Readiness: the database and the key vault answer, every consumer has its partitions and
-        no background loop (relay, consumers, periodic jobs) has ended."""
+        """Readiness: the database and the key vault answer, every consumer group has its partitions
+        (one of a group's pipelines may hold none) and no background loop (relay, consumers, periodic
+        jobs) has ended."""
+        groups: dict[str, bool] = {}
+        for c in app.state.consumers:
+            groups[c.name] = groups.get(c.name, False) or c.assigned
         checks = {"database": False, "vault": False, "relay": app.state.relay is not None,
-                  "consumers": all(c.assigned for c in app.state.consumers),
+                  "consumers": all(groups.values()),
                   "background": not any(task.done() for task in app.state.tasks)}
         try:
             async with app.state.pool.acquire(timeout=2) as conn:

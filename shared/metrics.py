@@ -18,3 +18,6 @@ DEAD_LETTERS = Counter("crm_dead_letters_total", "Messages sent to the dead-lett
 DEAD_LETTERS_STORED = Gauge("crm_dead_letters_stored", "Dead letters this service's consumers ever recorded",
                             ["consumer"])
 FOLLOWUP_TASKS = Gauge("crm_followup_tasks", "Follow-up tasks not yet done, by status (open, overdue)", ["status"])
+ANALYTICS_UNFOLDED = Gauge("crm_analytics_unfolded",
+                           "Customers whose logged events analytics has not folded yet (waiting), or could not (failed)",
+                           ["state"])

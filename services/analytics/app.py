@@ -6,7 +6,8 @@ from shared.events.topics import CONSULTANT_UPDATED, CUSTOMER_ASSIGNED, CUSTOMER
 from shared.runtime import ownership
 
 from .dashboard import router as dashboard_router
-from .handlers import log_and_refresh, record_assignment, record_event
+from .folding import Folder, read_fold_gauges
+from .handlers import log_and_mark, record_assignment, record_event
 from .replay import rebuild_if_empty
 from .reports_router import router as reports_router
 from .router import router
@@ -24,13 +25,20 @@ async def _freeze_startup_objects(app) -> None:
     gc.freeze()
 
 
+async def fold_marked(app) -> None:
+    """Folds the customers the consumer marked (folding.py), for the life of the process."""
+    await Folder(app.state.pool, app.state.settings.database_url).run()
+
+
 SPEC = ServiceSpec(
     name="analytics", title="CRM analytics", routers=[router, reports_router, dashboard_router],
     consumers=[ConsumerSpec("analytics", {**{t: record_event for t in CUSTOMER_TOPICS},
                                           CONSULTANT_UPDATED: ownership.record_consultant,
                                           CUSTOMER_ASSIGNED: record_assignment},
-                            after_batch=log_and_refresh)],
+                            after_batch=log_and_mark)],
     on_startup=[_rebuild_if_empty, _freeze_startup_objects],
+    loops=[fold_marked],
+    gauges=[read_fold_gauges],
 )
 
 

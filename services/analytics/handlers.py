@@ -1,8 +1,9 @@
-"""Analytics keeps every event it consumes (the log is what replay reads) and refreshes each
-touched customer's rows, once per batch, in the batch's transaction: the consumer's `after_batch`
-step (`log_and_refresh`) logs the batch's events with one statement and folds every customer they
-touch once, with a fixed number of statements whatever the batch's size (projection.refresh). Per
-message there is nothing left to do but the owner a `customer-assigned` names.
+"""Analytics keeps every event it consumes (the log is what replay reads) and folds each touched
+customer into the read model. The consumer's `after_batch` step (`log_and_mark`) logs the batch's
+events with one statement and marks the customers they touch; the folder (folding.py) folds the
+marked customers, once for all the batches that touched them since it last looked, with a fixed
+number of statements whatever their number (projection.refresh). Per message there is nothing
+left to do but the owner a `customer-assigned` names.
 
 The log keeps each envelope as sent: personal fields sealed with the customer's
 key, opened only when a projection is folded (projection.load_events). When a
@@ -19,6 +20,7 @@ from shared.runtime import ownership
 from shared.runtime.consumer import Inbound
 from shared.runtime.store import redact_plaintext
 
+from . import folding
 from .projection import refresh
 
 
@@ -32,9 +34,9 @@ async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
     await ownership.record_assignment(conn, inbound)
 
 
-async def log_and_refresh(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
-    """The consumer's after_batch: the batch's customer events into the log (one statement), erased
-    customers' plaintext redacted, then every customer touched folded once."""
+async def _log(conn: asyncpg.Connection, applied: list[Inbound]) -> tuple[set[str], set[str]]:
+    """The batch's customer events into the log (one statement) and erased customers' plaintext
+    redacted; returns the customers touched, and those of them erased (with their merged records)."""
     logged = [i for i in applied if i.envelope is not None and i.envelope.event_type in CUSTOMER_TOPICS]
     if logged:
         await conn.execute(
@@ -44,12 +46,30 @@ async def log_and_refresh(conn: asyncpg.Connection, applied: list[Inbound]) -> N
             [i.envelope.event_id for i in logged], [i.envelope.event_type for i in logged],
             [i.envelope.customer_id for i in logged], [i.envelope.occurred_at for i in logged],
             [i.envelope.model_dump_json() for i in logged])
-    ids = {str(i.envelope.customer_id) for i in logged}
-    erasures = [i for i in logged if isinstance(i.payload, CustomerErased)]
-    for i in erasures:  # rare; an erasure reaches the records merged into the customer too (their keys are gone)
+    erased: set[str] = set()
+    for i in (i for i in logged if isinstance(i.payload, CustomerErased)):
+        # rare; an erasure reaches the records merged into the customer too (their keys are gone)
         await redact_plaintext(conn, [i.envelope.customer_id, *i.payload.merged_customer_ids], table="event_log")
-        ids |= {str(m) for m in i.payload.merged_customer_ids}
-    await refresh(conn, ids)
+        erased |= {str(i.envelope.customer_id), *(str(m) for m in i.payload.merged_customer_ids)}
+    return {str(i.envelope.customer_id) for i in logged} | erased, erased
+
+
+async def log_and_mark(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+    """The consumer's after_batch: the batch logged, its customers marked for the folder
+    (folding.py). An erased customer is folded here, in the erasure's transaction: the read
+    model holds no plaintext of theirs once the erasure is applied."""
+    touched, erased = await _log(conn, applied)
+    if touched - erased:
+        await folding.mark(conn, touched - erased)
+    if erased:
+        await refresh(conn, erased)
+
+
+async def log_and_refresh(conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+    """The batch logged and every customer it touched folded at once, in the same transaction
+    (tests and tools that apply events directly; the service folds through `log_and_mark`)."""
+    touched, _ = await _log(conn, applied)
+    await refresh(conn, touched)
 
 
 async def apply_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
