@@ -52,9 +52,6 @@ class ConsumerSpec:
     handlers: dict[str, Handler]
     decoders: dict[str, Decoder] = field(default_factory=dict)
     after_batch: AfterBatch | None = None
-    # Consumers of the group this process runs side by side, each with its share of the partitions:
-    # while one waits on PostgreSQL, another's Python work runs (docs/benchmarks.md, analytics).
-    pipelines: int = 1
 
 
 @dataclass
@@ -139,12 +136,11 @@ def _start_background(app: FastAPI, spec: ServiceSpec, settings: Settings) -> No
     app.state.relay = relay
     tasks = [asyncio.create_task(relay.run(), name="relay")]
     for c in spec.consumers:
-        for n in range(c.pipelines):
-            consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
-                                     c.handlers, c.decoders, settings.consumer_batch, c.after_batch,
-                                     vault=app.state.vault)
-            app.state.consumers.append(consumer)
-            tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}-{n}"))
+        consumer = EventConsumer(c.group, spec.name, app.state.pool, settings.kafka_bootstrap,
+                                 c.handlers, c.decoders, settings.consumer_batch, c.after_batch,
+                                 vault=app.state.vault)
+        app.state.consumers.append(consumer)
+        tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{c.group}"))
     for loop in spec.loops:
         tasks.append(asyncio.create_task(loop(app), name=f"loop-{loop.__name__}"))
     for interval, job in spec.periodic:
@@ -166,14 +162,10 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
-        """Readiness: the database and the key vault answer, every consumer group has its partitions
-        (one of a group's pipelines may hold none) and no background loop (relay, consumers, periodic
-        jobs) has ended."""
-        groups: dict[str, bool] = {}
-        for c in app.state.consumers:
-            groups[c.name] = groups.get(c.name, False) or c.assigned
+        """Readiness: the database and the key vault answer, every consumer has its partitions and
+        no background loop (relay, consumers, the folder, periodic jobs) has ended."""
         checks = {"database": False, "vault": False, "relay": app.state.relay is not None,
-                  "consumers": all(groups.values()),
+                  "consumers": all(c.assigned for c in app.state.consumers),
                   "background": not any(task.done() for task in app.state.tasks)}
         try:
             async with app.state.pool.acquire(timeout=2) as conn:
