@@ -8,6 +8,7 @@ unchanged: a task counts for its owner while its status is open or overdue.
 
 Revision ID: followup_0006
 """
+from services.followup.migrations.followup_0004 import ROW_COUNTING
 from shared.migrations.sql import execute_all
 
 revision = "followup_0006"
@@ -61,20 +62,5 @@ def downgrade() -> None:
         "drop trigger tasks_count_load_delete on tasks",
         "drop trigger tasks_count_load_insert on tasks",
         "drop function tasks_count_load()",
-        """create function tasks_count_load() returns trigger language plpgsql as $$
-           begin
-             if tg_op in ('UPDATE', 'DELETE') and old.status in ('open', 'overdue') then
-               update owner_load set pending = pending - 1 where owner_id = old.owner_id;
-             end if;
-             if tg_op in ('INSERT', 'UPDATE') and new.status in ('open', 'overdue') then
-               insert into owner_load (owner_id, pending) values (new.owner_id, 1)
-               on conflict (owner_id) do update set pending = owner_load.pending + 1;
-             end if;
-             return null;
-           end $$""",
-        """create trigger tasks_count_load_insert after insert or delete on tasks
-           for each row execute function tasks_count_load()""",
-        """create trigger tasks_count_load_update after update of status, owner_id on tasks for each row
-           when (old.status is distinct from new.status or old.owner_id is distinct from new.owner_id)
-           execute function tasks_count_load()""",
+        *ROW_COUNTING,
     )
