@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, Union, get_args, get_origin
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel
@@ -102,6 +103,19 @@ def open_value(token: str, key: bytes | AESGCM, *, customer_id: uuid.UUID | str,
         plaintext = aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(customer_id, field))
     except InvalidTag:
         raise SealError(f"{field}: sealed value does not open with this customer's key") from None
+    return _loads(plaintext)
+
+
+def _loads(plaintext: bytes) -> Any:
+    """What `_compact_json` wrote. A text (a name, a phone, an email: nearly every personal value)
+    with orjson, 0.15 against 1.8 µs, in every reader of every sealed event; anything else with the
+    standard library, which reads back exactly what it wrote (orjson turns an integer beyond 64
+    bits into a float, and refuses NaN)."""
+    if plaintext[:1] == b'"':
+        try:
+            return orjson.loads(plaintext)
+        except orjson.JSONDecodeError:  # an escaped lone surrogate: the standard library reads it
+            pass
     return json.loads(plaintext)
 
 
@@ -163,6 +177,7 @@ def unseal_payload(payload: Mapping[str, Any], sealed: Iterable[str], key: bytes
     if strict and len(set(names)) != len(names):
         raise SealError("sealed: a field is named twice")
     aead = None if key is None else _cipher(key)
+    customer = str(customer_id)  # once, not once per field
     for name in dict.fromkeys(names):
         try:
             if name not in out:
@@ -172,7 +187,7 @@ def unseal_payload(payload: Mapping[str, Any], sealed: Iterable[str], key: bytes
             if aead is None:
                 out[name] = erased.get(name)
             else:
-                out[name] = open_value(out[name], aead, customer_id=customer_id, field=name)
+                out[name] = open_value(out[name], aead, customer_id=customer, field=name)
         except SealError:
             if strict:
                 raise

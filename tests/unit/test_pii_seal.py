@@ -214,3 +214,15 @@ def test_published_schemas_are_current():
         assert path.exists(), f"{name} missing: run `crm schema`"
         assert json.loads(path.read_text()) == json.loads(json.dumps(schema)), f"{name} is stale: run `crm schema`"
     assert set(LATEST) <= {n.split(".v")[0] for n in contract_schemas()}
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=6))
+def test_a_sealed_value_opens_to_what_was_sealed_whatever_json_it_is(value):
+    """Opened with orjson, and with the standard library where orjson refuses (NaN, the
+    infinities, integers beyond 64 bits): what comes out is what went in."""
+    key, customer = ps.new_key(), uuid.uuid4()
+    opened = ps.open_value(ps.seal_value(value, key, customer_id=customer, field="note"), key,
+                           customer_id=customer, field="note")
+    assert json.dumps(opened, sort_keys=True) == json.dumps(value, sort_keys=True)
