@@ -1,0 +1,22 @@
+"""The fold reads a logged payload as its producer wrote it, numbers beyond 64 bits included."""
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.analytics.projection import _loads
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+
+
+@given(st.dictionaries(st.text(max_size=8), JSON, max_size=4))
+def test_a_payload_reads_back_as_written(payload):
+    text = json.dumps(payload)
+    assert json.dumps(_loads(text), sort_keys=True) == json.dumps(payload, sort_keys=True)
+
+
+def test_integers_beyond_64_bits_stay_integers():
+    for n in (2**63, -(2**63) - 1, 2**64, 10**30):
+        assert _loads(json.dumps({"budget": n})) == {"budget": n}
