@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
-import orjson
 
+from shared import json_exact
 from shared.events.envelope import Envelope
 from shared.events.registry import LATEST
 from shared.pii_seal import unseal_envelope, unseal_payload
@@ -118,27 +117,13 @@ async def fetch_for_fold(conn: asyncpg.Connection, ids: Iterable[str]) -> tuple[
     return rows, keys
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")
-
-
-def _loads(text: str) -> Any:
-    """A payload as its producer wrote it. orjson, except where 19 digits in a row may be an integer
-    beyond 64 bits: orjson reads those as floats without a word; the standard library exactly."""
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:  # what orjson refuses (NaN): the standard library reads it
-            pass
-    return json.loads(text)
-
-
 def decode_for_fold(rows: list, keys: dict) -> dict[str, list[Event]]:
     """customer id -> their events, opened as `_opened` opens envelopes (a customer without a key
     reads as erased) and upcast (state.fold_event)."""
     out: dict[str, list[Event]] = defaultdict(list)
     for cid, event_id, event_type, occurred_at, version, payload, sealed in rows:
-        payload = _loads(payload)
-        if sealed is not None and (names := _loads(sealed)):
+        payload = json_exact.loads(payload)
+        if sealed is not None and (names := json_exact.loads(sealed)):
             customer = uuid.UUID(cid)
             payload = unseal_payload(payload, names, keys.get(customer), customer_id=customer,
                                      model=LATEST.get(event_type), strict=False)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
-import orjson
 
+from shared import json_exact
 from shared.errors import Conflict, NotFound
 from shared.events.contract import CustomerUpdated
 from shared.events.envelope import Envelope, new_event
@@ -291,7 +291,7 @@ def recording_changes(changes: list[tuple[uuid.UUID, FieldChange]], by: str) -> 
 
 def _json(value: object) -> str:
     """A history value's JSON (orjson: a batch writes thousands of them)."""
-    return orjson.dumps(value).decode()
+    return json_exact.dumps(value)
 
 
 SEARCH_COLUMNS = "c.customer_id, c.kind, c.name, c.phone, c.email, c.created_at, c.updated_at"

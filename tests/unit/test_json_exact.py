@@ -1,10 +1,11 @@
-"""The fold reads a logged payload as its producer wrote it, numbers beyond 64 bits included."""
+"""shared.json_exact reads what was written exactly (the fold's payloads, sealed values), numbers beyond
+64 bits included, and writes what orjson refuses."""
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.analytics.projection import _loads
+from shared.json_exact import dumps, loads as _loads
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -20,3 +21,9 @@ def test_a_payload_reads_back_as_written(payload):
 def test_integers_beyond_64_bits_stay_integers():
     for n in (2**63, -(2**63) - 1, 2**64, 10**30):
         assert _loads(json.dumps({"budget": n})) == {"budget": n}
+
+
+def test_what_orjson_will_not_write_is_written_as_the_standard_library_writes_it():
+    assert dumps({"budget": 2**70}) == json.dumps({"budget": 2**70})
+    assert _loads(dumps({"budget": 2**70})) == {"budget": 2**70}
+    assert dumps({1: "a"}) == json.dumps({1: "a"})
