@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     lookup_limit_per_minute: int = Field(default=30, ge=1)
     # Runtime tuning: bounded batches keep handlers well inside max_poll_interval.
     consumer_batch: int = 500  # set-based handlers: a bigger batch costs the same statements (docs/benchmarks.md)
-    relay_batch: int = 2000
+    # A batch is sent once the one before it is acknowledged (a customer's order): smaller batches keep
+    # the broker and this process busy at once; 500 published 1.2-1.4x the events/s of 2000 (docs/benchmarks.md)
+    relay_batch: int = 500
     relay_poll_seconds: float = 1.0
     broker_check_seconds: float = 5.0
     # Tests move time with this offset (seconds) instead of sleeping; see shared.clock.

@@ -57,7 +57,7 @@ REPUBLISH_ALL = "insert into outbox_pending (position) select position from even
 
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, database_url: str, bootstrap: str, service: str,
-                 topics: tuple[str, ...], partitions: int = 4, batch: int = 2000,
+                 topics: tuple[str, ...], partitions: int = 4, batch: int = 500,
                  poll_seconds: float = 1.0, broker_check_seconds: float = 5.0,
                  replication: int | None = None, linger_seconds: float = 0.005,
                  pass_seconds: float = 1.0, busy_rows: int = 50) -> None:
