@@ -32,6 +32,10 @@ PAYLOADS: dict[tuple[str, int], dict[str, Any]] = {
         "initial_grade": "H", "consultant_id": "c-007", "product_interest": "SUV X5",
         "purchase_timeframe": "within_1_month", "budget": "250000.00", "campaign": "auto-show-2026",
         "notes": "test drive next week", "channel_details": {"company": "Example Trading Co."}},
+    ("contact-received", 3): {
+        "contact_id": CONTACT, "channel": "bulk_import", "is_new_customer": True, "customer_kind": "consumer",
+        "name": "Wang Fang", "phone": "+8613800138000", "historical": True,
+        "channel_details": {"import_batch": "history-3f9a", "source_row": 2}},
     ("complaint-filed", 1): {"complaint_id": COMPLAINT, "channel": "phone", "severity": "high",
                              "category": "product_quality", "description": "paint bubbles on the bonnet"},
     ("consent-changed", 1): {"marketing_allowed": False, "source": "web form"},

@@ -19,7 +19,7 @@ from typing import Any
 
 from .contract import ALL_PAYLOADS, PAST_PAYLOADS
 from .envelope import Envelope, EventPayload
-from .upcasters import contact_received_v1_to_v2, prospect_graded_v1_to_v2
+from .upcasters import contact_received_v1_to_v2, contact_received_v2_to_v3, prospect_graded_v1_to_v2
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -35,6 +35,7 @@ MODELS: dict[tuple[str, int], type[EventPayload]] = {
 # (event_type, from_version) -> upcaster to from_version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("contact-received", 1): contact_received_v1_to_v2,
+    ("contact-received", 2): contact_received_v2_to_v3,
     ("prospect-graded", 1): prospect_graded_v1_to_v2,
 }
 

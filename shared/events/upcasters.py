@@ -88,6 +88,13 @@ def contact_received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------ contact-received 2 -> 3
+def contact_received_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """`contact-received` v2 -> v3: every contact before version 3 was a live one (`historical`
+    false); a history import dated its contacts by the import and cancelled their work later."""
+    return {**payload, "historical": False}
+
+
 # ------------------------------------------------------------- prospect-graded 1 -> 2
 def prospect_graded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Version 1 told one change; version 2 tells the whole history. A version-1 event stays one

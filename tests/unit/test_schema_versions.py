@@ -32,7 +32,7 @@ from services.intake.domain.contacts import (
 )
 from shared import pii_seal as ps
 from shared.events import registry
-from shared.events.contract import PAST_PAYLOADS, ContactReceived, ContactReceivedV1
+from shared.events.contract import PAST_PAYLOADS, ContactReceived, ContactReceivedV1, ContactReceivedV2
 from shared.events.enums import Channel, CounterpartRole, CustomerKind
 from shared.events.envelope import Envelope
 from shared.events.registry import LATEST, MODELS, UPCASTERS, UnknownEvent, decode, upcast, upcast_envelope
@@ -53,6 +53,9 @@ SAMPLES: dict[tuple[str, int], dict] = {
     ("contact-received", 2): {
         "contact_id": U, "channel": "bulk_import", "phone": "+8613800138000", "notes": "展会名片",
         "channel_details": {"import_batch": "b-17", "source_row": 4, "company": "恒通贸易"}},
+    ("contact-received", 3): {
+        "contact_id": U, "channel": "bulk_import", "phone": "+8613800138000", "historical": True,
+        "channel_details": {"import_batch": "history-9c", "source_row": 2}},
     ("complaint-filed", 1): {"complaint_id": U, "channel": "phone", "severity": "high", "description": "车漆起泡",
                              "category": "product_quality"},
     ("consent-changed", 1): {"marketing_allowed": False, "source": "web form"},
@@ -115,11 +118,13 @@ def test_every_version_below_the_latest_has_an_upcaster_and_every_version_a_samp
 
 def test_past_versions_are_published_and_known_to_the_registry():
     assert {(p.EVENT_TYPE, p.VERSION) for p in PAST_PAYLOADS} <= ever_existed()
-    assert ContactReceived.VERSION == 2 and MODELS[("contact-received", 1)] is ContactReceivedV1
+    assert ContactReceived.VERSION == 3 and MODELS[("contact-received", 1)] is ContactReceivedV1
+    assert MODELS[("contact-received", 2)] is ContactReceivedV2
     files = set(contract_schemas())
     for event_type, version in MODELS:
         assert f"{event_type}.v{version}.schema.json" in files
-    assert {"contact-received.v1.schema.json", "contact-received.v2.schema.json"} <= files
+    assert {"contact-received.v1.schema.json", "contact-received.v2.schema.json",
+            "contact-received.v3.schema.json"} <= files
 
 
 @pytest.mark.parametrize(("event_type", "version"), sorted(SAMPLES))
@@ -142,9 +147,16 @@ def test_the_contact_received_v1_sample_upcasts_to_channel_details():
     assert str(payload.budget) == "250000.00" and payload.name == "王芳"
 
 
+def test_every_contact_before_version_3_was_a_live_one():
+    """Version 3 tells a contact taken over from history; every earlier producer sent live contacts."""
+    for version in (1, 2):
+        assert decode(envelope("contact-received", version, SAMPLES[("contact-received", version)])).historical is False
+    assert decode(envelope("contact-received", 3, SAMPLES[("contact-received", 3)])).historical is True
+
+
 def test_a_version_newer_than_the_code_is_refused_naming_schema_version():
     sample = SAMPLES[("contact-received", 2)]
-    with pytest.raises(UnknownEvent, match="schema_version: 99 is newer than supported 2"):
+    with pytest.raises(UnknownEvent, match="schema_version: 99 is newer than supported 3"):
         decode(envelope("contact-received", 99, sample))
     with pytest.raises(PoisonMessage, match="schema_version"):  # the consumer dead-letters it with that reason
         open_envelope(envelope("contact-received", 99, sample), {})
@@ -339,10 +351,11 @@ def test_a_sealed_v1_is_opened_then_upcast_and_reads_as_erased_once_the_key_is_g
     assert erased.notes is None and erased.channel_details is None and erased.name is None
 
 
-def test_a_v2_seals_its_channel_details_like_the_card():
+def test_a_contact_seals_its_channel_details_like_the_card():
     key, customer = ps.new_key(), uuid.uuid4()
     payload = to_contact_received(sample_contact(), contact_id=uuid.uuid4(), is_new_customer=True)
-    sealed = ps.seal_envelope(envelope("contact-received", 2, payload.model_dump(mode="json"), customer_id=customer),
+    sealed = ps.seal_envelope(envelope("contact-received", ContactReceived.VERSION, payload.model_dump(mode="json"),
+                                       customer_id=customer),
                               key)
     assert sealed.sealed == ["name", "phone", "notes", "channel_details"]
     assert "老王修理厂" not in sealed.model_dump_json() and "恒通贸易" not in sealed.model_dump_json()
@@ -356,7 +369,8 @@ def test_analytics_folds_a_v1_as_the_v2_it_upcasts_to():
     old = old_to_contact_received(contact, contact_id=uuid.uuid4(), is_new_customer=True)
     new = to_contact_received(contact, contact_id=old.contact_id, is_new_customer=True)
     v1 = envelope("contact-received", 1, old.model_dump(mode="json"), customer_id=customer, event_id=event_id)
-    v2 = envelope("contact-received", 2, new.model_dump(mode="json"), customer_id=customer, event_id=event_id)
+    v2 = envelope("contact-received", ContactReceived.VERSION, new.model_dump(mode="json"), customer_id=customer,
+                  event_id=event_id)  # what intake sends now
     assert upcast_envelope(v1) == v2 and upcast_envelope(v2) is v2
     assert fold_customer(str(customer), [v1]) == fold_customer(str(customer), [v2])
     [shown] = build_360(str(customer), [v1])["contacts"]
@@ -370,5 +384,5 @@ def test_analytics_folds_a_v1_as_the_v2_it_upcasts_to():
 def test_upcast_leaves_what_it_cannot_upcast_alone():
     cost = envelope("campaign-cost-recorded", 1, {"campaign": "x", "amount": "1.00"})
     assert upcast_envelope(cost) is cost
-    assert upcast("contact-received", 2, {"a": 1}) == {"a": 1}
+    assert upcast("contact-received", ContactReceived.VERSION, {"a": 1}) == {"a": 1}
     assert registry.upcast("contact-received", 1, {"contact_id": U, "channel": "phone"})["channel_details"] is None

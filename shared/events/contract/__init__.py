@@ -25,6 +25,7 @@ from .intake import (
     ConsentChanged,
     ContactReceived,
     ContactReceivedV1,
+    ContactReceivedV2,
     CustomerErased,
     CustomerMerged,
     CustomerUpdated,
@@ -40,11 +41,11 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     DeadLetter,
 )
 # Earlier versions of event types, oldest first: readers upcast them (registry.UPCASTERS).
-PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1, ProspectGradedV1)
+PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1, ContactReceivedV2, ProspectGradedV1)
 
 __all__ = [
     "ALL_PAYLOADS", "PAST_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated",
-    "ContactReceived", "ContactReceivedV1", "CustomerAssigned", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
+    "ContactReceived", "ContactReceivedV1", "ContactReceivedV2", "CustomerAssigned", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
     "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "GradeStep", "PaymentRecorded", "PersonalDataRead",
     "ProspectGraded", "ProspectGradedV1",
     "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",

@@ -59,7 +59,7 @@ ChannelDetailKey = Annotated[str, StringConstraints(min_length=1, max_length=64,
 ChannelDetailValue = ShortText | int | float | bool
 
 
-class ContactReceived(_ContactFields):
+class ContactReceivedV2(_ContactFields):
     """A contact was taken in from any channel (showroom traffic log fields).
 
     Version 2: the fields a channel adds (company, job title, call id, referral kind, informant,
@@ -76,6 +76,26 @@ class ContactReceived(_ContactFields):
         description="The channel's own fields of the contact by name (company, job_title, call_id, "
                     "referral_kind, informant_name, import_batch, source_row, callback_requested_at, ...): "
                     "strings (times ISO 8601, enums by value) or numbers; absent when there are none.")
+
+
+class ContactReceived(ContactReceivedV2):
+    """A contact was taken in from any channel (showroom traffic log fields).
+
+    Version 3: `historical` tells a contact taken over from an earlier system. Version 2: the
+    fields a channel adds (company, job title, call id, referral kind, informant, import batch
+    and row, ...) are in `channel_details`; `notes` is only the free text the person or the
+    receptionist gave. Version 1 carried those fields as trailing `key: value` lines of `notes`.
+    Readers get earlier versions upcast (shared.events.upcasters).
+    """
+
+    VERSION: ClassVar[int] = 3
+
+    historical: bool = Field(
+        default=False,
+        description="Taken over from an earlier system: the contact happened on a business day before the "
+                    "import's cut-off (domain §8). It is part of the customer's history and reports and "
+                    "creates no work for the past: no first contact, no service call, and the prospect's "
+                    "cadence waits for a live contact.")
 
 
 class ComplaintFiled(EventPayload):
