@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,7 @@ from rich.table import Table
 from services.intake.cli import ImportAborted, file_digest, post_batch, refused_rows
 from services.intake.domain.cards_import import ImportFileError
 from shared.auth import mint_token
+from shared.business_time import business_instant, is_history
 from shared.events.enums import Role
 
 from .history_files import Rejected, Row, read_customers, read_deals, read_payments
@@ -146,8 +147,10 @@ def import_history_command(
                      for name, r in rows.items()}
             for name in tasks:
                 progress.advance(tasks[name], files[name].count.total())
-            taken = send_chunks(client, f"{intake_url}/v1/contacts/batch", "contacts", rows["customers"],
-                                batch, chunk, files["customers"], progress, tasks["customers"], parallel=parallel)
+            taken = send_chunks(client, f"{intake_url}/v1/contacts/batch", "contacts",
+                                dated_by_first_deal(rows["customers"], rows.get("deals", []), cutoff), batch, chunk,
+                                files["customers"], progress, tasks["customers"],
+                                {"historical_before": cutoff.isoformat()}, parallel)
             customer_ids = {row.ref: result["customer_id"] for row, result in taken}
             tally["customers"] = len(taken)
             tally["new customers"] = sum(1 for _, r in taken if r.get("is_new_customer") and not r.get("duplicate"))
@@ -163,6 +166,26 @@ def import_history_command(
         for f in files.values():
             f.close()
     _summary(tally, files)
+
+
+def dated_by_first_deal(customers: list[Row], deals: list[Row], cutoff: datetime) -> list[Row]:
+    """Customers whose row carries no date, dated by their first deal's day when that day is history:
+    a buyer of the earlier system was known to it by that day at the latest. Intake marks such a
+    contact as history, so it makes no first contact for a customer who has been buying for years.
+    A customer without a deal before the cut-off stays undated: taken in today, followed up from now
+    on. The date is the end of that business day, the same on every re-run (one Idempotency-Key, one
+    body)."""
+    first: dict[str, date] = {}
+    for deal in deals:
+        try:
+            day = date.fromisoformat(deal.body["closed_on"])
+        except (KeyError, ValueError):
+            continue  # the API names the bad date in its answer to the deals
+        ref = deal.parent_ref
+        if ref and is_history(day, cutoff) and (ref not in first or day < first[ref]):
+            first[ref] = day
+    return [Row(c.row, c.cells, {**c.body, "occurred_at": business_instant(first[c.ref], cutoff).isoformat()},
+                c.ref, c.parent_ref) if c.ref in first and "occurred_at" not in c.body else c for c in customers]
 
 
 def _linked(rows: list[Row], ids: dict[str, str], ref_name: str, id_name: str, rejected: RejectionFile,

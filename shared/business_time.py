@@ -33,6 +33,13 @@ def business_instant(day: date, now: datetime, zone: ZoneInfo = DEFAULT_ZONE) ->
     return datetime.combine(day, END_OF_DAY, tzinfo=zone)
 
 
+def is_history(day: date, cut_off: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> bool:
+    """A record dated on a business day before the cut-off's is history taken over from an earlier
+    system (domain §8): it sets value, lifecycle and reports, and creates no work for the past. By
+    the day, as deals are dated: a re-run on the cut-off's day judges every record as the first did."""
+    return day < business_day(cut_off, zone)
+
+
 def business_day_of(moment: str) -> str:
     """The business day (ISO date) of an ISO 8601 instant, or the date itself when given one."""
     if len(moment) == 10:

@@ -42,10 +42,11 @@ from .ownership import OPEN_CASES
 from .prospects import ACTIVE, Prospect, from_row
 
 
-def contact_fields(p: Prospect, occurred_at: datetime) -> dict:
-    """What a contact changes on the prospect: contacted; a closed prospect that comes back (a
-    contact after it was closed) is a prospect again."""
-    fields: dict = {"contacted": True}
+def contact_fields(p: Prospect, occurred_at: datetime, historical: bool = False) -> dict:
+    """What a contact changes on the prospect: contacted (work starts with a live contact, not with one
+    taken over from history: domain §8); a closed prospect that comes back (a contact after it was
+    closed) is a prospect again."""
+    fields: dict = {} if historical else {"contacted": True}
     if p.status != ACTIVE and (p.status_at is None or occurred_at > p.status_at):
         fields.update(status=ACTIVE, status_at=occurred_at)
     return fields
@@ -54,8 +55,11 @@ def contact_fields(p: Prospect, occurred_at: datetime) -> dict:
 def contact_work(contact: ContactReceived, envelope: Envelope, customer_id: uuid.UUID, owner: str,
                  marketing_allowed: bool, now: datetime, policy: FollowUpPolicy) -> list[FollowUpTask]:
     """The work a contact makes, as consent permits: a service visit's call (售后3日DC) and a first
-    contact (one per contact id), for the customer's owner."""
-    work = []
+    contact (one per contact id), for the customer's owner; none for a contact taken over from an
+    earlier system (no work for the past, domain §8)."""
+    work: list[FollowUpTask] = []
+    if contact.historical:
+        return work
     if contact.channel == Channel.SERVICE_STATION:
         work.append(service_call_task(customer_id=customer_id, visit_id=contact.contact_id, owner_id=owner,
                                       visited_at=envelope.occurred_at, now=now, policy=policy,
@@ -111,10 +115,10 @@ select p.*,
 from prospects p where p.customer_id = any($1::uuid[]) order by p.customer_id for update of p"""
 
 _UPDATE = """
-update prospects p set owner_id = u.owner_id, owner_basis = u.owner_basis, contacted = true, status = u.status,
-       status_at = u.status_at, updated_at = now()
-from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-     as u(customer_id, owner_id, owner_basis, status, status_at)
+update prospects p set owner_id = u.owner_id, owner_basis = u.owner_basis, contacted = u.contacted,
+       status = u.status, status_at = u.status_at, updated_at = now()
+from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[])
+     as u(customer_id, owner_id, owner_basis, status, status_at, contacted)
 where p.customer_id = u.customer_id"""
 
 
@@ -151,13 +155,14 @@ def _decide(inbound: Inbound, c: _Customer, loads: dict[str, int], now: datetime
     if assigned is not None and (c.pending_kinds or c.open_cases):
         return None  # the customer's work and cases move with it: change_owner
     owner = {} if assigned is None else {"owner_id": assigned.owner_id, "owner_basis": assigned.basis}
-    after = replace(p, **owner, **contact_fields(p, envelope.occurred_at))
+    after = replace(p, **owner, **contact_fields(p, envelope.occurred_at, contact.historical))
     tasks: list[FollowUpTask] = []
     if after.status == ACTIVE:
         work = contact_work(contact, envelope, p.customer_id, after.owner_id or roster.UNASSIGNED,
                             after.marketing_allowed, now, policy)
         tasks = [t for t in work if t.task_id not in c.known_tasks]
-        if after.grade is not None and not cadence_waits(after.grade, c.pending_kinds | {t.kind.value for t in tasks}):
+        if after.contacted and after.grade is not None and not cadence_waits(
+                after.grade, c.pending_kinds | {t.kind.value for t in tasks}):
             return None
     return _Decision(inbound, p, after, assigned, tasks)
 
@@ -195,7 +200,7 @@ async def _write(conn: asyncpg.Connection, decisions: list[_Decision], now: date
     after = [d.after for d in decisions]
     await conn.execute(_UPDATE, [p.customer_id for p in after], [p.owner_id for p in after],
                        [p.owner_basis.value if p.owner_basis else None for p in after], [p.status for p in after],
-                       [p.status_at for p in after])
+                       [p.status_at for p in after], [p.contacted for p in after])
     await shared_ownership.set_owners(conn, [(d.after.customer_id, d.assigned.owner_id, d.assigned.basis.value)
                                              for d in decisions if d.assigned], now)
     # The events are built while the database stores the tasks, one for each task in case it is new

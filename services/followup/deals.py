@@ -24,7 +24,7 @@ import asyncpg
 
 from shared.access import Action, check_role
 from shared.auth import Principal
-from shared.business_time import business_day, business_instant
+from shared.business_time import business_day, business_instant, is_history
 from shared.errors import DomainError, DomainValidationError, FieldError, NotFound, dotted_loc, field_path
 from shared.events.contract import DealClosed
 from shared.events.enums import Role
@@ -196,7 +196,7 @@ async def record_deal(conn: asyncpg.Connection, principal: Principal, body: NewD
 
 def is_historical(closed_on: date, historical_before: datetime, policy: FollowUpPolicy) -> bool:
     """A deal closed on a business day before the cut-off's is history (domain §8)."""
-    return closed_on < business_day(historical_before, policy.working_hours.zone)
+    return is_history(closed_on, historical_before, policy.working_hours.zone)
 
 
 def row_of(field: str) -> int:

@@ -92,7 +92,7 @@ class FollowUpHandlers:
         named = await ownership.active_member(conn, contact.consultant_id)
         p = await ownership.settle(conn, p, owner_on_contact(p.ownership, named, contact.is_new_customer), now,
                                    envelope)
-        p = await prospects.update(conn, customer_id, **contact_fields(p, envelope.occurred_at))
+        p = await prospects.update(conn, customer_id, **contact_fields(p, envelope.occurred_at, contact.historical))
         if p.status != ACTIVE:
             return  # an old contact delivered after the prospect was closed
         work = contact_work(contact, envelope, customer_id, p.owner_id or roster.UNASSIGNED, p.marketing_allowed,

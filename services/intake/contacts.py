@@ -19,6 +19,7 @@ import asyncpg
 
 from shared.access import Action, check_role, own_consultant_id
 from shared.auth import Principal
+from shared.business_time import business_day, is_history
 from shared.errors import DomainError, DomainValidationError, FieldError, Forbidden, dotted_loc, field_path
 from shared.events.enums import Role
 from shared.events.envelope import new_event
@@ -83,16 +84,17 @@ async def receive_contact(conn: asyncpg.Connection, contact: ContactIn, now: dat
 
 
 async def receive_batch(conn: asyncpg.Connection, contacts: list[ContactIn], now: datetime,
-                        actor: Actor) -> list[ContactAccepted]:
+                        actor: Actor, historical_before: datetime | None = None) -> list[ContactAccepted]:
     """All rows or none: every row is tried so that every rejected row is reported (BatchRejected),
     then the caller's transaction rolls back. Rows apply in order, each seeing the customers the rows
-    before it created (domain.contact_batch), with a fixed number of statements for the batch."""
+    before it created (domain.contact_batch), with a fixed number of statements for the batch.
+    Contacts dated before `historical_before`'s day are history (`contact-received`'s `historical`)."""
     await plan_for_this_batch(conn)
-    return await _receive(conn, [(c, import_dedup_key(c)) for c in contacts], now, actor)
+    return await _receive(conn, [(c, import_dedup_key(c)) for c in contacts], now, actor, historical_before)
 
 
 async def _receive(conn: asyncpg.Connection, rows: list[tuple[ContactIn, str | None]], now: datetime,
-                   actor: Actor) -> list[ContactAccepted]:
+                   actor: Actor, historical_before: datetime | None = None) -> list[ContactAccepted]:
     # the keys' locks serialise two requests on the same identities, and two copies of one import row;
     # then one read of all the batch needs (it starts after the locks, so it sees their holders' commits)
     await registry.lock_keys(conn, [str(k) for contact, _ in rows for k in contact.identity_keys()])
@@ -104,7 +106,7 @@ async def _receive(conn: asyncpg.Connection, rows: list[tuple[ContactIn, str | N
     plan = plan_batch([(contact, key) for _, contact, key in fresh], now, view)
     if plan.problems:
         raise BatchRejected([(fresh[i][0], exc) for i, exc in plan.problems])
-    await _store(conn, plan, now, actor)
+    await _store(conn, plan, now, actor, historical_before)
     accepted = iter(_accepted(row) for row in plan.rows)
     return [seen[key] if key in seen else next(accepted) for _, key in rows]
 
@@ -120,7 +122,8 @@ async def _facts(conn: asyncpg.Connection, contacts: list[ContactIn], dedup_keys
         [c.consultant_id for c in contacts if c.consultant_id], dedup_keys)
 
 
-async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor: Actor) -> None:
+async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor: Actor,
+                 historical_before: datetime | None = None) -> None:
     """Write what the plan decided: customers, history, keys, merge candidates and contacts in one
     statement (meanwhile the key vault seals the events), then the events in another."""
     planned = [row for row in plan.rows if isinstance(row, PlannedContact)]
@@ -132,7 +135,8 @@ async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor
         if not p.is_new_customer and p.card_changes:
             outbox.append((stream, registry.card_updated(p.customer_id, p.card_changes, now)))
         payload = to_contact_received(p.contact, contact_id=p.contact_id, is_new_customer=p.is_new_customer,
-                                      referrer_customer_id=p.referrer_id)
+                                      referrer_customer_id=p.referrer_id, historical=historical_before is not None
+                                      and is_history(business_day(p.occurred_at), historical_before))
         outbox.append((stream, new_event(payload, customer_id=p.customer_id, producer=SERVICE,
                                          occurred_at=p.occurred_at, correlation_id=actor.correlation_id, now=now)))
     # the key vault (its own database) seals the events while intake's database writes the registry

@@ -86,7 +86,7 @@ async def post_contact_batch(batch: ContactBatchIn, request: Request,
     rows = contacts.rows_recorded_by(principal, batch.contacts)
 
     async def work(conn):
-        results = await contacts.receive_batch(conn, rows, now, _actor(principal))
+        results = await contacts.receive_batch(conn, rows, now, _actor(principal), batch.historical_before)
         fresh = [r for r in results if not r.duplicate]
         return 201, ContactBatchOut(accepted=len(fresh), new_customers=sum(r.is_new_customer for r in fresh),
                                     duplicates=len(results) - len(fresh), results=results)

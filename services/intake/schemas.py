@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.business_time import HappenedAt
 from shared.paging import Paged
 
 from .domain.complaints import ComplaintIn
@@ -45,6 +46,11 @@ class ContactBatchIn(BaseModel):
          "company": "恒通贸易", "customer_kind": "business", "import_batch": "show-2026-04", "source_row": 3}]}]})
 
     contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_BATCH)
+    historical_before: HappenedAt | None = Field(
+        default=None, description="Contacts that happened (`occurred_at`) on a business day before this one's are "
+                                  "history taken over from an earlier system (domain §8): they are part of the "
+                                  "customer's history and reports and create no work for the past (no first "
+                                  "contact; the cadence waits for a live contact). Absent: every contact is live.")
 
 
 class ContactBatchOut(BaseModel):

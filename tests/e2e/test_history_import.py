@@ -36,7 +36,8 @@ async def test_history_import_takes_rows_in_once_and_reports_the_rest_with_their
     old = date.today() - timedelta(days=700)
     customers, deals, payments = tmp_path / "customers.csv", tmp_path / "deals.csv", tmp_path / "payments.csv"
     write(customers, ["客户编号", "姓名", "手机"],
-          [["K1", "Wang Fang", phone(1)], ["K2", "Li Lei", phone(2)], ["K3", "Zhao Min", "12"]])
+          [["K1", "Wang Fang", phone(1)], ["K2", "Li Lei", phone(2)], ["K3", "Zhao Min", "12"],
+           ["K4", "Sun Li", phone(4)]])
     write(deals, ["客户编号", "成交编号", "成交日期", "车型", "单价", "毛利", "顾问"],
           [["K1", "D1", old.isoformat(), "Sedan X", "150000", "12000", "c-001"],
            ["K1", "D2", (old + timedelta(days=300)).isoformat(), "SUV Y", "250000", "20000", "c-001"],
@@ -50,7 +51,7 @@ async def test_history_import_takes_rows_in_once_and_reports_the_rest_with_their
 
     result = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert result.exit_code == 0, result.output
-    assert "customers=2" in result.output and "deals=2" in result.output and "payments=1" in result.output
+    assert "customers=3" in result.output and "deals=2" in result.output and "payments=1" in result.output
 
     rejected = {p.name: list(csv.reader(open(p.with_name(p.name + ".rejected.csv"), encoding="utf-8")))
                 for p in (customers, deals, payments)}
@@ -69,17 +70,46 @@ async def test_history_import_takes_rows_in_once_and_reports_the_rest_with_their
     value = await api.eventually("grading", f"/v1/customers/{k1}/value", lambda v: v.get("purchases") == 2)
     assert value["credit_grade"]
     assert await deal_events(api, [k1]) == 2
-    # a customer taken over without deals is dated by the import (the customers file carries no
-    # date): its first contact, if any, is due from now on, never overdue work for the past
+    # K1 bought from the earlier system: its contact is dated by its first deal and told as history, so
+    # it never had a first contact to cancel (domain §8)
+    assert await contact_told_as_history(api, k1) is True
+    assert "first_contact" not in await scheduled_kinds(api, k1)
+    # K2's only deal row is refused, but its day still dates K2 (the earlier system knew K2 then): no work
     k2 = (await api.get("intake", f"/v1/customers?phone={phone_of(customers, 'K2')}")).json()["customers"][0]
     await api.eventually("followup", f"/v1/prospects/{k2['customer_id']}", lambda p: p.get("owner_id"))
     k2_tasks = await api.get("followup", f"/v1/tasks?customer_id={k2['customer_id']}")
     assert k2_tasks.status_code == 200, k2_tasks.text
     assert k2_tasks.json()["overdue"] == [] and all(t["status"] == "open" for t in k2_tasks.json()["tasks"])
+    # a customer taken over without deals is dated by the import (the customers file carries no date):
+    # a lead to follow up from now on, its first contact due ahead, never overdue work for the past
+    k4 = (await api.get("intake", f"/v1/customers?phone={phone_of(customers, 'K4')}")).json()["customers"][0]
+    k4_tasks = (await api.eventually("followup", f"/v1/tasks?customer_id={k4['customer_id']}",
+                                     lambda t: t.get("tasks")))["tasks"]
+    assert [(t["kind"], t["status"]) for t in k4_tasks] == [("first_contact", "open")]
+    assert await contact_told_as_history(api, k4["customer_id"]) is False
 
     again = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert again.exit_code == 0, again.output
     assert await deal_events(api, [k1]) == 2  # a re-run takes nothing in twice
+
+
+async def contact_told_as_history(api, customer_id) -> bool:
+    conn = await api.db("intake")
+    try:
+        return await conn.fetchval("select (envelope->'payload'->>'historical')::bool from event_store "
+                                   "where event_type = 'contact-received' and customer_id = $1", uuid.UUID(customer_id))
+    finally:
+        await conn.close()
+
+
+async def scheduled_kinds(api, customer_id) -> list[str]:
+    conn = await api.db("followup")
+    try:
+        return [r[0] for r in await conn.fetch("select envelope->'payload'->>'kind' from event_store "
+                                               "where event_type = 'task-scheduled' and customer_id = $1",
+                                               uuid.UUID(customer_id))]
+    finally:
+        await conn.close()
 
 
 def phone_of(path, ref: str) -> str:

@@ -269,8 +269,9 @@ def to_contact_received(
     contact_id: uuid.UUID,
     is_new_customer: bool,
     referrer_customer_id: uuid.UUID | None = None,
+    historical: bool = False,
 ) -> ContactReceived:
-    """The canonical ``contact-received`` payload (version 2) for an accepted contact.
+    """The canonical ``contact-received`` payload (the latest version) for an accepted contact.
 
     ``referrer_customer_id`` is the referrer resolved by the runtime (from
     ``referrer_phone``); it defaults to the id the contact gave. The fields a
@@ -304,6 +305,7 @@ def to_contact_received(
         referrer_customer_id=referrer_customer_id or contact.referrer_customer_id,
         notes=contact.notes,
         channel_details=details or None,
+        historical=historical,
     )
 
 

@@ -22,13 +22,14 @@ from .test_handlers import NOW, apply, inbound
 CUSTOMERS = 3
 
 contacts = st.builds(
-    lambda who, channel, consultant, new, grade, timeframe: ("contact", who, ContactReceived(
+    lambda who, channel, consultant, new, grade, timeframe, historical: ("contact", who, ContactReceived(
         contact_id=uuid.uuid4(), channel=channel, consultant_id=consultant, is_new_customer=new,
-        initial_grade=grade, purchase_timeframe=timeframe)),
+        initial_grade=grade, purchase_timeframe=timeframe, historical=historical)),
     st.integers(0, CUSTOMERS - 1),
     st.sampled_from([Channel.WALK_IN, Channel.EXHIBITION, Channel.SERVICE_STATION, Channel.BULK_IMPORT]),
     st.sampled_from([None, "c-1", "c-2", "c-3", "c-unknown"]), st.booleans(),
-    st.none() | st.sampled_from([IntentGrade.A, IntentGrade.O]), st.none() | st.just(PurchaseTimeframe.NOW))
+    st.none() | st.sampled_from([IntentGrade.A, IntentGrade.O]), st.none() | st.just(PurchaseTimeframe.NOW),
+    st.booleans())  # taken over from history (domain §8): no work from it
 grades = st.builds(lambda who, grade: ("graded", who, ProspectGraded(
     grade=grade, rule="timeframe", policy_version="t", consultant_id="c-1")),
     st.integers(0, CUSTOMERS - 1), st.sampled_from([IntentGrade.H, IntentGrade.A, IntentGrade.O]))

@@ -66,6 +66,28 @@ async def test_grade_before_contact_gives_the_same_work_as_contact_before_grade(
     assert prospect == ("c-7", "A", "active", True) and events == len(work) + 1  # + customer-assigned
 
 
+async def test_a_contact_taken_over_from_history_makes_no_work_until_a_live_one(service_db):
+    """Domain §8: a contact of an earlier system (`historical`) gives the customer an owner and a
+    place in reports, no first contact and no cadence from its grade; a live contact starts the work."""
+    handlers = FollowUpHandlers(DEFAULT_POLICY, lambda: NOW + timedelta(seconds=5))
+    customer_id, old = uuid.uuid4(), NOW - timedelta(days=700)
+    taken_over = inbound(ContactReceived(contact_id=uuid.uuid4(), channel=Channel.BULK_IMPORT, consultant_id="c-7",
+                                         historical=True), customer_id, old)
+    graded = inbound(ProspectGraded(grade=IntentGrade.A, rule="timeframe", policy_version="t", consultant_id="c-7"),
+                     customer_id, NOW)
+    for order in ([taken_over, graded], [graded, taken_over]):
+        _, pool = await service_db("followup")
+        await roster(pool, "c-7")
+        await apply(pool, handlers, order)
+        tasks, prospect, events = await state(pool, customer_id)
+        assert tasks == [] and prospect == ("c-7", "A", "active", False) and events == 1  # customer-assigned
+    live = inbound(ContactReceived(contact_id=uuid.uuid4(), channel=Channel.WALK_IN, consultant_id="c-7"),
+                   customer_id, NOW + timedelta(seconds=1))
+    await apply(pool, handlers, [live])
+    tasks, prospect, _ = await state(pool, customer_id)
+    assert [t[1] for t in tasks] == ["first_contact"] and prospect[3] is True
+
+
 async def test_a_merge_moves_work_to_the_survivor_and_keeps_one_cadence(service_db):
     _, pool = await service_db("followup")
     await roster(pool, "c-1", "c-2")

@@ -89,3 +89,32 @@ async def test_a_batch_resolves_exactly_as_its_rows_sent_one_after_another(api):
     assert at_once == await _outcome(api, one_by_one)
     assert at_once[:6] == [(0, True, None), (1, True, None), (0, False, "phone"), (1, False, "email"),
                            (0, False, "email"), (1, False, "phone")]
+
+
+async def test_contacts_dated_before_the_cut_off_are_told_as_history(api):
+    """`historical_before`: a contact that happened on an earlier business day is history (domain §8),
+    one on the cut-off's day or later is live, and without a cut-off every contact is live."""
+    batch = f"h-{uuid.uuid4().hex[:8]}"
+    rows = [{"channel": "bulk_import", "phone": new_phone(), "import_batch": batch, "source_row": 2,
+             "occurred_at": "2024-11-03T23:59:59+08:00"},
+            {"channel": "bulk_import", "phone": new_phone(), "import_batch": batch, "source_row": 3,
+             "occurred_at": "2026-06-01T00:30:00+08:00"},
+            {"channel": "bulk_import", "phone": new_phone(), "import_batch": batch, "source_row": 4}]
+    r = await api.post("intake", "/v1/contacts/batch",
+                       {"contacts": rows, "historical_before": "2026-06-01T00:00:00+08:00"})
+    assert r.status_code == 201, r.text
+    live = await api.post("intake", "/v1/contacts/batch", {"contacts": [
+        {"channel": "bulk_import", "phone": new_phone(), "import_batch": batch, "source_row": 5,
+         "occurred_at": "2024-11-03T23:59:59+08:00"}]})
+    assert live.status_code == 201, live.text
+    ids = [x["customer_id"] for x in r.json()["results"] + live.json()["results"]]
+    conn = await api.db("intake")
+    try:
+        told = {str(row[0]): row[1] for row in await conn.fetch(
+            "select customer_id, (envelope->'payload'->>'historical')::bool from event_store "
+            "where event_type = 'contact-received' and customer_id = any($1::uuid[])", ids)}
+    finally:
+        await conn.close()
+    assert [told[i] for i in ids] == [True, False, False, False]
+    bad = await api.post("intake", "/v1/contacts/batch", {"contacts": rows[:1], "historical_before": "soon"})
+    assert bad.status_code == 422 and fields_of(bad) == ["historical_before"], bad.text
