@@ -112,6 +112,10 @@ async def relay_and_raw(infra: Infra, n: int) -> tuple[float, float, dict]:
         relays.append(relay)
         postgres_ms.append(relay_postgres_ms)
         raws.append(await raw_produce_rate(infra, n))
+    # the consumer's figure reads what one relay published: the topic again with exactly n events
+    infra.broker.wipe()
+    await kafka.ensure_topics(infra.broker.bootstrap, [*ALL_TOPICS, "bench-raw"], 4)
+    await relay_rate(infra, await infra.database("intake"), n)
     return statistics.median(relays), statistics.median(raws), {
         "round_ratios": [round(r / w, 2) for r, w in zip(relays, raws, strict=True)],
         "postgres_cpu_ms_per_1000": round(statistics.median(postgres_ms), 1)}
