@@ -19,7 +19,6 @@ import asyncpg
 
 from shared.access import Action, check_role, own_consultant_id
 from shared.auth import Principal
-from shared.business_time import business_day, is_history
 from shared.errors import DomainError, DomainValidationError, FieldError, Forbidden, dotted_loc, field_path
 from shared.events.enums import Role
 from shared.events.envelope import new_event
@@ -28,7 +27,7 @@ from shared.runtime.store import seal
 
 from . import registry
 from .domain.contact_batch import BatchPlan, PlannedContact, RegistryView, RepeatedRow, plan_batch, referrer_key
-from .domain.contacts import ContactIn, to_contact_received
+from .domain.contacts import ContactIn, taken_over_from_history, to_contact_received
 from .registry import SERVICE
 from .schemas import ContactAccepted
 
@@ -135,8 +134,8 @@ async def _store(conn: asyncpg.Connection, plan: BatchPlan, now: datetime, actor
         if not p.is_new_customer and p.card_changes:
             outbox.append((stream, registry.card_updated(p.customer_id, p.card_changes, now)))
         payload = to_contact_received(p.contact, contact_id=p.contact_id, is_new_customer=p.is_new_customer,
-                                      referrer_customer_id=p.referrer_id, historical=historical_before is not None
-                                      and is_history(business_day(p.occurred_at), historical_before))
+                                      referrer_customer_id=p.referrer_id,
+                                      historical=taken_over_from_history(p.occurred_at, historical_before))
         outbox.append((stream, new_event(payload, customer_id=p.customer_id, producer=SERVICE,
                                          occurred_at=p.occurred_at, correlation_id=actor.correlation_id, now=now)))
     # the key vault (its own database) seals the events while intake's database writes the registry

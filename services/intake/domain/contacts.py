@@ -30,7 +30,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.business_time import HappenedAt, PlannedAt
+from shared.business_time import HappenedAt, PlannedAt, business_day, is_history
 from shared.events.enums import Channel, CounterpartRole, CustomerKind, IntentGrade, PurchaseTimeframe
 from shared.events.contract import ContactReceived
 
@@ -261,6 +261,12 @@ def resolve_occurred_at(
     if contact.occurred_at > received_at + max_clock_skew:
         raise DomainValidationError("occurred_at", "must not be in the future")
     return contact.occurred_at
+
+
+def taken_over_from_history(occurred_at: datetime, historical_before: datetime | None) -> bool:
+    """A contact that happened on a business day before the batch's cut-off is history taken over from
+    an earlier system (domain §8, shared.business_time.is_history); without a cut-off every contact is live."""
+    return historical_before is not None and is_history(business_day(occurred_at), historical_before)
 
 
 def to_contact_received(
