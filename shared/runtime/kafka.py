@@ -87,12 +87,15 @@ def _murmur2(data: bytes) -> int:
 
 def consumer(bootstrap: str, group_id: str | None, *topics: str, max_records: int = 200,
              settings: Settings | None = None) -> AIOKafkaConsumer:
+    settings = settings if settings is not None else Settings()
     return AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, group_id=group_id,
         enable_auto_commit=False, auto_offset_reset="earliest",
         session_timeout_ms=6_000, heartbeat_interval_ms=1_000,
         max_poll_records=max_records, max_poll_interval_ms=120_000,
-        request_timeout_ms=10_000, metadata_max_age_ms=5_000, **client_kwargs(settings),
+        request_timeout_ms=10_000, metadata_max_age_ms=5_000,
+        fetch_min_bytes=settings.consumer_fetch_min_bytes, fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        **client_kwargs(settings),
     )
 
 
