@@ -7,7 +7,7 @@ from shared.runtime import ownership
 
 from .dashboard import router as dashboard_router
 from .folding import Folder, read_fold_gauges
-from .handlers import log_and_mark, record_assignment, record_event
+from .handlers import log_and_mark, record_event
 from .replay import rebuild_if_empty
 from .reports_router import router as reports_router
 from .router import router
@@ -34,7 +34,7 @@ SPEC = ServiceSpec(
     name="analytics", title="CRM analytics", routers=[router, reports_router, dashboard_router],
     consumers=[ConsumerSpec("analytics", {**{t: record_event for t in CUSTOMER_TOPICS},
                                           CONSULTANT_UPDATED: ownership.record_consultant,
-                                          CUSTOMER_ASSIGNED: record_assignment},
+                                          CUSTOMER_ASSIGNED: ownership.record_assignment},
                             after_batch=log_and_mark)],
     on_startup=[_rebuild_if_empty, _freeze_startup_objects],
     loops=[fold_marked],

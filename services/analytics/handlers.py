@@ -3,7 +3,9 @@ customer into the read model. The consumer's `after_batch` step (`log_and_mark`)
 events with one statement and marks the customers they touch; the folder (folding.py) folds the
 marked customers, once for all the batches that touched them since it last looked, with a fixed
 number of statements whatever their number (projection.refresh). Per message there is nothing
-left to do but the owner a `customer-assigned` names.
+left to do: the owners `customer-assigned` names are kept, for every access decision here, by
+shared.runtime.ownership's batch handler (and, by the batch step, logged: the 360's owner and its
+history).
 
 The log keeps each envelope as sent: personal fields sealed with the customer's
 key, opened only when a projection is folded (projection.load_events). When a
@@ -16,7 +18,6 @@ import asyncpg
 
 from shared.events.contract import CustomerErased
 from shared.events.topics import CUSTOMER_TOPICS
-from shared.runtime import ownership
 from shared.runtime.consumer import Inbound
 from shared.runtime.store import redact_plaintext
 
@@ -26,12 +27,6 @@ from .projection import refresh
 
 async def record_event(conn: asyncpg.Connection, inbound: Inbound) -> None:
     """A customer's event: logged and folded by the batch step (`log_and_refresh`), not one by one."""
-
-
-async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    """The owner follow-up decided: kept as the owner every access decision here reads (and, by the
-    batch step, logged: the 360's owner and its history)."""
-    await ownership.record_assignment(conn, inbound)
 
 
 async def _log(conn: asyncpg.Connection, applied: list[Inbound]) -> tuple[set[str], set[str]]:

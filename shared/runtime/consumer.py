@@ -12,7 +12,9 @@ rolls the whole batch back, seeks back and retries with backoff.
 A consumer may also name an `after_batch` step, run once per batch in the same
 transaction with every message just applied: work that depends on the set of
 messages rather than on each (a projection refreshed once per customer per
-batch instead of once per event).
+batch instead of once per event). A topic's handler may be a `BatchHandler`:
+it gets all the batch's messages of its topic in one call (the owners' and the
+roster's projection: one statement per batch, not one per event).
 
 Sealed personal fields (shared.pii_seal) are opened before the payload is
 decoded, with one key-vault query per batch for the customers whose envelopes
@@ -76,6 +78,20 @@ class Inbound:
 Handler = Callable[[asyncpg.Connection, Inbound], Awaitable[None]]
 AfterBatch = Callable[[asyncpg.Connection, list[Inbound]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Inbound]
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """A topic's handler that takes every message of its topic in a batch at once, in their order,
+    with a fixed number of statements. The consumer calls it once per batch, after the batch's
+    per-message handlers and before `after_batch`: for a topic whose rows no other handler of the
+    same consumer reads within the batch (the owners' and the roster's projection). Called with
+    one message (the one-by-one path, tests) it applies that one."""
+
+    apply: AfterBatch
+
+    async def __call__(self, conn: asyncpg.Connection, inbound: Inbound) -> None:
+        await self.apply(conn, [inbound])
 
 
 _heap_settled = False
@@ -276,34 +292,41 @@ class EventConsumer:
             [r.partition for r, _ in readable], [r.offset for r, _ in readable],
         )}
         outcomes: Counter[tuple[str, str]] = Counter()
+        by_batch: dict[str, list[Inbound]] = {}  # the messages of topics a BatchHandler applies
         for record, inbound in decoded:
             if isinstance(inbound, Exception):
                 await self._dead_letter(conn, record, inbound)
             elif inbound.message_id in fresh:
                 fresh.discard(inbound.message_id)  # a second copy in the same batch is a duplicate
-                try:
-                    await self.handlers[record.topic](conn, inbound)
-                except TRANSIENT:
-                    raise
-                except Exception as exc:
-                    raise _Isolate from exc
+                handler = self.handlers[record.topic]
+                if isinstance(handler, BatchHandler):
+                    by_batch.setdefault(record.topic, []).append(inbound)
+                else:
+                    await self._isolating(handler(conn, inbound))
                 applied.append(inbound)
                 outcomes[(record.topic, "applied")] += 1
             else:
                 outcomes[(record.topic, "duplicate")] += 1
+        for topic, inbounds in by_batch.items():
+            await self._isolating(self.handlers[topic].apply(conn, inbounds))
         for (topic, outcome), n in outcomes.items():  # one metric update per topic, not per message
             EVENTS_CONSUMED.labels(self.name, topic, outcome).inc(n)
         await self._after(conn, applied)
 
-    async def _after(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
-        if not (self.after_batch and applied):
-            return
+    @staticmethod
+    async def _isolating(step: Awaitable[None]) -> None:
+        """A handler's step in the fast path: a transient failure retries the batch, any other
+        redoes it one message at a time (the failing message then goes to the dead letters)."""
         try:
-            await self.after_batch(conn, applied)
+            await step
         except TRANSIENT:
             raise
         except Exception as exc:
             raise _Isolate from exc
+
+    async def _after(self, conn: asyncpg.Connection, applied: list[Inbound]) -> None:
+        if self.after_batch and applied:
+            await self._isolating(self.after_batch(conn, applied))
 
     async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord,
                          inbound: Inbound | Exception) -> None:

@@ -24,7 +24,7 @@ from ..auth import Principal
 from ..events.contract import ConsultantUpdated, CustomerAssigned
 from ..events.enums import Role
 from ..events.topics import CONSULTANT_UPDATED, CUSTOMER_ASSIGNED
-from .consumer import Handler, Inbound
+from .consumer import BatchHandler, Handler, Inbound
 
 
 async def set_consultant(conn: asyncpg.Connection, consultant_id: str, team: str | None, active: bool,
@@ -56,17 +56,39 @@ async def set_owners(conn: asyncpg.Connection, owners: list[tuple[uuid.UUID, str
             [c for c, _, _ in owners], [o for _, o, _ in owners], [b for _, _, b in owners], at)
 
 
-async def record_consultant(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    change: ConsultantUpdated = inbound.payload  # type: ignore[assignment]
-    await set_consultant(conn, change.consultant_id, change.team, change.active, inbound.envelope.occurred_at)
+async def record_consultants(conn: asyncpg.Connection, inbounds: list[Inbound]) -> None:
+    """A batch's `consultant-updated` in one statement: each consultant's last change wins (they
+    arrive in the order follow-up decided them)."""
+    last: dict[str, tuple[ConsultantUpdated, datetime]] = {}
+    for inbound in inbounds:
+        change: ConsultantUpdated = inbound.payload  # type: ignore[assignment]
+        last[change.consultant_id] = (change, inbound.envelope.occurred_at)
+    await conn.execute(
+        """insert into consultant_teams (consultant_id, team, active, changed_at)
+           select * from unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[])
+           on conflict (consultant_id) do update set team = excluded.team, active = excluded.active,
+               changed_at = excluded.changed_at""",
+        list(last), [c.team for c, _ in last.values()], [c.active for c, _ in last.values()],
+        [at for _, at in last.values()])
 
 
-async def record_assignment(conn: asyncpg.Connection, inbound: Inbound) -> None:
-    assigned: CustomerAssigned = inbound.payload  # type: ignore[assignment]
-    await set_owner(conn, inbound.envelope.customer_id, assigned.owner_id, assigned.basis,
-                    inbound.envelope.occurred_at)
+async def record_assignments(conn: asyncpg.Connection, inbounds: list[Inbound]) -> None:
+    """A batch's `customer-assigned` in one statement: each customer's last decision wins (one
+    customer's events share a partition, so they arrive in the order follow-up decided them)."""
+    last: dict[uuid.UUID, tuple[CustomerAssigned, datetime]] = {}
+    for inbound in inbounds:
+        last[inbound.envelope.customer_id] = (inbound.payload, inbound.envelope.occurred_at)  # type: ignore[assignment]
+    await conn.execute(
+        """insert into customer_owners (customer_id, owner_id, basis, assigned_at)
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+           on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
+               assigned_at = excluded.assigned_at""",
+        list(last), [a.owner_id for a, _ in last.values()], [a.basis for a, _ in last.values()],
+        [at for _, at in last.values()])
 
 
+record_consultant = BatchHandler(record_consultants)
+record_assignment = BatchHandler(record_assignments)
 HANDLERS: dict[str, Handler] = {CONSULTANT_UPDATED: record_consultant, CUSTOMER_ASSIGNED: record_assignment}
 
 

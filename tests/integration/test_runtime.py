@@ -11,11 +11,11 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from alembic import command
 
 from shared.errors import ConcurrencyConflict
-from shared.events.contract import ConsentChanged
+from shared.events.contract import ConsentChanged, ConsultantUpdated, CustomerAssigned
 from shared.events.envelope import new_event
-from shared.runtime import kafka
-from shared.runtime.consumer import EventConsumer, Inbound
-from shared.runtime.db import alembic_config, database_url_for, ensure_database, plan_for_this_batch
+from shared.runtime import kafka, ownership
+from shared.runtime.consumer import BatchHandler, EventConsumer, Inbound
+from shared.runtime.db import alembic_config, create_pool, database_url_for, ensure_database, plan_for_this_batch
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.store import append, append_many, read_stream
 
@@ -219,6 +219,77 @@ async def test_after_batch_runs_once_with_what_was_applied_and_isolates_a_failur
         applied = {r[0] for r in await c.fetch("select event_id from applied")}
         letters = await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'")
     assert applied == {good.event_id, late.event_id} and letters == 1
+
+
+async def test_a_batch_handler_gets_its_topics_messages_at_once_and_isolates_a_failure(applied_consumer):
+    consumer, pool = applied_consumer
+    calls: list[list[uuid.UUID]] = []
+
+    async def apply_all(conn, inbounds):
+        ids = [i.message_id for i in inbounds]
+        calls.append(ids)
+        await conn.execute("insert into applied select * from unnest($1::uuid[], $2::bool[])", ids,
+                           [i.payload.marketing_allowed for i in inbounds])
+        if any(i.envelope.producer == "explodes-after-write" for i in inbounds):
+            raise ValueError("rule broken after a write")
+
+    consumer.handlers["consent-changed"] = BatchHandler(apply_all)
+    first, second, third = (consent(allowed=True) for _ in range(3))
+    await consumer.apply_batch({TopicPartition("consent-changed", 0): [
+        record(first, 0), record(second, 1), record(first, 2), record(third, 3)]})
+    assert calls == [[first.event_id, second.event_id, third.event_id]]  # once, in order, the duplicate left out
+
+    calls.clear()
+    poison = consent().model_copy(update={"producer": "explodes-after-write"})
+    late = consent(allowed=False)
+    await consumer.apply_batch({TopicPartition("consent-changed", 0): [record(poison, 4), record(late, 5)]})
+    assert calls == [[poison.event_id, late.event_id], [poison.event_id], [late.event_id]]  # then one by one
+    async with pool.acquire() as c:
+        applied = {r[0] for r in await c.fetch("select event_id from applied")}
+        letters = await c.fetchval("select count(*) from event_store where event_type = 'dead-letters'")
+    assert applied == {first.event_id, second.event_id, third.event_id, late.event_id} and letters == 1
+
+
+async def test_the_owners_and_the_roster_of_a_batch_take_one_statement_each_and_the_last_decision(service_db):
+    url, _ = await service_db("grading")
+    pool = await create_pool(url, min_size=1, max_size=1)  # one connection: the statements logged are the batch's
+    consumer = EventConsumer("test-owners", "grading", pool, "unused:9092", dict(ownership.HANDLERS))
+    a, b = uuid.uuid4(), uuid.uuid4()
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+
+    def assigned(customer, owner, minutes):
+        return new_event(CustomerAssigned(owner_id=owner, basis="load"), customer_id=customer, producer="followup",
+                         occurred_at=t0 + timedelta(minutes=minutes))
+
+    def roster(consultant, team, active, minutes):
+        return new_event(ConsultantUpdated(consultant_id=consultant, team=team, active=active),
+                         customer_id=uuid.uuid5(uuid.NAMESPACE_URL, consultant), producer="followup",
+                         occurred_at=t0 + timedelta(minutes=minutes))
+
+    owners = [assigned(a, "c-1", 0), assigned(b, "c-3", 1), assigned(a, "c-2", 2)]
+    teams = [roster("c-1", "north", True, 0), roster("c-1", "south", False, 3)]
+    statements: list[str] = []
+
+    def log(query) -> None:
+        statements.append(query.query)
+
+    try:
+        async with pool.acquire() as c:
+            c.add_query_logger(log)
+        await consumer.apply_batch({
+            TopicPartition("customer-assigned", 0): [record(e, i, "customer-assigned") for i, e in enumerate(owners)],
+            TopicPartition("consultant-updated", 0): [record(e, i, "consultant-updated") for i, e in enumerate(teams)]})
+        async with pool.acquire() as c:
+            c.remove_query_logger(log)
+            rows = {r["customer_id"]: (r["owner_id"], r["assigned_at"]) for r in await c.fetch(
+                "select customer_id, owner_id, assigned_at from customer_owners")}
+            team = await c.fetchrow("select team, active from consultant_teams where consultant_id = 'c-1'")
+    finally:
+        await pool.close()
+    assert rows == {a: ("c-2", t0 + timedelta(minutes=2)), b: ("c-3", t0 + timedelta(minutes=1))}
+    assert (team["team"], team["active"]) == ("south", False)
+    assert sum("insert into customer_owners" in q for q in statements) == 1
+    assert sum("insert into consultant_teams" in q for q in statements) == 1
 
 
 async def test_relay_pipelines_batches_keeping_each_customers_order(service_db, broker, reliability):
