@@ -99,13 +99,15 @@ async def raw_consume_rate(infra: Infra, n: int) -> float:
     return (n - 1) / t["seconds"]
 
 
-ROUNDS = 3  # relay and raw produce alternate, each measured this many times: one send of 10,000 events
-# takes about 0.3 s, and on a shared machine a single pair of such runs gave 0.52 and 0.84 for the same code
+ROUNDS = 5  # relay and raw produce alternate, each measured this many times: one send of 10,000 events
+# takes 0.15-0.3 s, and the rounds' ratios swing between about 0.5 and 1.4 (whichever side the broker's
+# pauses fall on; docs/benchmarks.md, session 10): a median of 3 was a coin toss, all rounds together are not
 
 
 async def relay_and_raw(infra: Infra, n: int) -> tuple[float, float, dict]:
-    """The relay's and the raw produce's rates, each the median of ROUNDS runs taken in turn (the
-    same treatment for both sides), with every round's ratio and the relay's PostgreSQL CPU."""
+    """The relay's and the raw produce's rates over ROUNDS runs taken in turn (each side: all its
+    events over all its time, the same treatment for both), with every round's ratio and the
+    relay's PostgreSQL CPU."""
     relays, raws, postgres_ms = [], [], []
     for _ in range(ROUNDS):
         relay, relay_postgres_ms = await relay_rate(infra, await infra.database("intake"), n)
@@ -116,9 +118,14 @@ async def relay_and_raw(infra: Infra, n: int) -> tuple[float, float, dict]:
     infra.broker.wipe()
     await kafka.ensure_topics(infra.broker.bootstrap, [*ALL_TOPICS, "bench-raw"], 4)
     await relay_rate(infra, await infra.database("intake"), n)
-    return statistics.median(relays), statistics.median(raws), {
+    return overall(relays), overall(raws), {
         "round_ratios": [round(r / w, 2) for r, w in zip(relays, raws, strict=True)],
         "postgres_cpu_ms_per_1000": round(statistics.median(postgres_ms), 1)}
+
+
+def overall(rates: list[float]) -> float:
+    """Equal-sized runs' rates as one: all the events over all the time (the harmonic mean)."""
+    return statistics.harmonic_mean(rates)
 
 
 async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
@@ -130,7 +137,7 @@ async def run(infra: Infra, sizes: tuple[int, ...]) -> list[Figure]:
         consume = await consume_rate(infra, await infra.database("analytics"), n)
         raw_consume = await raw_consume_rate(infra, n)
         figures += [
-            Figure("relay: outbox to Kafka", "events/s", relay, raw_produce, "raw aiokafka produce (medians of 3)", n,
+            Figure("relay: outbox to Kafka", "events/s", relay, raw_produce, "raw aiokafka produce (5 rounds each, in turn)", n,
                    notes=relay_notes),
             Figure("consumer: Kafka to analytics log", "events/s", consume, raw_consume, "raw aiokafka consume", n),
         ]

@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     # The broker answers a consumer's fetch once this much is waiting, or after this wait: under light
     # load a batch gathers up to 50 ms of events instead of one or two (each batch is a transaction of
     # about 8 round trips, and each fetch a broker request); under heavy load 64 KiB is there at once
-    # and nothing waits. Under bench.http_intake's load: 1.5-1.9x the contacts/s, consumers' CPU per
-    # contact a third to a half, POST -> 360 p99 83 -> 178 ms (docs/benchmarks.md, session 10).
+    # and nothing waits. Under bench.http_intake's load: 1.4-1.6x the contacts/s, consumers' CPU per
+    # contact a third to a half, POST -> 360 p99 80-128 -> 151-170 ms. The price: an idle consumer asks
+    # 20 times a second, and the idle stack uses 0.16 of a core instead of 0.06. A linger in the consumer
+    # instead cost the same latency for less (docs/benchmarks.md, session 10).
     consumer_fetch_min_bytes: int = Field(default=64 * 1024, ge=1)
     consumer_fetch_max_wait_ms: int = Field(default=50, ge=0)
     # A batch is sent once the one before it is acknowledged (a customer's order): smaller batches keep
