@@ -44,16 +44,18 @@ async def set_owner(conn: asyncpg.Connection, customer_id: uuid.UUID, owner_id: 
 
 
 async def set_owners(conn: asyncpg.Connection, owners: list[tuple[uuid.UUID, str | None, str]],
-                     at: datetime) -> None:
-    """`set_owner` for many customers (customer id, owner, basis) in one statement; each customer
-    once (a customer's later decision in a batch replaces its earlier one before this)."""
+                     at: datetime | list[datetime]) -> None:
+    """`set_owner` for many customers (customer id, owner, basis) in one statement, all at `at` or
+    each at its own; each customer once (a customer's later decision in a batch replaces its
+    earlier one before this)."""
     if owners:
         await conn.execute(
             """insert into customer_owners (customer_id, owner_id, basis, assigned_at)
-               select c, o, b, $4 from unnest($1::uuid[], $2::text[], $3::text[]) as t(c, o, b)
+               select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
                on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
                    assigned_at = excluded.assigned_at""",
-            [c for c, _, _ in owners], [o for _, o, _ in owners], [b for _, _, b in owners], at)
+            [c for c, _, _ in owners], [o for _, o, _ in owners], [b for _, _, b in owners],
+            at if isinstance(at, list) else [at] * len(owners))
 
 
 async def record_consultants(conn: asyncpg.Connection, inbounds: list[Inbound]) -> None:
@@ -78,13 +80,7 @@ async def record_assignments(conn: asyncpg.Connection, inbounds: list[Inbound]) 
     last: dict[uuid.UUID, tuple[CustomerAssigned, datetime]] = {}
     for inbound in inbounds:
         last[inbound.envelope.customer_id] = (inbound.payload, inbound.envelope.occurred_at)  # type: ignore[assignment]
-    await conn.execute(
-        """insert into customer_owners (customer_id, owner_id, basis, assigned_at)
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
-           on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
-               assigned_at = excluded.assigned_at""",
-        list(last), [a.owner_id for a, _ in last.values()], [a.basis for a, _ in last.values()],
-        [at for _, at in last.values()])
+    await set_owners(conn, [(c, a.owner_id, a.basis) for c, (a, _) in last.items()], [at for _, at in last.values()])
 
 
 record_consultant = BatchHandler(record_consultants)
