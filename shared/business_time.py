@@ -2,20 +2,33 @@
 record keyed with only a day stands for. One rule for every service, so that a deal, a
 payment's due date and a report's day are judged on the same day everywhere.
 
-The business zone is the sales organisation's (default Asia/Shanghai; follow-up's working
-hours use the same zone). Pure.
+The business zone is the sales organisation's: `CRM_BUSINESS_ZONE` (an IANA name, default
+Asia/Shanghai), read here once for every service, so that no service judges a day in a zone of
+its own (follow-up's working-hours calendar defaults to it too). Pure.
 """
 from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The zone named by CRM_BUSINESS_ZONE (also `Settings.business_zone`, checked the same way)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"CRM_BUSINESS_ZONE: unknown time zone {name!r} (an IANA name such as "
+                         "Asia/Shanghai)") from None
+
+
+BUSINESS_ZONE_DEFAULT = "Asia/Shanghai"
+DEFAULT_ZONE = zone_named(os.environ.get("CRM_BUSINESS_ZONE", BUSINESS_ZONE_DEFAULT))
 END_OF_DAY = time(23, 59, 59)
 
 

@@ -2,8 +2,10 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .business_time import BUSINESS_ZONE_DEFAULT, zone_named
 
 DEFAULT_PORTS = {"intake": 8001, "grading": 8002, "followup": 8003, "analytics": 8004}
 
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     # Lookups of customers by phone or email per person and minute (429 beyond): enough for a desk,
     # too few to walk a phone book.
     lookup_limit_per_minute: int = Field(default=30, ge=1)
+    # The sales organisation's time zone (an IANA name): which business day everything falls on.
+    # shared.business_time reads it once for every service; declared here like every other setting.
+    business_zone: str = BUSINESS_ZONE_DEFAULT
     # Runtime tuning: bounded batches keep handlers well inside max_poll_interval.
     consumer_batch: int = 500  # set-based handlers: a bigger batch costs the same statements (docs/benchmarks.md)
     # The broker answers a consumer's fetch once this much is waiting, or after this wait: under light
@@ -59,6 +64,12 @@ class Settings(BaseSettings):
     broker_check_seconds: float = 5.0
     # Tests move time with this offset (seconds) instead of sleeping; see shared.clock.
     clock_offset_file: str | None = None
+
+    @field_validator("business_zone")
+    @classmethod
+    def _known_business_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
 
     @model_validator(mode="after")
     def _kafka_login_is_complete(self) -> "Settings":

@@ -154,7 +154,7 @@ def _decide(c: Checked, customer: _Customer, known: set[uuid.UUID], historical: 
         writes.events.append((ownership.stream(customer_id), task_store.outgoing(
             ownership.assignment(before, choice), customer_id=customer_id, now=now)))
     writes.deals.append(c)
-    closed_at = business_instant(deal.closed_on, now, policy.working_hours.zone)
+    closed_at = business_instant(deal.closed_on, now)
     event = task_store.outgoing(deal, customer_id=customer_id, now=now, occurred_at=closed_at)
     writes.events.append((f"deal-{deal.deal_id}", event))
     pending = customer.pending
@@ -259,7 +259,7 @@ async def record_payments(conn: asyncpg.Connection, principal: Principal, entrie
     paid: dict[uuid.UUID, list] = {d: [] for d in deals}
     for r in await conn.fetch("select deal_id, amount from payments where deal_id = any($1::uuid[])", list(deals)):
         paid[r["deal_id"]].append(r["amount"])
-    today = business_day(now, policy.working_hours.zone)
+    today = business_day(now)
     results, problems, rows, events = {}, [], [], []
     for i in order:
         entry = entries[i]
@@ -288,7 +288,7 @@ async def record_payments(conn: asyncpg.Connection, principal: Principal, entrie
         body = NewPayment(amount=entry.amount, paid_on=entry.paid_on, note=entry.note)
         payment_id = uuid.uuid4()
         rows.append((payment_id, entry.deal_id, body, payload.balance_after))
-        paid_at = business_instant(entry.paid_on, now, policy.working_hours.zone)
+        paid_at = business_instant(entry.paid_on, now)
         events.append((f"deal-{entry.deal_id}", task_store.outgoing(payload, customer_id=customer_id, now=now,
                                                                    occurred_at=paid_at)))
         results[i] = {"payment_id": payment_id, "customer_id": customer_id, "note": entry.note,

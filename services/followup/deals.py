@@ -173,7 +173,7 @@ async def apply_deal(conn: asyncpg.Connection, checked: Checked, *, historical: 
     p = await prospects.load(conn, customer_id)
     p = await ownership.settle(conn, p, owner_when_needed(p.ownership, consultant), now)
     await deal_store.insert(conn, deal, customer_id, now)
-    closed_at = business_instant(deal.closed_on, now, policy.working_hours.zone)
+    closed_at = business_instant(deal.closed_on, now)
     event = await task_store.emit(conn, f"deal-{deal.deal_id}", deal, customer_id=customer_id, now=now,
                                   occurred_at=closed_at)
     pending = await task_store.of_customer(conn, customer_id)
@@ -196,7 +196,7 @@ async def record_deal(conn: asyncpg.Connection, principal: Principal, body: NewD
 
 def is_historical(closed_on: date, historical_before: datetime, policy: FollowUpPolicy) -> bool:
     """A deal closed on a business day before the cut-off's is history (domain §8)."""
-    return is_history(closed_on, historical_before, policy.working_hours.zone)
+    return is_history(closed_on, historical_before)
 
 
 def row_of(field: str) -> int:
@@ -215,7 +215,7 @@ async def record_payment(conn: asyncpg.Connection, principal: Principal, deal_id
     await authorize(conn, principal, Action.RECORD_PAYMENT, customer_id, field=field, location=location)
     paid = await deal_store.payments_of(conn, deal_id)
     balance = balance_of(deal["amount"], deal["deposit"], paid)
-    today = business_day(now, policy.working_hours.zone)
+    today = business_day(now)
     problems = payment_problems(amount=body.amount, paid_on=body.paid_on, balance=balance,
                                 closed_on=deal["closed_on"], today=today)
     if problems:
@@ -225,7 +225,7 @@ async def record_payment(conn: asyncpg.Connection, principal: Principal, deal_id
     payment_id = uuid.uuid4()
     await deal_store.insert_payment(conn, payment_id, deal_id, body, event_payload.balance_after,
                                     principal.subject, now)
-    paid_at = business_instant(body.paid_on, now, policy.working_hours.zone)
+    paid_at = business_instant(body.paid_on, now)
     await task_store.emit(conn, f"deal-{deal_id}", event_payload, customer_id=customer_id, now=now,
                           occurred_at=paid_at)
     return {"payment_id": payment_id, "customer_id": customer_id, "note": body.note,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncpg
 from fastapi import FastAPI
 
+from shared.business_time import business_day
 from shared.metrics import FOLLOWUP_TASKS
 
 from . import complaint_store, roster, task_store
@@ -71,7 +72,7 @@ async def schedule_care(app: FastAPI) -> None:
     """Birthday and purchase-anniversary care in the coming days; the month's base-customer maintenance."""
     policy = getattr(app.state, "followup_policy", DEFAULT_POLICY)
     now = app.state.clock.now()
-    today = now.astimezone(policy.working_hours.zone).date()
+    today = business_day(now)
     start, end = care_window(today, policy)
     async with app.state.pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('followup-care'))"):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shared.access import Action
 from shared.auth import Principal, require_action
+from shared.business_time import business_day
 from shared.errors import Conflict, DomainValidationError, NotFound
 from shared.events.enums import Role
 from shared.runtime.commands import idempotency_key, run_command
@@ -68,8 +69,7 @@ async def list_tasks(
         shown = cut(rows, page.limit, lambda t: (t.due_at, t.task_id), scope)
         tasks = shown.rows
         full = await personal_visible(conn, principal, {t.customer_id for t in tasks})
-    zone = policy_of(request).working_hours.zone
-    today = now.astimezone(zone).date()
+    today = business_day(now)
     pending = [t for t in tasks if t.is_pending]
 
     def json_of(t: FollowUpTask) -> dict:
@@ -78,8 +78,8 @@ async def list_tasks(
     return {
         "now": now, "owner_id": owner_id,
         "overdue": [json_of(t) for t in pending if t.is_late(now)],
-        "due_today": [json_of(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() == today],
-        "upcoming": [json_of(t) for t in pending if not t.is_late(now) and t.due_at.astimezone(zone).date() > today],
+        "due_today": [json_of(t) for t in pending if not t.is_late(now) and business_day(t.due_at) == today],
+        "upcoming": [json_of(t) for t in pending if not t.is_late(now) and business_day(t.due_at) > today],
         "tasks": [json_of(t) for t in tasks], **shown.links(),
     }
 

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.business_time import business_day
 from shared.events.enums import Channel
 from shared.events.contract import DealClosed, DealItem
 
@@ -94,7 +95,7 @@ def deal_problems(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> li
         problems.append(f"deposit {draft.deposit} exceeds the amount {amount}")
     if draft.gross_profit > amount:
         problems.append(f"gross profit {draft.gross_profit} exceeds the amount {amount}")
-    today = now.astimezone(policy.working_hours.zone).date()
+    today = business_day(now)
     if draft.closed_on > today:
         problems.append(f"closed_on {draft.closed_on} is in the future (today is {today})")
     if draft.payment_due_on is not None and draft.payment_due_on < draft.closed_on:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.business_time import DEFAULT_ZONE
 from shared.events.enums import Channel, ComplaintSeverity, IntentGrade
 
 from .tasks import DeliveryStep
@@ -32,7 +33,7 @@ class WorkingHours(_Frozen):
     are make-up working days (调休) that would otherwise be off.
     """
 
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE.key  # the business zone (shared.business_time), unless a test says otherwise
     workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     start: time = time(9, 0)
     end: time = time(18, 0)

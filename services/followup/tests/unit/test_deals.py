@@ -13,6 +13,7 @@ from services.followup.domain import (
     DealInvalid,
     TaskKind,
     TaskStatus,
+    WorkingHours,
     deal_problems,
     on_deal_closed,
     validate_deal,
@@ -81,6 +82,14 @@ def test_today_is_the_business_day_not_utc():
     assert validate_deal(draft(closed_on=date(2024, 6, 3)), late_evening, POLICY)
     early = NOW.replace(hour=1)  # 2024-06-03 01:00 Shanghai = 2024-06-02 UTC: still the 3rd locally
     assert validate_deal(draft(closed_on=date(2024, 6, 3)), early, POLICY)
+
+
+def test_today_is_the_business_zones_whatever_the_working_hours_calendar():
+    """One owner of the business day (shared.business_time): a policy whose working-hours calendar is
+    in another zone counts its working hours there, but dates deals in the business zone."""
+    berlin = POLICY.model_copy(update={"working_hours": WorkingHours(timezone="Europe/Berlin")})
+    early = NOW.replace(hour=1)  # 2024-06-03 01:00 Shanghai: still the 2nd in Berlin
+    assert validate_deal(draft(closed_on=date(2024, 6, 3)), early, berlin).closed_on == date(2024, 6, 3)
 
 
 def test_a_deal_triggers_the_three_day_call_and_ends_prospect_cadence():
