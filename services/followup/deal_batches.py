@@ -24,7 +24,7 @@ import asyncpg
 
 from shared.access import Action, check
 from shared.auth import Principal
-from shared.business_time import business_day, business_instant
+from shared.business_time import business_day, business_instant, is_history
 from shared.errors import DomainError, NotFound
 from shared.events.envelope import Envelope
 from shared.runtime import ownership as shared_ownership
@@ -42,7 +42,6 @@ from .deals import (
     apply_deal,
     checked_deal,
     in_row,
-    is_historical,
     row_of,
 )
 from .domain import (
@@ -218,8 +217,7 @@ async def record_deals(conn: asyncpg.Connection, principal: Principal, bodies: l
     await plan_for_this_batch(conn)
     order = sorted(range(len(bodies)), key=lambda i: (bodies[i].customer_id, bodies[i].closed_on, i))
     checked, state = await _checked(conn, principal, bodies, order, now, policy)
-    historical = {c.deal.deal_id: is_historical(c.deal.closed_on, historical_before, policy)
-                  for c in checked.values()}
+    historical = {c.deal.deal_id: is_history(c.deal.closed_on, historical_before) for c in checked.values()}
     candidates = _candidates(list(checked.values()), historical, now, policy)
     known = await task_store.exists(conn, candidates) if candidates else set()
     results: dict[int, Recorded] = {}

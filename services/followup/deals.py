@@ -18,13 +18,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import asyncpg
 
 from shared.access import Action, check_role
 from shared.auth import Principal
-from shared.business_time import business_day, business_instant, is_history
+from shared.business_time import business_day, business_instant
 from shared.errors import DomainError, DomainValidationError, FieldError, NotFound, dotted_loc, field_path
 from shared.events.contract import DealClosed
 from shared.events.enums import Role
@@ -192,11 +192,6 @@ async def record_deal(conn: asyncpg.Connection, principal: Principal, body: NewD
     delivery steps (unless delivered) and 新车3日DC."""
     checked = await _check(conn, principal, body, Roster(conn), now, policy)
     return await apply_deal(conn, checked, historical=False, now=now, policy=policy)
-
-
-def is_historical(closed_on: date, historical_before: datetime, policy: FollowUpPolicy) -> bool:
-    """A deal closed on a business day before the cut-off's is history (domain §8)."""
-    return is_history(closed_on, historical_before)
 
 
 def row_of(field: str) -> int:

@@ -19,7 +19,7 @@ from services.followup.domain import DEFAULT_POLICY, first_contact_task
 from services.followup.handlers import FollowUpHandlers
 from services.followup.schemas import NewDeal, PaymentEntry
 from shared.auth import Principal
-from shared.business_time import business_day
+from shared.business_time import business_day, is_history
 from shared.errors import DomainError
 from shared.events.contract import ContactReceived
 from shared.events.enums import Channel, Role
@@ -66,8 +66,7 @@ async def one_at_a_time(conn, bodies: list[NewDeal]) -> list:
     results = {}
     for i in order:
         c = checked[i]
-        results[i] = await deals.apply_deal(conn, c, historical=deals.is_historical(c.deal.closed_on, NOW,
-                                                                                    DEFAULT_POLICY),
+        results[i] = await deals.apply_deal(conn, c, historical=is_history(c.deal.closed_on, NOW),
                                             now=NOW, policy=DEFAULT_POLICY)
     return [results[i] for i in range(len(bodies))]
 
