@@ -529,7 +529,8 @@ async def test_script_text_in_every_field_a_page_shows_stays_inert(api, reliabil
         r = await api.post(service, path, body)
         assert r.status_code in (200, 201), r.text
     await analytics_mirrors_producers(api, [customer_id])
-    view = (await api.get("analytics", f"/v1/customers/{customer_id}/360")).json()
+    # logged is not yet folded: the folder folds the customer after the consumer's batch commits
+    view = await api.eventually("analytics", f"/v1/customers/{customer_id}/360", lambda v: v["complaints"])
     assert view["profile"]["name"] == script and view["complaints"][0]["description"] == script
     reliability.record("script text in name, purpose, region, product, campaign, override reason, follow-up record, "
                        "complaint and deal of one customer", 11, "stored verbatim in the 360")
