@@ -115,7 +115,8 @@ async def test_broker_wiped_loses_nothing(api, stack, reliability):
 
 
 async def analytics_mirrors_producers(api, ids: list[str], timeout: float = 60) -> None:
-    """The analytics log holds every event the producers stored for these customers, each once."""
+    """The analytics log holds every event the producers stored for these customers, each once, and
+    the folder has folded them (no fold mark left for them): the 360 and the reports show them."""
     customers = [uuid.UUID(i) for i in ids]
     produced: set = set()
     kinds: dict = {}  # event id -> (producer, type, published), to say what is missing
@@ -135,13 +136,15 @@ async def analytics_mirrors_producers(api, ids: list[str], timeout: float = 60) 
         while True:
             rows = await conn.fetch("select event_id from event_log where customer_id = any($1)", customers)
             logged = [r[0] for r in rows]
-            if produced <= set(logged) or asyncio.get_running_loop().time() > deadline:
+            unfolded = await conn.fetchval("select count(*) from fold_marks where customer_id = any($1)", customers)
+            if (produced <= set(logged) and not unfolded) or asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.3)
     finally:
         await conn.close()
     missing = Counter(kinds[i] for i in produced - set(logged))
     assert produced <= set(logged), f"{sum(missing.values())} events never reached analytics: {dict(missing)}"
+    assert not unfolded, f"{unfolded} fold marks of these customers never folded"
     assert len(logged) == len(set(logged))
 
 
