@@ -17,7 +17,6 @@ from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
 
-
 def zone_named(name: str) -> ZoneInfo:
     """The zone named by CRM_BUSINESS_ZONE (also `Settings.business_zone`, checked the same way)."""
     try:

@@ -33,7 +33,8 @@ class WorkingHours(_Frozen):
     are make-up working days (调休) that would otherwise be off.
     """
 
-    timezone: str = DEFAULT_ZONE.key  # the business zone (shared.business_time), unless a test says otherwise
+    # the business zone (shared.business_time); another zone moves only the working hours, not business days
+    timezone: str = DEFAULT_ZONE.key
     workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     start: time = time(9, 0)
     end: time = time(18, 0)
