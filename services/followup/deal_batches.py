@@ -246,7 +246,7 @@ from deals where deal_id = any($1::uuid[]) order by deal_id for update"""
 
 
 async def record_payments(conn: asyncpg.Connection, principal: Principal, entries: list[PaymentEntry], *,
-                          now: datetime, policy: FollowUpPolicy) -> list[dict]:
+                          now: datetime) -> list[dict]:
     """A batch of payments, all or nothing; a deal's payments are applied in the order given (each
     reduces the balance the next is checked against), deals in ascending id (the lock order)."""
     await plan_for_this_batch(conn)

@@ -54,8 +54,7 @@ async def record_payment(deal_id: uuid.UUID, body: NewPayment, request: Request,
                          principal: Principal = Depends(require_action(Action.RECORD_PAYMENT))):
     """Record a payment against a deal (回款): `payment-recorded` with the balance still owed."""
     async def work(conn):
-        return 201, await deals.record_payment(conn, principal, deal_id, body, now=request.app.state.clock.now(),
-                                               policy=policy_of(request))
+        return 201, await deals.record_payment(conn, principal, deal_id, body, now=request.app.state.clock.now())
 
     return await run_command(request, principal, key, work)
 
@@ -66,8 +65,7 @@ async def record_payment_batch(body: PaymentBatch, request: Request, key: str | 
     """Record up to 1,000 payments at once, all or nothing; a deal's payments apply in the order
     given. A refused batch names every broken rule with its row and field (`payments.2.amount`)."""
     async def work(conn):
-        recorded = await deal_batches.record_payments(conn, principal, body.payments, now=request.app.state.clock.now(),
-                                               policy=policy_of(request))
+        recorded = await deal_batches.record_payments(conn, principal, body.payments, now=request.app.state.clock.now())
         return 201, {"payments": recorded, "recorded": len(recorded)}
 
     return await run_command(request, principal, key, work)

@@ -201,7 +201,7 @@ def row_of(field: str) -> int:
 # --- payments -------------------------------------------------------------------------------------
 
 async def record_payment(conn: asyncpg.Connection, principal: Principal, deal_id: uuid.UUID, body: NewPayment, *,
-                         now: datetime, policy: FollowUpPolicy, field: str = "deal_id", location: str = "path") -> dict:
+                         now: datetime, field: str = "deal_id", location: str = "path") -> dict:
     """A payment against a deal: `payment-recorded` with the balance still owed."""
     deal = await deal_store.for_payment(conn, deal_id)
     if deal is None:

@@ -29,18 +29,23 @@ from .consumer import BatchHandler, Handler, Inbound
 
 async def set_consultant(conn: asyncpg.Connection, consultant_id: str, team: str | None, active: bool,
                          at: datetime) -> None:
-    await conn.execute(
-        """insert into consultant_teams (consultant_id, team, active, changed_at) values ($1, $2, $3, $4)
-           on conflict (consultant_id) do update set team = excluded.team, active = excluded.active,
-               changed_at = excluded.changed_at""", consultant_id, team, active, at)
+    await set_consultants(conn, [(consultant_id, team, active, at)])
+
+
+async def set_consultants(conn: asyncpg.Connection, changes: list[tuple[str, str | None, bool, datetime]]) -> None:
+    """Roster entries (consultant, team, active, changed at) in one statement; each consultant once."""
+    if changes:
+        await conn.execute(
+            """insert into consultant_teams (consultant_id, team, active, changed_at)
+               select * from unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[])
+               on conflict (consultant_id) do update set team = excluded.team, active = excluded.active,
+                   changed_at = excluded.changed_at""",
+            *(list(column) for column in zip(*changes, strict=True)))
 
 
 async def set_owner(conn: asyncpg.Connection, customer_id: uuid.UUID, owner_id: str | None, basis: str,
                     at: datetime) -> None:
-    await conn.execute(
-        """insert into customer_owners (customer_id, owner_id, basis, assigned_at) values ($1, $2, $3, $4)
-           on conflict (customer_id) do update set owner_id = excluded.owner_id, basis = excluded.basis,
-               assigned_at = excluded.assigned_at""", customer_id, owner_id, basis, at)
+    await set_owners(conn, [(customer_id, owner_id, basis)], at)
 
 
 async def set_owners(conn: asyncpg.Connection, owners: list[tuple[uuid.UUID, str | None, str]],
@@ -65,13 +70,7 @@ async def record_consultants(conn: asyncpg.Connection, inbounds: list[Inbound]) 
     for inbound in inbounds:
         change: ConsultantUpdated = inbound.payload  # type: ignore[assignment]
         last[change.consultant_id] = (change, inbound.envelope.occurred_at)
-    await conn.execute(
-        """insert into consultant_teams (consultant_id, team, active, changed_at)
-           select * from unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[])
-           on conflict (consultant_id) do update set team = excluded.team, active = excluded.active,
-               changed_at = excluded.changed_at""",
-        list(last), [c.team for c, _ in last.values()], [c.active for c, _ in last.values()],
-        [at for _, at in last.values()])
+    await set_consultants(conn, [(c, change.team, change.active, at) for c, (change, at) in last.items()])
 
 
 async def record_assignments(conn: asyncpg.Connection, inbounds: list[Inbound]) -> None:

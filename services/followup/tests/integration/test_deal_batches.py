@@ -179,8 +179,7 @@ async def test_a_payment_batch_ends_where_one_payment_at_a_time_ends(two_databas
             e = entries[i]
             try:
                 async with conn.transaction():
-                    results[i] = await deals.record_payment(conn, MANAGER, e.deal_id, e, now=NOW,
-                                                            policy=DEFAULT_POLICY, location="body")
+                    results[i] = await deals.record_payment(conn, MANAGER, e.deal_id, e, now=NOW, location="body")
             except deals.RowsRejected as exc:
                 problems += deals.in_row(f"payments.{i}", exc).problems
             except DomainError as exc:
@@ -190,8 +189,7 @@ async def test_a_payment_batch_ends_where_one_payment_at_a_time_ends(two_databas
         return [_Answer(results[i]) for i in range(len(entries))]
 
     async def batch(conn) -> list:
-        return [_Answer(r) for r in await deal_batches.record_payments(conn, MANAGER, entries, now=NOW,
-                                                                        policy=DEFAULT_POLICY)]
+        return [_Answer(r) for r in await deal_batches.record_payments(conn, MANAGER, entries, now=NOW)]
 
     expected, got = await outcome(one_by_one, each), await outcome(batched, batch)
     assert comparable(got) == comparable(expected)
