@@ -52,14 +52,19 @@ def is_history(day: date, cut_off: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> b
     return day < business_day(cut_off, zone)
 
 
-def business_day_of(moment: str) -> str:
-    """The business day (ISO date) of an ISO 8601 instant, or the date itself when given one."""
+def business_date_of(moment: str) -> date:
+    """The business day of an ISO 8601 instant, or the date itself when given one."""
     if len(moment) == 10:
-        return moment
+        return date.fromisoformat(moment)
     try:
-        return business_day(datetime.fromisoformat(moment)).isoformat()
+        return datetime.fromisoformat(moment).astimezone(DEFAULT_ZONE).date()
     except OverflowError:  # at the edge of the calendar (year 9999 in UTC): its own day is as good
-        return moment[:10]
+        return date.fromisoformat(moment[:10])
+
+
+def business_day_of(moment: str) -> str:
+    """business_date_of as an ISO date."""
+    return moment if len(moment) == 10 else business_date_of(moment).isoformat()
 
 
 def end_of_business_day(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:

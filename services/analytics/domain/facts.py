@@ -18,7 +18,7 @@ from typing import Any
 
 
 from shared import json_exact
-from shared.business_time import business_day_of
+from shared.business_time import business_date_of, business_day_of
 
 from .filters import UNASSIGNED, days_between, hours_between
 
@@ -27,7 +27,7 @@ LISTS = ("contacts", "tasks", "deals")
 
 
 def _day(at: str | None) -> date | None:
-    return date.fromisoformat(business_day_of(at)) if at else None
+    return business_date_of(at) if at else None
 
 
 def _instant(at: str | None) -> datetime | None:

@@ -91,31 +91,45 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        if _is_utc_iso(value):
-            return value  # what parsing and writing it again would give (most instants in events)
+        if (written := _as_utc_iso(value)) is not None:
+            return written  # what parsing and writing it again would give (most instants in events)
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, datetime):
+        if value.tzinfo is UTC:  # as asyncpg reads a timestamptz: no conversion to make
+            return value.isoformat()
         return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
     return str(value)
 
 
-def _is_utc_iso(v: str) -> bool:
-    """Already written as `datetime.isoformat` writes a UTC instant: YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00,
-    with a fraction that is not zero. (Should a digit be wrong, parsing fails and _iso keeps the
-    string as it is anyway.)"""
+def _as_utc_iso(v: str) -> str | None:
+    """`v` as `datetime.isoformat` writes a UTC instant, YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00 with a
+    fraction that is not zero, when `v` is that already or the same with "Z" for "+00:00" (as
+    pydantic writes an instant); None when it takes parsing. (Should a digit be wrong, parsing fails
+    and _iso keeps the string as it is anyway.)"""
     n = len(v)
-    if n == 25:
-        pass
-    elif n == 32:
-        if v[19] != "." or v[20:26] == "000000":
-            return False
+    if v.endswith("Z"):
+        suffix, n = "Z", n + 5
+    elif v.endswith("+00:00"):
+        suffix = ""
     else:
-        return False
-    return (v.endswith("+00:00") and v[10] == "T" and v[4] == "-" and v[7] == "-" and v[13] == ":"
-            and v[16] == ":")
+        return None
+    if n == 32:
+        if v[19] != "." or v[20:26] == "000000":
+            return None
+    elif n != 25:
+        return None
+    if not (v[10] == "T" and v[4] == "-" and v[7] == "-" and v[13] == ":" and v[16] == ":"):
+        return None
+    if not suffix:
+        return v
+    try:  # "Z" becomes "+00:00" only on an instant that parses, as the rest stays (month 13 included)
+        datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return v[:-1] + "+00:00"
 
 
 def _money(value: Any) -> str:
