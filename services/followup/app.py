@@ -38,6 +38,7 @@ def build_app() -> FastAPI:
         periodic=[(OVERDUE_CHECK_SECONDS, check_overdue), (CARE_CHECK_SECONDS, schedule_care)],
         on_startup=[publish_owners],
         gauges=[read_task_gauges],
+        pool_keeps_session=True,  # transaction-scoped locks and settings only (`set local`, xact locks)
     )
     app = create_app(spec)
     clock_ref["clock"] = app.state.clock

@@ -44,6 +44,7 @@ def build_app() -> FastAPI:
                                 after_batch=batched["after_batch"])],
         periodic=[(REVALUE_EVERY_SECONDS, revalue_due)],
         on_startup=[start],
+        pool_keeps_session=True,  # transaction-scoped locks and settings only (`set local`, xact locks)
     )
     app = create_app(spec)
     clock_ref["clock"] = app.state.clock
