@@ -87,6 +87,10 @@ async def test_history_import_takes_rows_in_once_and_reports_the_rest_with_their
                                      lambda t: t.get("tasks")))["tasks"]
     assert [(t["kind"], t["status"]) for t in k4_tasks] == [("first_contact", "open")]
     assert await contact_told_as_history(api, k4["customer_id"]) is False
+    # the 360 tells a contact taken over from the earlier system from one that came in now
+    for customer_id, historical in ((k1, True), (k4["customer_id"], False)):
+        view = await api.eventually("analytics", f"/v1/customers/{customer_id}/360", lambda v: v.get("contacts"))
+        assert [c["historical"] for c in view["contacts"]] == [historical]
 
     again = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert again.exit_code == 0, again.output

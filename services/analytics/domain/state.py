@@ -142,7 +142,8 @@ def _contact(s: dict, p: dict, at: str, e: Event) -> None:
                "purpose": p.get("purpose"), "product_interest": p.get("product_interest"),
                "purchase_timeframe": p.get("purchase_timeframe"), "is_new_customer": p.get("is_new_customer", True),
                "referrer_customer_id": p.get("referrer_customer_id"),
-               "notes": p.get("notes"), "channel_details": p.get("channel_details") or {}}
+               "notes": p.get("notes"), "channel_details": p.get("channel_details") or {},
+               "historical": bool(p.get("historical"))}  # taken over from an earlier system (domain §8)
     s["contacts"].append(contact)
     if s["origin"] is None:
         s["origin"] = {"channel": p.get("channel"), "campaign": p.get("campaign"),
