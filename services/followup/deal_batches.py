@@ -102,7 +102,7 @@ async def _state(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> dic
 
 
 async def _checked(conn: asyncpg.Connection, principal: Principal, bodies: list[NewDeal], order: list[int],
-                   now: datetime, policy: FollowUpPolicy) -> tuple[dict[int, Checked], dict[uuid.UUID, _Customer]]:
+                   now: datetime) -> tuple[dict[int, Checked], dict[uuid.UUID, _Customer]]:
     """Every row checked (`deals._check`'s rules, with what they read read once); raises naming
     every broken rule at once (a refusal other than 422 at once, naming its row)."""
     survivors = await merging.survivors_of(conn, [b.customer_id for b in bodies])
@@ -118,7 +118,7 @@ async def _checked(conn: asyncpg.Connection, principal: Principal, bodies: list[
         try:
             check(principal, Action.RECORD_DEAL, relations[customer_id], location="body")
             checked[i] = await checked_deal(principal, body, customer_id, state[customer_id].prospect.owner_id,
-                                            roster, now, policy)
+                                            roster, now)
         except RowsRejected as exc:
             problems += in_row(f"deals.{i}", exc).problems
         except DomainError as exc:
@@ -216,7 +216,7 @@ async def record_deals(conn: asyncpg.Connection, principal: Principal, bodies: l
     """A batch of deals, all or nothing; the results in the order of the rows."""
     await plan_for_this_batch(conn)
     order = sorted(range(len(bodies)), key=lambda i: (bodies[i].customer_id, bodies[i].closed_on, i))
-    checked, state = await _checked(conn, principal, bodies, order, now, policy)
+    checked, state = await _checked(conn, principal, bodies, order, now)
     historical = {c.deal.deal_id: is_history(c.deal.closed_on, historical_before) for c in checked.values()}
     candidates = _candidates(list(checked.values()), historical, now, policy)
     known = await task_store.exists(conn, candidates) if candidates else set()

@@ -142,17 +142,17 @@ async def _deal_consultant(roster: Roster, principal: Principal, named: str | No
     return chosen
 
 
-async def _check(conn: asyncpg.Connection, principal: Principal, body: NewDeal, roster: Roster, now: datetime,
-                 policy: FollowUpPolicy) -> Checked:
+async def _check(conn: asyncpg.Connection, principal: Principal, body: NewDeal, roster: Roster,
+                 now: datetime) -> Checked:
     """Everything that can refuse the deal, before anything is written."""
     customer_id = await merging.survivor_of(conn, body.customer_id)
     await authorize(conn, principal, Action.RECORD_DEAL, customer_id, location="body")
     owner = await conn.fetchval("select owner_id from prospects where customer_id = $1", customer_id)
-    return await checked_deal(principal, body, customer_id, owner, roster, now, policy)
+    return await checked_deal(principal, body, customer_id, owner, roster, now)
 
 
 async def checked_deal(principal: Principal, body: NewDeal, customer_id: uuid.UUID, owner: str | None,
-                       roster: Roster, now: datetime, policy: FollowUpPolicy) -> Checked:
+                       roster: Roster, now: datetime) -> Checked:
     """The deal's own rules, once its customer (`customer_id`, owned by `owner`) may have it."""
     consultant = await _deal_consultant(roster, principal, body.consultant_id, owner)
     draft = DealDraft(deal_id=uuid.uuid4(), consultant_id=consultant, items=tuple(body.items), amount=body.amount,
@@ -160,7 +160,7 @@ async def checked_deal(principal: Principal, body: NewDeal, customer_id: uuid.UU
                       contact_id=body.contact_id, channel=body.channel, campaign=body.campaign,
                       payment_due_on=body.payment_due_on)
     try:
-        deal = validate_deal(draft, now, policy)
+        deal = validate_deal(draft, now)
     except DealInvalid as exc:
         raise DealRejected([(_deal_field(p), p) for p in exc.problems]) from None
     return Checked(body, customer_id, consultant, deal)
@@ -190,7 +190,7 @@ async def record_deal(conn: asyncpg.Connection, principal: Principal, body: NewD
                       policy: FollowUpPolicy) -> Recorded:
     """One deal as it happens: `deal-closed` (dated on its close day), prospect work ends,
     delivery steps (unless delivered) and 新车3日DC."""
-    checked = await _check(conn, principal, body, Roster(conn), now, policy)
+    checked = await _check(conn, principal, body, Roster(conn), now)
     return await apply_deal(conn, checked, historical=False, now=now, policy=policy)
 
 

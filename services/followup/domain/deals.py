@@ -73,7 +73,7 @@ def deal_amount(draft: DealDraft) -> Decimal:
     return items_total(draft.items) if draft.amount is None else draft.amount
 
 
-def deal_problems(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> list[str]:
+def deal_problems(draft: DealDraft, now: datetime) -> list[str]:
     """Every rule the draft breaks (empty when valid)."""
     require_aware(now)
     problems: list[str] = []
@@ -103,9 +103,9 @@ def deal_problems(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> li
     return problems
 
 
-def validate_deal(draft: DealDraft, now: datetime, policy: FollowUpPolicy) -> DealClosed:
+def validate_deal(draft: DealDraft, now: datetime) -> DealClosed:
     """The `DealClosed` payload of a valid draft; raises `DealInvalid` naming every problem."""
-    problems = deal_problems(draft, now, policy)
+    problems = deal_problems(draft, now)
     if problems:
         raise DealInvalid(problems)
     return DealClosed(

@@ -56,7 +56,7 @@ async def one_at_a_time(conn, bodies: list[NewDeal]) -> list:
     roster_, checked, problems = deals.Roster(conn), {}, []
     for i in order:
         try:
-            checked[i] = await deals._check(conn, MANAGER, bodies[i], roster_, NOW, DEFAULT_POLICY)
+            checked[i] = await deals._check(conn, MANAGER, bodies[i], roster_, NOW)
         except deals.RowsRejected as exc:
             problems += deals.in_row(f"deals.{i}", exc).problems
         except DomainError as exc:
