@@ -19,7 +19,12 @@ from typing import Any
 
 from .contract import ALL_PAYLOADS, PAST_PAYLOADS
 from .envelope import Envelope, EventPayload
-from .upcasters import contact_received_v1_to_v2, contact_received_v2_to_v3, prospect_graded_v1_to_v2
+from .upcasters import (
+    contact_received_v1_to_v2,
+    contact_received_v2_to_v3,
+    followup_logged_v1_to_v2,
+    prospect_graded_v1_to_v2,
+)
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -36,6 +41,7 @@ MODELS: dict[tuple[str, int], type[EventPayload]] = {
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("contact-received", 1): contact_received_v1_to_v2,
     ("contact-received", 2): contact_received_v2_to_v3,
+    ("followup-logged", 1): followup_logged_v1_to_v2,
     ("prospect-graded", 1): prospect_graded_v1_to_v2,
 }
 

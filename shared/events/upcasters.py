@@ -95,6 +95,13 @@ def contact_received_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "historical": False}
 
 
+# ------------------------------------------------------------- followup-logged 1 -> 2
+def followup_logged_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """`followup-logged` v1 -> v2: version 1 did not tell whether the task was done late; `late`
+    null says so (a reader that must know judges it from the task's due time, as before)."""
+    return {**payload, "late": None}
+
+
 # ------------------------------------------------------------- prospect-graded 1 -> 2
 def prospect_graded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Version 1 told one change; version 2 tells the whole history. A version-1 event stays one

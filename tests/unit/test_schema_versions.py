@@ -74,6 +74,8 @@ SAMPLES: dict[tuple[str, int], dict] = {
     ("task-scheduled", 1): {"task_id": U, "kind": "first_contact", "owner_id": "c-007", "due_at": T},
     ("followup-logged", 1): {"task_id": U, "kind": "first_contact", "consultant_id": "c-007", "method": "phone",
                              "outcome": "reached", "completed_at": T},
+    ("followup-logged", 2): {"task_id": U, "kind": "first_contact", "consultant_id": "c-007", "method": "phone",
+                             "outcome": "reached", "completed_at": T, "late": True},
     ("task-closed", 1): {"task_id": U, "status": "cancelled", "reason": "customer lost"},
     ("task-escalated", 1): {"task_id": U, "kind": "first_contact", "owner_id": "c-007", "due_at": T,
                             "late_hours": 3, "escalated_at": T},

@@ -75,12 +75,17 @@ def customer_row(s: dict, own_events: int) -> tuple:
 
 def _task_late(t: dict) -> bool | None:
     """Not done by its due time (tests/reference/activity.task_overdue) where the answer does not depend on
-    when the report is read; None for open work (late once its due time is behind the reference)."""
+    when the report is read; None for open work (late once its due time is behind the reference).
+    Follow-up decides it for done work (`followup-logged` v2 `late`, and `overdue` when it marks one);
+    only a record logged before version 2, which did not tell, is judged here from the same two times."""
     if t["status"] == "cancelled" or not t["due_at"]:
         return False
     if t["status"] == "overdue":
         return True
     if t["status"] == "done":
+        told = (t["record"] or {}).get("late")
+        if told is not None:
+            return bool(told)
         return bool(t["done_at"]) and t["done_at"] > t["due_at"]
     return None
 

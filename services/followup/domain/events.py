@@ -26,7 +26,7 @@ def followup_logged(task: FollowUpTask) -> FollowUpLogged:
                           outcome=r.outcome, content=r.content, test_drive=r.test_drive,
                           quote_accepted=r.quote_accepted, budget_confirmed=r.budget_confirmed,
                           deposit_amount=r.deposit_amount, purchase_timeframe=r.purchase_timeframe,
-                          next_contact_at=r.next_contact_at, completed_at=task.completed_at)
+                          next_contact_at=r.next_contact_at, completed_at=task.completed_at, late=task.done_late)
 
 
 def task_closed(task: FollowUpTask) -> TaskClosed:

@@ -13,6 +13,7 @@ from .followup import (
                        DealClosed,
                        DealItem,
                        FollowUpLogged,
+                       FollowUpLoggedV1,
                        PaymentRecorded,
                        ProspectLost,
                        TaskClosed,
@@ -41,12 +42,13 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     DeadLetter,
 )
 # Earlier versions of event types, oldest first: readers upcast them (registry.UPCASTERS).
-PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1, ContactReceivedV2, ProspectGradedV1)
+PAST_PAYLOADS: tuple[type[EventPayload], ...] = (ContactReceivedV1, ContactReceivedV2, ProspectGradedV1,
+                                                 FollowUpLoggedV1)
 
 __all__ = [
     "ALL_PAYLOADS", "PAST_PAYLOADS", "ComplaintFiled", "ComplaintUpdated", "ConsentChanged", "ConsultantUpdated",
     "ContactReceived", "ContactReceivedV1", "ContactReceivedV2", "CustomerAssigned", "CustomerErased", "CustomerMerged", "CustomerUpdated", "CustomerValued",
-    "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "GradeStep", "PaymentRecorded", "PersonalDataRead",
+    "DeadLetter", "DealClosed", "DealItem", "FollowUpLogged", "FollowUpLoggedV1", "GradeStep", "PaymentRecorded", "PersonalDataRead",
     "ProspectGraded", "ProspectGradedV1",
     "ProspectLost", "TaskClosed", "TaskEscalated", "TaskScheduled",
 ]

@@ -39,7 +39,7 @@ class TaskScheduled(EventPayload):
     marketing: bool = True
 
 
-class FollowUpLogged(EventPayload):
+class FollowUpLoggedV1(EventPayload):
     """A follow-up task was completed and its record logged (跟踪记录)."""
 
     EVENT_TYPE: ClassVar[str] = "followup-logged"
@@ -58,6 +58,21 @@ class FollowUpLogged(EventPayload):
     purchase_timeframe: PurchaseTimeframe | None = None
     next_contact_at: AwareDatetime | None = None
     completed_at: AwareDatetime
+
+
+class FollowUpLogged(FollowUpLoggedV1):
+    """A follow-up task was completed and its record logged (跟踪记录).
+
+    Version 2: `late` is follow-up's judgement whether the task was done after its due time, so
+    that no reader judges it again. Readers get version 1 upcast with `late` unknown (None).
+    """
+
+    VERSION: ClassVar[int] = 2
+
+    late: bool | None = Field(
+        default=None,
+        description="Done after the task's due time (judged on when it was done, not when it was logged), "
+                    "as follow-up decides it; null on events from before version 2, which did not tell it.")
 
 
 class TaskClosed(EventPayload):

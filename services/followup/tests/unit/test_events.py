@@ -36,6 +36,16 @@ def test_followup_logged_from_a_done_task():
         followup_logged(task())
 
 
+def test_followup_logged_tells_whether_the_task_was_done_late():
+    """Follow-up decides "done late" (FollowUpTask.done_late) and says so in the event: no reader judges it again."""
+    due = task(due=NOW, created=NOW - timedelta(days=1))
+    assert followup_logged(due.complete(record(), NOW - timedelta(minutes=1)).task).late is False
+    assert followup_logged(due.complete(record(), NOW + timedelta(minutes=1)).task).late is True
+    # judged on when it was done, not when it was logged
+    logged_late = due.complete(record(), NOW + timedelta(days=1), done_at=NOW - timedelta(hours=1)).task
+    assert followup_logged(logged_late).late is False
+
+
 def test_task_closed_for_cancelled_and_overdue():
     assert task_closed(task().cancel("grade changed", NOW).task).status == "cancelled"
     assert task_closed(task(due=NOW).mark_overdue(NOW + timedelta(hours=1)).task).status == "overdue"
