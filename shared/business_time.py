@@ -57,7 +57,7 @@ def business_date_of(moment: str) -> date:
     if len(moment) == 10:
         return date.fromisoformat(moment)
     try:
-        return datetime.fromisoformat(moment).astimezone(DEFAULT_ZONE).date()
+        return business_day(datetime.fromisoformat(moment))
     except OverflowError:  # at the edge of the calendar (year 9999 in UTC): its own day is as good
         return date.fromisoformat(moment[:10])
 
